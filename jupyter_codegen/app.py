@@ -1,0 +1,163 @@
+"""The server extension: configuration traits, the model host and the route table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
+
+from .embedded import DEFAULT_EMBEDDED, default_cache_dir
+from .engine.host import ModelHost
+from .handlers import CancelHandler, CompleteHandler, ExplainHandler, StatusHandler
+from .models import EMBEDDED_PREFIX, ModelSource, resolve_model
+from .service import CodegenService, Limits
+
+MODEL_ENV = "JUPYTER_CODEGEN_MODEL"
+NAMESPACE = "jupyter-codegen"
+
+
+class CodegenApp(ExtensionApp):
+    """Hosts one code model in the Jupyter server for completions and explanations."""
+
+    name = "jupyter_codegen"
+    load_other_extensions = True
+
+    model = Unicode(
+        EMBEDDED_PREFIX + DEFAULT_EMBEDDED,
+        help=(
+            "The model to host: 'embedded:qwen2.5-coder-1.5b-instruct' (default), "
+            "'embedded:qwen2.5-coder-0.5b-instruct', a Hugging Face hub id "
+            "(e.g. 'Qwen/Qwen2.5-Coder-7B'), a local transformers model directory, or "
+            f"a .gguf file. The environment variable {MODEL_ENV} overrides it."
+        ),
+    ).tag(config=True)
+
+    device = Unicode(
+        "auto",
+        help="torch device: 'auto' picks cuda, then mps, then cpu; or e.g. 'cuda:1', 'cpu'.",
+    ).tag(config=True)
+
+    dtype = CaselessStrEnum(
+        ["auto", "bfloat16", "float16", "float32"],
+        default_value="auto",
+        help="Weights dtype: 'auto' is bfloat16 on CUDA (float16 without bf16 support), "
+        "float16 on MPS, and on the CPU bfloat16 if it has native bf16 (AVX512-BF16, AMX), "
+        "else float32 (emulated bf16 is about 3x slower to prefill).",
+    ).tag(config=True)
+
+    cache_dir = Unicode(
+        help="Where embedded models are converted and kept "
+        "(default: $XDG_CACHE_HOME/jupyter-codegen, else ~/.cache/jupyter-codegen).",
+    ).tag(config=True)
+
+    @default("cache_dir")
+    def _default_cache_dir(self) -> str:
+        return str(default_cache_dir())
+
+    completion_max_tokens = Int(
+        256, help="Most new tokens one completion may ask for (max_tokens above it gets 400)."
+    ).tag(config=True)
+    completion_default_tokens = Int(
+        64, help="New tokens for a completion request that does not say (max_tokens)."
+    ).tag(config=True)
+    explain_max_tokens = Int(1024, help="Most new tokens one explanation may ask for.").tag(
+        config=True
+    )
+    explain_default_tokens = Int(
+        512, help="New tokens for an explanation request that does not say."
+    ).tag(config=True)
+    context_tokens = Int(
+        0,
+        help="Token budget of a completion prompt: the active cell around the cursor plus the "
+        "other cells that fit. 0 (auto) is 2048 on a GPU and 512 on the CPU, where prompt "
+        "length drives latency (about 20 ms a token for the 1.5B model on 2 cores).",
+    ).tag(config=True)
+    max_candidates = Int(4, help="Most completion candidates per request (n).").tag(config=True)
+    max_concurrent_generations = Int(
+        1,
+        help="Generations that run at once. Others wait in a queue. On a CPU one is best; "
+        "a GPU can take more.",
+    ).tag(config=True)
+    max_queued_requests = Int(
+        8, help="Requests that may wait for a generation slot; more get 429."
+    ).tag(config=True)
+    max_request_bytes = Int(
+        2 * 1024 * 1024, help="Largest request body accepted; larger ones get 413."
+    ).tag(config=True)
+    generation_timeout = Float(
+        120.0, help="Seconds after which a generation is stopped (finish_reason 'timeout')."
+    ).tag(config=True)
+    fim_family = Unicode(
+        "auto",
+        help="Fill-in-the-middle template: 'auto' detects it from the vocabulary; or one of "
+        "qwen2.5-coder, codegemma, starcoder, deepseek-coder, codellama, plain.",
+    ).tag(config=True)
+    load_on_start = Bool(
+        True,
+        help="Start loading the model in the background when the server starts. If False, "
+        "the first request starts it (and gets 503 until the model is ready).",
+    ).tag(config=True)
+
+    def model_spec(self) -> str:
+        return os.environ.get(MODEL_ENV, "").strip() or self.model
+
+    def initialize_settings(self) -> None:
+        spec = self.model_spec()
+        try:
+            source: ModelSource | None = resolve_model(spec)
+            error = None
+        except ValueError as exc:
+            source, error = None, str(exc)
+        name = source.display_name if source else spec
+
+        def load(progress):  # runs in the host's loading thread
+            if source is None:
+                raise ValueError(error)
+            from .engine.loader import load_engine
+
+            return load_engine(
+                source,
+                device=self.device,
+                dtype=self.dtype,
+                cache_dir=Path(self.cache_dir).expanduser(),
+                progress=progress,
+            )
+
+        self.host = ModelHost(
+            name,
+            load,
+            max_concurrent=self.max_concurrent_generations,
+            max_queued=self.max_queued_requests,
+        )
+        self.service = CodegenService(
+            self.host,
+            Limits(
+                completion_max_tokens=self.completion_max_tokens,
+                completion_default_tokens=self.completion_default_tokens,
+                explain_max_tokens=self.explain_max_tokens,
+                explain_default_tokens=self.explain_default_tokens,
+                context_tokens=self.context_tokens,
+                max_candidates=self.max_candidates,
+                max_prompt_chars=self.max_request_bytes,
+                generation_timeout=self.generation_timeout,
+                fim_family=self.fim_family,
+            ),
+        )
+        if self.load_on_start:
+            self.host.start_loading()
+
+    def initialize_handlers(self) -> None:
+        deps = {"service": self.service, "max_request_bytes": self.max_request_bytes}
+        self.handlers.extend(
+            [
+                (f"/{NAMESPACE}/status", StatusHandler, deps),
+                (f"/{NAMESPACE}/complete", CompleteHandler, deps),
+                (f"/{NAMESPACE}/explain", ExplainHandler, deps),
+                (f"/{NAMESPACE}/cancel", CancelHandler, deps),
+            ]
+        )
+
+    async def stop_extension(self) -> None:
+        self.host.shutdown()

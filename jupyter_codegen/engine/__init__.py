@@ -1,0 +1,1 @@
+"""Model hosting behind one small interface (see base.Engine)."""

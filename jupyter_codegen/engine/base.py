@@ -1,0 +1,102 @@
+"""The engine seam: what every model backend provides.
+
+An engine is synchronous and runs in a worker thread. Everything that cuts
+across engines (concurrency limits, queueing, timing, cancellation by request
+id, streaming onto the event loop) lives in :mod:`jupyter_codegen.engine.host`,
+which wraps an engine instead of editing it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+FinishReason = Literal["stop", "length", "cancelled", "scope", "timeout"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a raw prompt. ``special`` pieces name one special token of the
+    vocabulary (``<|fim_prefix|>``); text pieces are tokenized as plain text, so a
+    user's code that happens to contain such a marker cannot inject it."""
+
+    text: str
+    special: bool = False
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+#: Called in the worker thread after each decode step with the candidate's
+#: index and its whole text so far; returning True stops that candidate
+#: (finish reason "scope"). Used for syntax-aware early stopping.
+StopCheck = Callable[[int, str], bool]
+
+#: Called in the worker thread with (candidate index, new text).
+DeltaCallback = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: either a raw prompt (``segments``) or a chat (``messages``)."""
+
+    max_new_tokens: int
+    segments: Sequence[Segment] = ()
+    messages: Sequence[ChatMessage] = ()
+    num_candidates: int = 1
+    temperature: float = 0.0
+    stop_tokens: Sequence[str] = ()
+    stop_check: StopCheck | None = None
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    finish_reason: FinishReason
+    tokens: int
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    candidates: list[Candidate]
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the status endpoint reports about a loaded engine."""
+
+    model: str
+    device: str
+    dtype: str
+    parameters: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """A loaded model. Implementations must be safe to call from several worker
+    threads when the host allows more than one concurrent generation."""
+
+    def info(self) -> EngineInfo: ...
+
+    def has_token(self, token: str) -> bool:
+        """Whether ``token`` is one token of the vocabulary (used to pick a FIM template)."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        cancel: threading.Event,
+        on_delta: DeltaCallback | None = None,
+    ) -> GenerationResult:
+        """Generate, calling ``on_delta`` as text arrives (streaming), and stop
+        within one decode step once ``cancel`` is set."""
+        ...

@@ -1,0 +1,156 @@
+"""Thin HTTP handlers: parse a typed request, call one service method, reply.
+
+Streaming uses server-sent events on the same POST endpoints: send
+``"stream": true`` and read ``text/event-stream``. Closing the connection
+cancels the generation within one decode step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from .engine.host import HostBusy, ModelNotReady, Ticket
+from .schemas import CancelRequest, CompleteRequest, ExplainRequest, RequestError, parse_request
+from .service import CodegenService
+
+AUTH_RESOURCE = "codegen"
+
+
+class CodegenHandler(APIHandler):
+    """Base: dependencies come from the route table; errors are JSON."""
+
+    auth_resource = AUTH_RESOURCE
+    service: CodegenService
+    max_request_bytes: int
+
+    def initialize(self, service: CodegenService, max_request_bytes: int) -> None:
+        self.service = service
+        self.max_request_bytes = max_request_bytes
+        self._ticket: Ticket | None = None
+
+    def read_request(self, model: type[BaseModel]) -> Any:
+        body = self.request.body or b""
+        if len(body) > self.max_request_bytes:
+            raise RequestError(
+                f"The request body is {len(body):,} bytes; at most "
+                f"{self.max_request_bytes:,} are accepted (CodegenApp.max_request_bytes)",
+                status=413,
+            )
+        try:
+            payload = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RequestError(f"Malformed JSON: {exc}") from None
+        return parse_request(model, payload)
+
+    def reply_error(self, exc: Exception) -> None:
+        """Write ``exc`` as a JSON error with the status it calls for."""
+        body: dict[str, Any]
+        if isinstance(exc, RequestError):
+            status, body = exc.status, {"message": exc.message}
+            if exc.errors:
+                body["errors"] = exc.errors
+        elif isinstance(exc, ModelNotReady):
+            status, body = 503, {"message": str(exc), "state": exc.state}
+            self.set_header("Retry-After", "5" if exc.state == "loading" else "60")
+        elif isinstance(exc, HostBusy):
+            status, body = 429, {"message": f"The model is busy: {exc}"}
+            self.set_header("Retry-After", "1")
+        else:
+            self.log.exception("jupyter-codegen: request failed")
+            status, body = 500, {"message": f"Generation failed: {type(exc).__name__}: {exc}"}
+        body["reason"] = HTTPStatus(status).phrase
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def on_connection_close(self) -> None:
+        # The client went away (or aborted its fetch): stop its generation.
+        if self._ticket is not None:
+            self._ticket.cancel()
+        super().on_connection_close()
+
+    async def send_events(self, events: AsyncIterator[tuple[str, dict[str, Any]]]) -> None:
+        """Relay service events as server-sent events until done or disconnect."""
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        try:
+            async for name, data in events:
+                self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
+                await self.flush()
+        except StreamClosedError:
+            pass  # closing the iterator above cancelled the generation
+        except Exception as exc:  # headers are gone: report in-band
+            self.log.exception("jupyter-codegen: streamed request failed")
+            message = (
+                str(exc)
+                if isinstance(exc, RequestError | ModelNotReady | HostBusy)
+                else (f"Generation failed: {type(exc).__name__}: {exc}")
+            )
+            try:
+                self.write(f"event: error\ndata: {json.dumps({'message': message})}\n\n")
+            except StreamClosedError:
+                return
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        if not self._finished:
+            self.finish()
+
+
+class StatusHandler(CodegenHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(json.dumps(self.service.status()))
+
+
+class CompleteHandler(CodegenHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            req = self.read_request(CompleteRequest)
+            self._ticket = self.service.ticket(req.request_id, "complete")
+            if req.stream:
+                await self.send_events(self.service.stream_complete(req, self._ticket))
+            else:
+                reply = await self.service.complete(req, self._ticket)
+                self.finish(reply.model_dump_json())
+        except Exception as exc:
+            self.reply_error(exc)
+
+
+class ExplainHandler(CodegenHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            req = self.read_request(ExplainRequest)
+            self._ticket = self.service.ticket(req.request_id, "explain")
+            if req.stream:
+                await self.send_events(self.service.stream_explain(req, self._ticket))
+            else:
+                reply = await self.service.explain(req, self._ticket)
+                self.finish(reply.model_dump_json())
+        except Exception as exc:
+            self.reply_error(exc)
+
+
+class CancelHandler(CodegenHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            req = self.read_request(CancelRequest)
+            self.finish(json.dumps({"cancelled": self.service.host.cancel(req.request_id)}))
+        except Exception as exc:
+            self.reply_error(exc)

@@ -1,0 +1,64 @@
+"""Pure clean-up of what the model generated, before it reaches the editor."""
+
+from __future__ import annotations
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def _over_closed(text: str) -> bool:
+    """Whether ``text`` closes a bracket it did not open (ignoring strings)."""
+    stack: list[str] = []
+    for ch in text:
+        if ch in _OPEN:
+            stack.append(ch)
+        elif ch in _CLOSE:
+            if not stack:
+                return True
+            if stack[-1] == _CLOSE[ch]:
+                stack.pop()
+    return False
+
+
+def trim_suffix_overlap(text: str, suffix: str) -> str:
+    """Drop the end of ``text`` that repeats the start of ``suffix``.
+
+    A model that fills ``print(|)`` often writes ``x)``; the ``)`` is already
+    there. An overlap is dropped when it is long (four or more non-blank
+    characters) or when it closes brackets that ``text`` never opened: in
+    ``print(|)`` the completion ``f(x)`` is kept whole.
+    """
+    if not text or not suffix:
+        return text
+    for size in range(min(len(text), len(suffix)), 0, -1):
+        tail = text[-size:]
+        if not suffix.startswith(tail) or not tail.strip():
+            continue
+        head = text[:-size]
+        if len(tail.strip()) >= 4 or (_over_closed(text) and not _over_closed(head)):
+            return head
+    return text
+
+
+def cut_at_suffix_repeat(text: str, suffix: str) -> str:
+    """Cut ``text`` where it starts to repeat the first non-blank line of ``suffix``.
+
+    Small models run on past the hole and rewrite the code that follows the
+    cursor; the repeat begins on a line of its own.
+    """
+    anchor = next((line.strip() for line in suffix.splitlines() if line.strip()), "")
+    if len(anchor) < 3:
+        return text
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if offset and line.strip() == anchor:
+            return text[:offset]
+        offset += len(line)
+    return text
+
+
+def clean_completion(text: str, suffix: str) -> str:
+    """All completion clean-ups, in order."""
+    # Trailing blank lines or spaces would push the suffix down or right.
+    text = cut_at_suffix_repeat(text, suffix).rstrip()
+    return trim_suffix_overlap(text, suffix).rstrip()

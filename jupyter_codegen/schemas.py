@@ -1,0 +1,123 @@
+"""Typed request and reply models of the public HTTP API.
+
+The models are strict: a string field does not accept a number, a list field
+does not accept a string. Size limits that an administrator configures (the
+longest completion, the most candidates) are checked by the service, which
+knows the configuration; the limits here are the fixed, structural ones.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from .engine.base import FinishReason
+
+#: Structural bounds that hold whatever the configuration.
+MAX_CELLS = 2000
+MAX_PATH_CHARS = 4096
+MAX_QUESTION_CHARS = 4000
+MAX_REQUEST_ID_CHARS = 128
+
+
+class _Model(BaseModel):
+    # Unknown fields are ignored, so that newer clients can talk to older servers.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+class Cell(_Model):
+    """One notebook cell of context."""
+
+    cell_type: Literal["code", "markdown", "raw"]
+    source: StrictStr
+
+
+class CompleteRequest(_Model):
+    """Body of ``POST /jupyter-codegen/complete``."""
+
+    prefix: StrictStr
+    suffix: StrictStr = ""
+    cells_before: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
+    cells_after: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
+    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
+    path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
+    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    n: Annotated[StrictInt, Field(ge=1)] = 1
+    stream: StrictBool = False
+    request_id: (
+        Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)] | None
+    ) = None
+
+
+class ExplainRequest(_Model):
+    """Body of ``POST /jupyter-codegen/explain``."""
+
+    code: Annotated[StrictStr, Field(min_length=1)]
+    cells_before: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
+    question: Annotated[StrictStr, Field(max_length=MAX_QUESTION_CHARS)] | None = None
+    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
+    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    stream: StrictBool = False
+    request_id: (
+        Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)] | None
+    ) = None
+
+
+class CancelRequest(_Model):
+    """Body of ``POST /jupyter-codegen/cancel``."""
+
+    request_id: Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)]
+
+
+class Completion(_Model):
+    text: str
+    index: int
+    finish_reason: FinishReason
+
+
+class CompleteReply(_Model):
+    completions: list[Completion]
+    model: str
+    timings: dict[str, float]
+
+
+class ExplainReply(_Model):
+    explanation: str
+    model: str
+    finish_reason: FinishReason
+    timings: dict[str, float]
+
+
+class RequestError(ValueError):
+    """A request that cannot be served as sent; carries the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400, errors: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors = errors or []
+
+
+def describe_validation_error(exc: ValidationError) -> RequestError:
+    """Turn pydantic's error into a message that names each bad field."""
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in err["loc"]) or "(body)"
+        errors.append({"field": field, "message": err["msg"], "type": err["type"]})
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    if len(errors) > 5:
+        summary += f"; and {len(errors) - 5} more"
+    return RequestError(f"Invalid request: {summary}", 400, errors)
+
+
+def parse_request(model: type[BaseModel], payload: Any) -> Any:
+    """Validate a decoded JSON payload against ``model`` or raise :class:`RequestError`."""
+    if not isinstance(payload, dict):
+        raise RequestError(
+            f"Invalid request: the body must be a JSON object, not {type(payload).__name__}"
+        )
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise describe_validation_error(exc) from None

@@ -1,0 +1,266 @@
+"""The completion and explanation service: requests in, prompts to the host,
+cleaned results out. Handlers stay thin and call one method here."""
+
+from __future__ import annotations
+
+import os
+import resource
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .context import cell_chunks
+from .engine.base import GenerationRequest
+from .engine.host import ModelHost, Ticket, Timed
+from .postprocess import clean_completion, cut_at_suffix_repeat
+from .prompts import PLAIN, FimTemplate, build_explain_messages, build_fim_prompt, detect_template
+from .schemas import (
+    CompleteReply,
+    CompleteRequest,
+    Completion,
+    ExplainReply,
+    ExplainRequest,
+    RequestError,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Administrator-set bounds (from the CodegenApp traits)."""
+
+    completion_max_tokens: int = 256
+    completion_default_tokens: int = 64
+    explain_max_tokens: int = 1024
+    explain_default_tokens: int = 512
+    context_tokens: int = 0  # 0: auto, by device
+    max_candidates: int = 4
+    max_prompt_chars: int = 1_000_000
+    generation_timeout: float = 120.0
+    fim_family: str = "auto"
+
+
+class CodegenService:
+    def __init__(self, host: ModelHost, limits: Limits):
+        self.host = host
+        self.limits = limits
+        self._template: FimTemplate | None = None
+
+    # -- shared -----------------------------------------------------------
+
+    def template(self) -> FimTemplate:
+        engine = self.host.ready_engine()
+        if self._template is None:
+            self._template = detect_template(engine.has_token, self.limits.fim_family)
+        return self._template
+
+    def context_budget(self) -> int:
+        """The prompt budget in tokens: the configured one, or by device."""
+        if self.limits.context_tokens > 0:
+            return self.limits.context_tokens
+        device = self.host.ready_engine().info().device
+        return 512 if device == "cpu" else 2048
+
+    def ticket(self, request_id: str | None, kind: str) -> Ticket:
+        return self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
+
+    def _tokens(self, asked: int | None, default: int, cap: int, field: str) -> int:
+        if asked is None:
+            return min(default, cap)
+        if asked > cap:
+            raise RequestError(
+                f"Invalid request: {field}: must be at most {cap} (CodegenApp limit)",
+                errors=[{"field": field, "message": f"must be at most {cap}"}],
+            )
+        return asked
+
+    def _check_size(self, *texts: str) -> None:
+        total = sum(len(t) for t in texts)
+        if total > self.limits.max_prompt_chars:
+            raise RequestError(
+                f"The request's text is {total:,} characters; at most "
+                f"{self.limits.max_prompt_chars:,} are accepted",
+                status=413,
+            )
+
+    def status(self) -> dict[str, Any]:
+        host = self.host
+        reply: dict[str, Any] = {
+            "state": host.state,
+            "model": host.name,
+            "device": None,
+            "dtype": None,
+            "family": None,
+            "error": host.error,
+            "detail": host.detail,
+            "load_seconds": host.load_seconds,
+            "version": __version__,
+            "limits": {
+                "completion_max_tokens": self.limits.completion_max_tokens,
+                "explain_max_tokens": self.limits.explain_max_tokens,
+                "context_tokens": self.limits.context_tokens or "auto",
+                "max_candidates": self.limits.max_candidates,
+                "max_concurrent": host.max_concurrent,
+                "max_queued": host.max_queued,
+            },
+            "memory": _memory(),
+            "requests": host.stats(),
+        }
+        if host.state == "ready" and host.engine is not None:
+            info = host.engine.info()
+            reply.update(device=info.device, dtype=info.dtype, family=self.template().family)
+            reply["parameters"] = info.parameters
+            reply["engine"] = info.extra
+        return reply
+
+    # -- completion -------------------------------------------------------
+
+    def _completion_request(self, req: CompleteRequest) -> tuple[GenerationRequest, str]:
+        limits = self.limits
+        max_tokens = self._tokens(
+            req.max_tokens,
+            limits.completion_default_tokens,
+            limits.completion_max_tokens,
+            "max_tokens",
+        )
+        if req.n > limits.max_candidates:
+            raise RequestError(
+                f"Invalid request: n: must be at most {limits.max_candidates}",
+                errors=[{"field": "n", "message": f"must be at most {limits.max_candidates}"}],
+            )
+        self._check_size(
+            req.prefix, req.suffix, *(c.source for c in (*req.cells_before, *req.cells_after))
+        )
+        engine = self.host.ready_engine()
+        template = self.template()
+        prompt = build_fim_prompt(
+            template,
+            req.prefix,
+            req.suffix,
+            cell_chunks(req.cells_before, req.language),
+            cell_chunks(req.cells_after, req.language),
+            self.context_budget(),
+            engine.count_tokens,
+        )
+        suffix = req.suffix
+        gen = GenerationRequest(
+            max_new_tokens=max_tokens,
+            segments=prompt.segments,
+            num_candidates=req.n,
+            temperature=0.0 if req.n == 1 else 0.6,
+            stop_tokens=template.stop_tokens,
+            # Stop as soon as the model starts rewriting the code after the cursor.
+            stop_check=lambda _i, text: cut_at_suffix_repeat(text, suffix) != text,
+            timeout_s=limits.generation_timeout,
+        )
+        return gen, suffix
+
+    def _completion_reply(self, timed: Timed, suffix: str) -> CompleteReply:
+        seen: set[str] = set()
+        completions: list[Completion] = []
+        for cand in timed.result.candidates:
+            text = clean_completion(cand.text, suffix)
+            if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
+                continue
+            seen.add(text)
+            completions.append(
+                Completion(text=text, index=len(completions), finish_reason=cand.finish_reason)
+            )
+        return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
+
+    async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
+        gen, suffix = self._completion_request(req)
+        return self._completion_reply(await self.host.run(gen, ticket), suffix)
+
+    def stream_complete(
+        self, req: CompleteRequest, ticket: Ticket
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Validate now, then stream events: ``("completion", {"index", "text"})``
+        with each candidate's cleaned text so far, then ``("done", <CompleteReply>)``."""
+        gen, suffix = self._completion_request(req)
+        return self._completion_events(gen, suffix, ticket)
+
+    async def _completion_events(
+        self, gen: GenerationRequest, suffix: str, ticket: Ticket
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        raw: dict[int, str] = {}
+        async for item in self.host.stream(gen, ticket):
+            if isinstance(item, Timed):
+                yield "done", self._completion_reply(item, suffix).model_dump()
+                return
+            index, delta = item
+            raw[index] = raw.get(index, "") + delta
+            yield "completion", {"index": index, "text": clean_completion(raw[index], suffix)}
+
+    # -- explanation ------------------------------------------------------
+
+    def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
+        limits = self.limits
+        max_tokens = self._tokens(
+            req.max_tokens, limits.explain_default_tokens, limits.explain_max_tokens, "max_tokens"
+        )
+        self._check_size(req.code, req.question or "", *(c.source for c in req.cells_before))
+        engine = self.host.ready_engine()
+        count = engine.count_tokens
+        code_tokens = count(req.code)
+        budget = self.context_budget()
+        if code_tokens > budget * 4:
+            raise RequestError(
+                f"The code to explain is {code_tokens} tokens; at most {budget * 4} are "
+                "accepted (4 x CodegenApp.context_tokens). Select a smaller part.",
+                status=413,
+            )
+        prompt = build_fim_prompt(
+            PLAIN,
+            "",
+            "",
+            cell_chunks(req.cells_before, req.language),
+            (),
+            max(0, budget - code_tokens),
+            count,
+        )
+        messages = build_explain_messages(req.code, prompt.prefix_text, req.question, req.language)
+        return GenerationRequest(
+            max_new_tokens=max_tokens,
+            messages=messages,
+            stop_tokens=self.template().stop_tokens,
+            timeout_s=limits.generation_timeout,
+        )
+
+    def _explain_reply(self, timed: Timed) -> ExplainReply:
+        cands = timed.result.candidates
+        text = cands[0].text.strip() if cands else ""
+        reason = cands[0].finish_reason if cands else "cancelled"
+        return ExplainReply(
+            explanation=text, model=self.host.name, finish_reason=reason, timings=timed.timings
+        )
+
+    async def explain(self, req: ExplainRequest, ticket: Ticket) -> ExplainReply:
+        return self._explain_reply(await self.host.run(self._explain_request(req), ticket))
+
+    def stream_explain(
+        self, req: ExplainRequest, ticket: Ticket
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Validate now, then stream events: ``("explanation", {"delta"})`` as
+        text arrives, then ``("done", <ExplainReply>)``."""
+        return self._explain_events(self._explain_request(req), ticket)
+
+    async def _explain_events(
+        self, gen: GenerationRequest, ticket: Ticket
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        async for item in self.host.stream(gen, ticket):
+            if isinstance(item, Timed):
+                yield "done", self._explain_reply(item).model_dump()
+                return
+            yield "explanation", {"delta": item[1]}
+
+
+def _memory() -> dict[str, int]:
+    mem = {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    try:
+        with open("/proc/self/statm") as fh:
+            mem["rss_bytes"] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    return mem

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run the whole test suite from a fresh clone: installs everything it needs
+# into ./.venv (Python packages, the embedded model's parts, the JS build),
+# then runs the linters, the type checker and pytest (unit, server, e2e).
+#
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh -m "not e2e"   # extra arguments go to pytest
+#
+# TORCH_SPEC picks the torch build; the default is the CPU build pinned for
+# CPU-only machines. On a CUDA machine use e.g. TORCH_SPEC=torch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+PYTHON="${PYTHON:-python3}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Creating .venv and installing the package with its test and embedded extras"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+# shellcheck disable=SC1091
+. .venv/bin/activate
+pip install -q --disable-pip-version-check "$TORCH_SPEC"
+pip install -q --disable-pip-version-check ".[test,embedded]"
+
+step "Python lint and types"
+ruff check jupyter_codegen tests benchmarks
+ruff format --check jupyter_codegen tests benchmarks
+mypy
+
+step "TypeScript lint (prettier, eslint)"
+jlpm install >/dev/null
+jlpm lint:check
+
+step "Extension is installed and enabled"
+jupyter server extension list 2>&1 | grep -E "jupyter_codegen.*enabled"
+jupyter labextension list 2>&1 | grep -E "jupyter-codegen.*enabled"
+
+step "pytest"
+pytest "$@"

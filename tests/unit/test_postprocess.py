@@ -1,0 +1,49 @@
+"""Completion clean-up (table-driven)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_codegen.postprocess import clean_completion, cut_at_suffix_repeat, trim_suffix_overlap
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "expected"),
+    [
+        ("x)", ")", "x"),
+        ("a, b)\n", ")\n", "a, b"),
+        ("x", ")", "x"),
+        ("x  ", "  ", "x  "),  # whitespace-only overlap is kept
+        ("", ")", ""),
+        ("total)", "", "total)"),
+        ("items[0]]", "]", "items[0]"),
+        ("f(x)", ")", "f(x)"),  # balanced: the suffix's ")" closes an outer call
+        ("len(xs)):", "):", "len(xs)"),
+        ("mean(axis=0)\nprint(df)", "\nprint(df)", "mean(axis=0)"),
+    ],
+)
+def test_trim_suffix_overlap(text: str, suffix: str, expected: str) -> None:
+    assert trim_suffix_overlap(text, suffix) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "expected"),
+    [
+        (
+            "total += n\n    return total / len(nums)\n",
+            "\n    return total / len(nums)\n",
+            "total += n\n",
+        ),
+        ("total += n\n", "\n    return total\n", "total += n\n"),
+        ("a = 1\nb = 2\n", "", "a = 1\nb = 2\n"),
+        ("x\n)\n", ")", "x\n)\n"),  # anchors shorter than 3 characters are ignored
+    ],
+)
+def test_cut_at_suffix_repeat(text: str, suffix: str, expected: str) -> None:
+    assert cut_at_suffix_repeat(text, suffix) == expected
+
+
+def test_clean_completion_combines_and_strips_trailing_space() -> None:
+    text = "total += n\n    return total\nprint(1)\n\n"
+    assert clean_completion(text, "\n    return total\n") == "total += n"
+    assert clean_completion("sum(nums))  ", ")") == "sum(nums)"
