@@ -57,8 +57,28 @@ def cut_at_suffix_repeat(text: str, suffix: str) -> str:
     return text
 
 
+def is_mid_line(suffix: str) -> bool:
+    """Whether code follows the cursor on its line: then only the rest of the
+    line is completed."""
+    return bool(suffix.split("\n", 1)[0].strip())
+
+
+def cut_to_first_line(text: str) -> str:
+    return text.split("\n", 1)[0]
+
+
+def should_stop(text: str, suffix: str) -> bool:
+    """Whether generation can stop: the text has left its line when the cursor
+    is mid-line, or has started to rewrite the suffix."""
+    if is_mid_line(suffix) and "\n" in text:
+        return True
+    return cut_at_suffix_repeat(text, suffix) != text
+
+
 def clean_completion(text: str, suffix: str) -> str:
     """All completion clean-ups, in order."""
+    if is_mid_line(suffix):
+        text = cut_to_first_line(text)
     # Trailing blank lines or spaces would push the suffix down or right.
     text = cut_at_suffix_repeat(text, suffix).rstrip()
     return trim_suffix_overlap(text, suffix).rstrip()

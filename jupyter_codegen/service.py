@@ -14,7 +14,7 @@ from . import __version__
 from .context import cell_chunks
 from .engine.base import GenerationRequest
 from .engine.host import ModelHost, Ticket, Timed
-from .postprocess import clean_completion, cut_at_suffix_repeat
+from .postprocess import clean_completion, should_stop
 from .prompts import PLAIN, FimTemplate, build_explain_messages, build_fim_prompt, detect_template
 from .schemas import (
     CompleteReply,
@@ -151,7 +151,7 @@ class CodegenService:
             temperature=0.0 if req.n == 1 else 0.6,
             stop_tokens=template.stop_tokens,
             # Stop as soon as the model starts rewriting the code after the cursor.
-            stop_check=lambda _i, text: cut_at_suffix_repeat(text, suffix) != text,
+            stop_check=lambda _i, text: should_stop(text, suffix),
             timeout_s=limits.generation_timeout,
         )
         return gen, suffix

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.postprocess import clean_completion, cut_at_suffix_repeat, trim_suffix_overlap
+from jupyter_codegen.postprocess import (
+    clean_completion,
+    cut_at_suffix_repeat,
+    is_mid_line,
+    should_stop,
+    trim_suffix_overlap,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +53,30 @@ def test_clean_completion_combines_and_strips_trailing_space() -> None:
     text = "total += n\n    return total\nprint(1)\n\n"
     assert clean_completion(text, "\n    return total\n") == "total += n"
     assert clean_completion("sum(nums))  ", ")") == "sum(nums)"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "mid_line"),
+    [(")\n", True), ("", False), ("\nprint(x)", False), ("   \nx", False), ("] + 1", True)],
+)
+def test_is_mid_line(suffix: str, mid_line: bool) -> None:
+    assert is_mid_line(suffix) is mid_line
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "stop"),
+    [
+        ("zscore", ")\n", False),
+        ("zscore)\n", ")\n", True),  # mid-line: the line is done
+        ("total += n\n", "\n    return total\n", False),
+        ("total += n\n    return total", "\n    return total\n", True),
+        ("a = 1\nb = 2\n", "", False),
+    ],
+)
+def test_should_stop(text: str, suffix: str, stop: bool) -> None:
+    assert should_stop(text, suffix) is stop
+
+
+def test_mid_line_completion_keeps_one_line_without_the_repeated_closer() -> None:
+    text = "zscore)\nsales['z'].describe()\n"
+    assert clean_completion(text, ")\n") == "zscore"
