@@ -10,7 +10,13 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
 
 from .embedded import DEFAULT_EMBEDDED, default_cache_dir
 from .engine.host import ModelHost
-from .handlers import CancelHandler, CompleteHandler, ExplainHandler, StatusHandler
+from .handlers import (
+    CancelHandler,
+    CompleteHandler,
+    ExplainHandler,
+    GenerateHandler,
+    StatusHandler,
+)
 from .models import EMBEDDED_PREFIX, ModelSource, resolve_model
 from .service import CodegenService, Limits
 
@@ -155,6 +161,7 @@ class CodegenApp(ExtensionApp):
                 (f"/{NAMESPACE}/status", StatusHandler, deps),
                 (f"/{NAMESPACE}/complete", CompleteHandler, deps),
                 (f"/{NAMESPACE}/explain", ExplainHandler, deps),
+                (f"/{NAMESPACE}/generate", GenerateHandler, deps),
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )

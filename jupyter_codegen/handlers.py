@@ -19,7 +19,14 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .engine.host import HostBusy, ModelNotReady, Ticket
-from .schemas import CancelRequest, CompleteRequest, ExplainRequest, RequestError, parse_request
+from .schemas import (
+    CancelRequest,
+    CompleteRequest,
+    ExplainRequest,
+    GenerateRequest,
+    RequestError,
+    parse_request,
+)
 from .service import CodegenService
 
 AUTH_RESOURCE = "codegen"
@@ -140,6 +147,22 @@ class ExplainHandler(CodegenHandler):
                 await self.send_events(self.service.stream_explain(req, self._ticket))
             else:
                 reply = await self.service.explain(req, self._ticket)
+                self.finish(reply.model_dump_json())
+        except Exception as exc:
+            self.reply_error(exc)
+
+
+class GenerateHandler(CodegenHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            req = self.read_request(GenerateRequest)
+            self._ticket = self.service.ticket(req.request_id, "generate")
+            if req.stream:
+                await self.send_events(self.service.stream_generate(req, self._ticket))
+            else:
+                reply = await self.service.generate(req, self._ticket)
                 self.finish(reply.model_dump_json())
         except Exception as exc:
             self.reply_error(exc)

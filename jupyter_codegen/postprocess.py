@@ -82,3 +82,18 @@ def clean_completion(text: str, suffix: str) -> str:
     # Trailing blank lines or spaces would push the suffix down or right.
     text = cut_at_suffix_repeat(text, suffix).rstrip()
     return trim_suffix_overlap(text, suffix).rstrip()
+
+
+def extract_code(text: str) -> str:
+    """The code in a chat model's reply: the first fenced block, or, without
+    fences, the reply itself. An unclosed fence (the reply was cut) still counts."""
+    lines = text.strip().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("```")), None)
+    if start is None:
+        return text.strip()
+    body = []
+    for line in lines[start + 1 :]:
+        if line.lstrip().startswith("```"):
+            break
+        body.append(line)
+    return "\n".join(body).strip("\n")

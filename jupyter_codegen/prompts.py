@@ -167,6 +167,21 @@ def keep_head(text: str, budget: int, count: TokenCounter) -> str:
     return first[: max(1, len(first) * budget // max(1, count(first)))]
 
 
+def fit_context(
+    chunks: Sequence[str], budget: int, count: TokenCounter, separator: str = "\n\n"
+) -> list[str]:
+    """The last chunks (nearest the cursor) that fit ``budget``, in their order."""
+    kept: list[str] = []
+    used = 0
+    for chunk in reversed(chunks):
+        cost = count(chunk + separator)
+        if used + cost > budget:
+            break
+        kept.insert(0, chunk)
+        used += cost
+    return kept
+
+
 @dataclass(frozen=True)
 class FimPrompt:
     segments: list[Segment]
@@ -199,15 +214,13 @@ def build_fim_prompt(
         keep_head(suffix, min(budget // 6, budget - used), count) if template.has_fim else ""
     )
     used += count(suffix_part)
-    before: list[str] = []
-    for chunk in reversed(context_before):
-        if prefix_part != prefix:  # the cell itself was clipped: no room for more
-            break
-        cost = count(chunk + separator)
-        if used + cost > budget:
-            break
-        before.insert(0, chunk)
-        used += cost
+    # When the cell itself was clipped there is no room for more.
+    before = (
+        fit_context(context_before, budget - used, count, separator)
+        if prefix_part == prefix
+        else []
+    )
+    used += sum(count(c + separator) for c in before)
     after: list[str] = []
     if template.has_fim and suffix_part == suffix:
         for chunk in context_after:
@@ -246,3 +259,23 @@ def build_explain_messages(
     if question and question.strip():
         parts.append(f"\nIn particular: {question.strip()}")
     return [ChatMessage("system", EXPLAIN_SYSTEM), ChatMessage("user", "\n".join(parts))]
+
+
+GENERATE_SYSTEM = (
+    "You write code for a Jupyter notebook, in the notebook's kernel, which already holds "
+    "the variables and imports shown. Use the existing variables and their real column "
+    "names; do not re-create or re-load data that exists, and do not repeat imports that "
+    "were already run unless needed. Reply with one fenced code block and nothing else."
+)
+
+
+def build_generate_messages(
+    instruction: str, context: str, namespace: str, language: str
+) -> list[ChatMessage]:
+    parts = []
+    if context.strip():
+        parts.append(f"Code already run in the notebook:\n```{language}\n{context.rstrip()}\n```\n")
+    if namespace.strip():
+        parts.append(f"Live variables in the kernel:\n{namespace.rstrip()}\n")
+    parts.append(f"Task: {instruction.strip()}")
+    return [ChatMessage("system", GENERATE_SYSTEM), ChatMessage("user", "\n".join(parts))]

@@ -19,6 +19,7 @@ MAX_CELLS = 2000
 MAX_PATH_CHARS = 4096
 MAX_QUESTION_CHARS = 4000
 MAX_REQUEST_ID_CHARS = 128
+MAX_NAMESPACE_CHARS = 20_000
 
 
 class _Model(BaseModel):
@@ -64,6 +65,20 @@ class ExplainRequest(_Model):
     ) = None
 
 
+class GenerateRequest(_Model):
+    """Body of ``POST /jupyter-codegen/generate``: code from an instruction."""
+
+    instruction: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
+    cells_before: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
+    namespace: Annotated[StrictStr, Field(max_length=MAX_NAMESPACE_CHARS)] = ""
+    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
+    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    stream: StrictBool = False
+    request_id: (
+        Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)] | None
+    ) = None
+
+
 class CancelRequest(_Model):
     """Body of ``POST /jupyter-codegen/cancel``."""
 
@@ -84,6 +99,14 @@ class CompleteReply(_Model):
 
 class ExplainReply(_Model):
     explanation: str
+    model: str
+    finish_reason: FinishReason
+    timings: dict[str, float]
+
+
+class GenerateReply(_Model):
+    code: str
+    text: str
     model: str
     finish_reason: FinishReason
     timings: dict[str, float]

@@ -6,22 +6,34 @@ from __future__ import annotations
 import os
 import resource
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import __version__
 from .context import cell_chunks
-from .engine.base import GenerationRequest
+from .engine.base import ChatMessage, FinishReason, GenerationRequest
 from .engine.host import ModelHost, Ticket, Timed
-from .postprocess import clean_completion, should_stop
-from .prompts import PLAIN, FimTemplate, build_explain_messages, build_fim_prompt, detect_template
+from .postprocess import clean_completion, extract_code, should_stop
+from .prompts import (
+    FimTemplate,
+    build_explain_messages,
+    build_fim_prompt,
+    build_generate_messages,
+    detect_template,
+    fit_context,
+)
 from .schemas import (
+    Cell,
     CompleteReply,
     CompleteRequest,
     Completion,
     ExplainReply,
     ExplainRequest,
+    GenerateReply,
+    GenerateRequest,
     RequestError,
 )
 
@@ -193,45 +205,75 @@ class CodegenService:
             raw[index] = raw.get(index, "") + delta
             yield "completion", {"index": index, "text": clean_completion(raw[index], suffix)}
 
-    # -- explanation ------------------------------------------------------
+    # -- chat: explanations and generated code -----------------------------
+
+    def _chat_request(
+        self,
+        *,
+        main_text: str,
+        cells: Sequence[Cell],
+        language: str,
+        max_tokens: int,
+        build: Callable[[str], list[ChatMessage]],
+        what: str,
+    ) -> GenerationRequest:
+        """A chat generation whose prompt holds ``main_text`` plus as many of the
+        nearest ``cells`` as fit the context budget (``build`` gets them joined)."""
+        self._check_size(main_text, *(c.source for c in cells))
+        count = self.host.ready_engine().count_tokens
+        main_tokens = count(main_text)
+        budget = self.context_budget()
+        if main_tokens > budget * 4:
+            raise RequestError(
+                f"The {what} is {main_tokens} tokens; at most {budget * 4} are accepted "
+                "(4 x CodegenApp.context_tokens). Send a smaller part.",
+                status=413,
+            )
+        chunks = fit_context(cell_chunks(cells, language), max(0, budget - main_tokens), count)
+        context = "\n\n".join(chunks)
+        return GenerationRequest(
+            max_new_tokens=max_tokens,
+            messages=build(context),
+            stop_tokens=self.template().stop_tokens,
+            timeout_s=self.limits.generation_timeout,
+        )
+
+    async def _chat_events(
+        self,
+        gen: GenerationRequest,
+        ticket: Ticket,
+        event: str,
+        finish: Callable[[Timed], BaseModel],
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        async for item in self.host.stream(gen, ticket):
+            if isinstance(item, Timed):
+                yield "done", finish(item).model_dump()
+                return
+            yield event, {"delta": item[1]}
+
+    @staticmethod
+    def _first(timed: Timed) -> tuple[str, FinishReason]:
+        cands = timed.result.candidates
+        return (cands[0].text.strip(), cands[0].finish_reason) if cands else ("", "cancelled")
 
     def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
         limits = self.limits
-        max_tokens = self._tokens(
-            req.max_tokens, limits.explain_default_tokens, limits.explain_max_tokens, "max_tokens"
-        )
-        self._check_size(req.code, req.question or "", *(c.source for c in req.cells_before))
-        engine = self.host.ready_engine()
-        count = engine.count_tokens
-        code_tokens = count(req.code)
-        budget = self.context_budget()
-        if code_tokens > budget * 4:
-            raise RequestError(
-                f"The code to explain is {code_tokens} tokens; at most {budget * 4} are "
-                "accepted (4 x CodegenApp.context_tokens). Select a smaller part.",
-                status=413,
-            )
-        prompt = build_fim_prompt(
-            PLAIN,
-            "",
-            "",
-            cell_chunks(req.cells_before, req.language),
-            (),
-            max(0, budget - code_tokens),
-            count,
-        )
-        messages = build_explain_messages(req.code, prompt.prefix_text, req.question, req.language)
-        return GenerationRequest(
-            max_new_tokens=max_tokens,
-            messages=messages,
-            stop_tokens=self.template().stop_tokens,
-            timeout_s=limits.generation_timeout,
+        return self._chat_request(
+            main_text=req.code + (req.question or ""),
+            cells=req.cells_before,
+            language=req.language,
+            max_tokens=self._tokens(
+                req.max_tokens,
+                limits.explain_default_tokens,
+                limits.explain_max_tokens,
+                "max_tokens",
+            ),
+            build=lambda ctx: build_explain_messages(req.code, ctx, req.question, req.language),
+            what="code to explain",
         )
 
     def _explain_reply(self, timed: Timed) -> ExplainReply:
-        cands = timed.result.candidates
-        text = cands[0].text.strip() if cands else ""
-        reason = cands[0].finish_reason if cands else "cancelled"
+        text, reason = self._first(timed)
         return ExplainReply(
             explanation=text, model=self.host.name, finish_reason=reason, timings=timed.timings
         )
@@ -244,16 +286,46 @@ class CodegenService:
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Validate now, then stream events: ``("explanation", {"delta"})`` as
         text arrives, then ``("done", <ExplainReply>)``."""
-        return self._explain_events(self._explain_request(req), ticket)
+        gen = self._explain_request(req)
+        return self._chat_events(gen, ticket, "explanation", self._explain_reply)
 
-    async def _explain_events(
-        self, gen: GenerationRequest, ticket: Ticket
+    def _generate_request(self, req: GenerateRequest) -> GenerationRequest:
+        limits = self.limits
+        return self._chat_request(
+            main_text=req.instruction + req.namespace,
+            cells=req.cells_before,
+            language=req.language,
+            max_tokens=self._tokens(
+                req.max_tokens,
+                limits.explain_default_tokens,
+                limits.explain_max_tokens,
+                "max_tokens",
+            ),
+            build=lambda ctx: build_generate_messages(
+                req.instruction, ctx, req.namespace, req.language
+            ),
+            what="instruction",
+        )
+
+    def _generate_reply(self, timed: Timed) -> GenerateReply:
+        text, reason = self._first(timed)
+        return GenerateReply(
+            code=extract_code(text),
+            text=text,
+            model=self.host.name,
+            finish_reason=reason,
+            timings=timed.timings,
+        )
+
+    async def generate(self, req: GenerateRequest, ticket: Ticket) -> GenerateReply:
+        return self._generate_reply(await self.host.run(self._generate_request(req), ticket))
+
+    def stream_generate(
+        self, req: GenerateRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        async for item in self.host.stream(gen, ticket):
-            if isinstance(item, Timed):
-                yield "done", self._explain_reply(item).model_dump()
-                return
-            yield "explanation", {"delta": item[1]}
+        """Validate now, then stream ``("text", {"delta"})``, then ``("done", <GenerateReply>)``."""
+        gen = self._generate_request(req)
+        return self._chat_events(gen, ticket, "text", self._generate_reply)
 
 
 def _memory() -> dict[str, int]:

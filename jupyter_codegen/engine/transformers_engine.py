@@ -165,7 +165,7 @@ class _StepMonitor(StoppingCriteria):
             self.halt = "timeout"
         if self.halt is not None:
             done[:] = True
-        return done  # type: ignore[return-value]
+        return done
 
 
 class TransformersEngine:
@@ -202,7 +202,7 @@ class TransformersEngine:
         dev = pick_device(device)
         torch_dtype = pick_dtype(dtype, dev)
         model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch_dtype)
-        model.to(dev)  # type: ignore[arg-type]
+        model.to(dev)
         return cls(model, tokenizer, name=name, device=dev)
 
     # -- Engine interface -------------------------------------------------

@@ -18,6 +18,7 @@ ROUTES = {
     "status": ["GET"],
     "complete": ["POST"],
     "explain": ["POST"],
+    "generate": ["POST"],
     "cancel": ["POST"],
 }
 AVERAGE = {
@@ -266,6 +267,27 @@ async def test_explain_reply(jp_fetch) -> None:
     )
     assert reply["explanation"] and reply["finish_reason"] == "length"
     assert reply["timings"]["generated_tokens"] == 12
+
+
+async def test_generate_reply(jp_fetch) -> None:
+    await wait_state(jp_fetch, "ready")
+    reply = await call(
+        jp_fetch,
+        "generate",
+        {
+            "instruction": "sum the amount column",
+            "namespace": "df: DataFrame (3, 2) columns amount:int64, region:object",
+            "cells_before": [{"cell_type": "code", "source": "import pandas as pd"}],
+            "max_tokens": 10,
+        },
+    )
+    assert set(reply) == {"code", "text", "model", "finish_reason", "timings"}
+    assert reply["text"] and reply["timings"]["generated_tokens"] == 10
+
+
+async def test_bad_generate_request_gets_400(jp_fetch) -> None:
+    code, reply = await error_of(call(jp_fetch, "generate", {"instruction": ""}))
+    assert code == 400 and "instruction" in reply["message"]
 
 
 async def test_two_concurrent_requests_both_get_answers(jp_fetch) -> None:

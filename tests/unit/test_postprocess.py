@@ -7,6 +7,7 @@ import pytest
 from jupyter_codegen.postprocess import (
     clean_completion,
     cut_at_suffix_repeat,
+    extract_code,
     is_mid_line,
     should_stop,
     trim_suffix_overlap,
@@ -80,3 +81,17 @@ def test_should_stop(text: str, suffix: str, stop: bool) -> None:
 def test_mid_line_completion_keeps_one_line_without_the_repeated_closer() -> None:
     text = "zscore)\nsales['z'].describe()\n"
     assert clean_completion(text, ")\n") == "zscore"
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("```python\ndf['a'].sum()\n```", "df['a'].sum()"),
+        ("Here you go:\n\n```python\nx = 1\ny = 2\n```\nThis sets x.", "x = 1\ny = 2"),
+        ("```\nprint(1)\n```\n```python\nprint(2)\n```", "print(1)"),
+        ("x = 1", "x = 1"),
+        ("```python\nfor i in range(3):\n    print(i", "for i in range(3):\n    print(i"),
+    ],
+)
+def test_extract_code(reply: str, code: str) -> None:
+    assert extract_code(reply) == code

@@ -10,7 +10,9 @@ from jupyter_codegen.prompts import (
     TEMPLATES_BY_FAMILY,
     build_explain_messages,
     build_fim_prompt,
+    build_generate_messages,
     detect_template,
+    fit_context,
     keep_head,
     keep_tail,
 )
@@ -137,3 +139,18 @@ def test_explain_messages_carry_code_context_and_question() -> None:
 def test_explain_messages_without_context_or_question() -> None:
     user = build_explain_messages("x = 1", "  ", None, "python")[1].content
     assert user == "Explain this code:\n```python\nx = 1\n```"
+
+
+def test_fit_context_keeps_the_nearest_chunks_in_order() -> None:
+    assert fit_context(["a b", "c d", "e f"], 5, words) == ["c d", "e f"]
+    assert fit_context(["a b"], 1, words) == []
+
+
+def test_generate_messages_carry_history_variables_and_task() -> None:
+    msgs = build_generate_messages(
+        "plot sales per region", "import pandas as pd", "sales: DataFrame", "python"
+    )
+    user = msgs[1].content
+    assert "import pandas as pd" in user and "sales: DataFrame" in user
+    assert user.endswith("Task: plot sales per region")
+    assert "fenced code block" in msgs[0].content
