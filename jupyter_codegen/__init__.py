@@ -14,3 +14,10 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
     from .app import CodegenApp
 
     return [{"module": "jupyter_codegen", "app": CodegenApp}]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_codegen``: register the magics (no model is loaded here)."""
+    from .magics import CodegenMagics
+
+    ipython.register_magics(CodegenMagics)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from pathlib import Path
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
 
+from .client import TOKEN_ENV, URL_ENV
 from .embedded import DEFAULT_EMBEDDED, default_cache_dir
 from .engine.host import ModelHost
 from .handlers import (
@@ -109,14 +110,15 @@ class CodegenApp(ExtensionApp):
     def model_spec(self) -> str:
         return os.environ.get(MODEL_ENV, "").strip() or self.model
 
-    def initialize_settings(self) -> None:
+    def build_service(self) -> CodegenService:
+        """The model host and the service over it, from these settings. Loading
+        has not started; the server and the magics' in-process fallback share this."""
         spec = self.model_spec()
         try:
             source: ModelSource | None = resolve_model(spec)
             error = None
         except ValueError as exc:
             source, error = None, str(exc)
-        name = source.display_name if source else spec
 
         def load(progress):  # runs in the host's loading thread
             if source is None:
@@ -131,14 +133,14 @@ class CodegenApp(ExtensionApp):
                 progress=progress,
             )
 
-        self.host = ModelHost(
-            name,
+        host = ModelHost(
+            source.display_name if source else spec,
             load,
             max_concurrent=self.max_concurrent_generations,
             max_queued=self.max_queued_requests,
         )
-        self.service = CodegenService(
-            self.host,
+        return CodegenService(
+            host,
             Limits(
                 completion_max_tokens=self.completion_max_tokens,
                 completion_default_tokens=self.completion_default_tokens,
@@ -151,8 +153,24 @@ class CodegenApp(ExtensionApp):
                 fim_family=self.fim_family,
             ),
         )
+
+    def initialize_settings(self) -> None:
+        self.service = self.build_service()
+        self.host = self.service.host
         if self.load_on_start:
             self.host.start_loading()
+        self._export_for_kernels()
+
+    def _export_for_kernels(self) -> None:
+        """Kernels inherit the server's environment: tell them where this server
+        is, so that the magics use its loaded model instead of loading another."""
+        server = self.serverapp
+        assert server is not None
+        self._exported: dict[str, str] = {URL_ENV: server.connection_url}
+        token = getattr(server.identity_provider, "token", "")
+        if token:
+            self._exported[TOKEN_ENV] = token
+        os.environ.update(self._exported)
 
     def initialize_handlers(self) -> None:
         deps = {"service": self.service, "max_request_bytes": self.max_request_bytes}
@@ -168,3 +186,6 @@ class CodegenApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         self.host.shutdown()
+        for key, value in getattr(self, "_exported", {}).items():
+            if os.environ.get(key) == value:
+                del os.environ[key]

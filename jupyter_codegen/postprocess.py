@@ -63,22 +63,82 @@ def is_mid_line(suffix: str) -> bool:
     return bool(suffix.split("\n", 1)[0].strip())
 
 
-def cut_to_first_line(text: str) -> str:
-    return text.split("\n", 1)[0]
+Scope = str  # "line" | "statement" | "block"
 
 
-def should_stop(text: str, suffix: str) -> bool:
-    """Whether generation can stop: the text has left its line when the cursor
-    is mid-line, or has started to rewrite the suffix."""
-    if is_mid_line(suffix) and "\n" in text:
+def completion_scope(prefix: str, suffix: str) -> Scope:
+    """How much to complete, from the text around the cursor:
+
+    - ``line``: code follows the cursor on its line; complete the rest of it;
+    - ``statement``: the cursor ends a non-blank line that opens no block;
+      complete the statement (more lines only while brackets are open);
+    - ``block``: after a block header, or on an empty line; complete the
+      block, up to the first line indented less than the cursor.
+    """
+    if is_mid_line(suffix):
+        return "line"
+    line = prefix.rsplit("\n", 1)[-1]
+    if line.strip() and not line.rstrip().endswith(":"):
+        return "statement"
+    return "block"
+
+
+def _depth(text: str) -> int:
+    depth = 0
+    for ch in text:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+    return depth
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def scope_end(text: str, prefix: str, scope: Scope) -> int | None:
+    """Where ``text`` leaves its scope (an index to cut at), or None."""
+    if scope == "line":
+        cut = text.find("\n")
+        return cut if cut >= 0 else None
+    line = prefix.rsplit("\n", 1)[-1]
+    if scope == "statement":
+        offset = 0
+        for piece in text.split("\n")[:-1]:
+            offset += len(piece)
+            if _depth(line + text[:offset]) <= 0:
+                return offset
+            offset += 1
+        return None
+    # block: stop at a complete line indented less than the cursor's line
+    base = _indent(line) if not line.strip() else _indent(line) + 1
+    if base == 0:
+        return None
+    offset = 0
+    pieces = text.split("\n")
+    for i, piece in enumerate(pieces):
+        is_first_line = i == 0
+        complete = i < len(pieces) - 1 or piece.strip()
+        if not is_first_line and complete and piece.strip() and _indent(piece) < base:
+            return max(0, offset - 1)
+        offset += len(piece) + 1
+    return None
+
+
+def should_stop(text: str, prefix: str, suffix: str) -> bool:
+    """Whether generation can stop: the text has left its scope, or has started
+    to rewrite the suffix."""
+    if scope_end(text, prefix, completion_scope(prefix, suffix)) is not None:
         return True
     return cut_at_suffix_repeat(text, suffix) != text
 
 
-def clean_completion(text: str, suffix: str) -> str:
+def clean_completion(text: str, prefix: str, suffix: str) -> str:
     """All completion clean-ups, in order."""
-    if is_mid_line(suffix):
-        text = cut_to_first_line(text)
+    end = scope_end(text, prefix, completion_scope(prefix, suffix))
+    if end is not None:
+        text = text[:end]
     # Trailing blank lines or spaces would push the suffix down or right.
     text = cut_at_suffix_repeat(text, suffix).rstrip()
     return trim_suffix_overlap(text, suffix).rstrip()

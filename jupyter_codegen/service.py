@@ -128,7 +128,7 @@ class CodegenService:
 
     # -- completion -------------------------------------------------------
 
-    def _completion_request(self, req: CompleteRequest) -> tuple[GenerationRequest, str]:
+    def _completion_request(self, req: CompleteRequest) -> GenerationRequest:
         limits = self.limits
         max_tokens = self._tokens(
             req.max_tokens,
@@ -155,24 +155,23 @@ class CodegenService:
             self.context_budget(),
             engine.count_tokens,
         )
-        suffix = req.suffix
-        gen = GenerationRequest(
+        prefix, suffix = req.prefix, req.suffix
+        return GenerationRequest(
             max_new_tokens=max_tokens,
             segments=prompt.segments,
             num_candidates=req.n,
             temperature=0.0 if req.n == 1 else 0.6,
             stop_tokens=template.stop_tokens,
-            # Stop as soon as the model starts rewriting the code after the cursor.
-            stop_check=lambda _i, text: should_stop(text, suffix),
+            # Stop once the text leaves its scope or rewrites the code after the cursor.
+            stop_check=lambda _i, text: should_stop(text, prefix, suffix),
             timeout_s=limits.generation_timeout,
         )
-        return gen, suffix
 
-    def _completion_reply(self, timed: Timed, suffix: str) -> CompleteReply:
+    def _completion_reply(self, timed: Timed, req: CompleteRequest) -> CompleteReply:
         seen: set[str] = set()
         completions: list[Completion] = []
         for cand in timed.result.candidates:
-            text = clean_completion(cand.text, suffix)
+            text = clean_completion(cand.text, req.prefix, req.suffix)
             if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
                 continue
             seen.add(text)
@@ -182,28 +181,28 @@ class CodegenService:
         return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
 
     async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
-        gen, suffix = self._completion_request(req)
-        return self._completion_reply(await self.host.run(gen, ticket), suffix)
+        gen = self._completion_request(req)
+        return self._completion_reply(await self.host.run(gen, ticket), req)
 
     def stream_complete(
         self, req: CompleteRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Validate now, then stream events: ``("completion", {"index", "text"})``
         with each candidate's cleaned text so far, then ``("done", <CompleteReply>)``."""
-        gen, suffix = self._completion_request(req)
-        return self._completion_events(gen, suffix, ticket)
+        return self._completion_events(self._completion_request(req), req, ticket)
 
     async def _completion_events(
-        self, gen: GenerationRequest, suffix: str, ticket: Ticket
+        self, gen: GenerationRequest, req: CompleteRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         raw: dict[int, str] = {}
         async for item in self.host.stream(gen, ticket):
             if isinstance(item, Timed):
-                yield "done", self._completion_reply(item, suffix).model_dump()
+                yield "done", self._completion_reply(item, req).model_dump()
                 return
             index, delta = item
             raw[index] = raw.get(index, "") + delta
-            yield "completion", {"index": index, "text": clean_completion(raw[index], suffix)}
+            text = clean_completion(raw[index], req.prefix, req.suffix)
+            yield "completion", {"index": index, "text": text}
 
     # -- chat: explanations and generated code -----------------------------
 

@@ -6,9 +6,11 @@ import pytest
 
 from jupyter_codegen.postprocess import (
     clean_completion,
+    completion_scope,
     cut_at_suffix_repeat,
     extract_code,
     is_mid_line,
+    scope_end,
     should_stop,
     trim_suffix_overlap,
 )
@@ -52,8 +54,8 @@ def test_cut_at_suffix_repeat(text: str, suffix: str, expected: str) -> None:
 
 def test_clean_completion_combines_and_strips_trailing_space() -> None:
     text = "total += n\n    return total\nprint(1)\n\n"
-    assert clean_completion(text, "\n    return total\n") == "total += n"
-    assert clean_completion("sum(nums))  ", ")") == "sum(nums)"
+    assert clean_completion(text, AVG, "\n    return total\n") == "total += n"
+    assert clean_completion("sum(nums))  ", "print(", ")") == "sum(nums)"
 
 
 @pytest.mark.parametrize(
@@ -65,22 +67,61 @@ def test_is_mid_line(suffix: str, mid_line: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "suffix", "stop"),
+    ("prefix", "suffix", "scope"),
     [
-        ("zscore", ")\n", False),
-        ("zscore)\n", ")\n", True),  # mid-line: the line is done
-        ("total += n\n", "\n    return total\n", False),
-        ("total += n\n    return total", "\n    return total\n", True),
-        ("a = 1\nb = 2\n", "", False),
+        ("x = f(", ")\n", "line"),
+        ("counts = ", "", "statement"),
+        ("counts = ", "\nprint(counts)", "statement"),
+        ("for n in nums:", "", "block"),
+        ("for n in nums:\n    ", "\nprint(1)", "block"),
+        ("", "", "block"),
     ],
 )
-def test_should_stop(text: str, suffix: str, stop: bool) -> None:
-    assert should_stop(text, suffix) is stop
+def test_completion_scope(prefix: str, suffix: str, scope: str) -> None:
+    assert completion_scope(prefix, suffix) == scope
+
+
+AVG = "def average(nums):\n    total = 0\n    for n in nums:\n        "
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "scope", "end"),
+    [
+        ("zscore)", "t(", "line", None),
+        ("zscore)\nmore", "t(", "line", 7),
+        ("df.count()\nprint(x)", "n = ", "statement", 10),
+        ("f(\n    a,\n    b)\nprint(n)", "n = ", "statement", 16),
+        ("f(\n    a,", "n = ", "statement", None),
+        ("total += n\n    return total", AVG, "block", 10),
+        ("total += n\n        count += 1\n", AVG, "block", None),
+        ("total += n\n    ", AVG, "block", None),  # the next line's indent is not known yet
+        ("\n    total += n\nprint(1)", "for n in nums:", "block", 15),
+        ("\n    total += n\n", "for n in nums:", "block", None),
+        ("\n        s += n\n    return s", "    for n in nums:", "block", 15),
+        ("a = 1\nb = 2\n", "", "block", None),
+    ],
+)
+def test_scope_end(text: str, prefix: str, scope: str, end: int | None) -> None:
+    assert scope_end(text, prefix, scope) == end
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "suffix", "stop"),
+    [
+        ("zscore", "t(", ")\n", False),
+        ("zscore)\n", "t(", ")\n", True),
+        ("total += n\n", AVG, "\n    return total\n", False),
+        ("total += n\n    return total", AVG, "\n    return total\n", True),
+        ("a = 1\nb = 2\n", "", "", False),
+    ],
+)
+def test_should_stop(text: str, prefix: str, suffix: str, stop: bool) -> None:
+    assert should_stop(text, prefix, suffix) is stop
 
 
 def test_mid_line_completion_keeps_one_line_without_the_repeated_closer() -> None:
     text = "zscore)\nsales['z'].describe()\n"
-    assert clean_completion(text, ")\n") == "zscore"
+    assert clean_completion(text, "t = s.transform(", ")\n") == "zscore"
 
 
 @pytest.mark.parametrize(

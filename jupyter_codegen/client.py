@@ -1,0 +1,157 @@
+"""Clients of the model service for code that runs in a kernel (the magics).
+
+:class:`ServerClient` talks to the Jupyter server that launched the kernel,
+so the kernel never loads a model of its own. :class:`InProcessClient` loads
+the engine in this process when there is no such server (plain IPython,
+nbconvert, papermill, a kernel on another host). Neither module imports torch
+at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+from typing import Any, Protocol
+
+#: Set by the server extension in the environment that kernels inherit.
+URL_ENV = "JUPYTER_CODEGEN_URL"
+TOKEN_ENV = "JUPYTER_CODEGEN_TOKEN"
+HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+
+
+class CodegenError(RuntimeError):
+    """A request that did not produce a result; the message is for the user."""
+
+
+class Client(Protocol):
+    where: str
+
+    def status(self) -> dict[str, Any]: ...
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def explain(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class ServerClient:
+    """HTTP client of a running jupyter-codegen server extension."""
+
+    def __init__(self, url: str, token: str | None, timeout: float = 600.0):
+        self.url = url.rstrip("/") + "/"
+        self.token = token
+        self.timeout = timeout
+        self.where = f"the Jupyter server at {self.url}"
+
+    def _call(self, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"token {self.token}"
+        req = urllib.request.Request(
+            self.url + "jupyter-codegen/" + route,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers=headers,
+            method="POST" if body is not None else "GET",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return dict(json.load(resp))
+        except urllib.error.HTTPError as exc:
+            raise CodegenError(_http_message(exc)) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise CodegenError(f"Could not reach {self.where}: {exc}") from None
+
+    def status(self) -> dict[str, Any]:
+        return self._call("status")
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("generate", body)
+
+    def explain(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("explain", body)
+
+
+def _http_message(exc: urllib.error.HTTPError) -> str:
+    try:
+        message = json.loads(exc.read()).get("message") or exc.reason
+    except (ValueError, OSError):
+        message = exc.reason
+    if exc.code == 503:
+        return f"The model is not ready: {message}"
+    if exc.code == 429:
+        return f"The model is busy with other requests; try again in a moment. ({message})"
+    if exc.code == 403:
+        return (
+            f"The Jupyter server refused the request (403). Set {TOKEN_ENV} to the server's token."
+        )
+    return f"The request failed ({exc.code}): {message}"
+
+
+class InProcessClient:
+    """Loads the engine in this process, configured like the server extension
+    (the same jupyter_server config files and JUPYTER_CODEGEN_MODEL)."""
+
+    where = "a model loaded in this process"
+
+    def __init__(self) -> None:
+        from .app import CodegenApp
+
+        app = CodegenApp(config=_server_config())
+        self.service = app.build_service()
+        self.service.host.start_loading()
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="codegen-inproc", daemon=True).start()
+
+    def _run(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        from .engine.host import HostBusy, ModelNotReady
+        from .schemas import ExplainRequest, GenerateRequest, RequestError, parse_request
+
+        service = self.service
+        service.host.wait_loaded()
+        coro: Any
+        try:
+            if kind == "generate":
+                req = parse_request(GenerateRequest, body)
+                coro = service.generate(req, service.ticket(None, kind))
+            else:
+                req = parse_request(ExplainRequest, body)
+                coro = service.explain(req, service.ticket(None, kind))
+            reply = asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        except (ModelNotReady, HostBusy, RequestError) as exc:
+            raise CodegenError(str(exc)) from None
+        return dict(reply.model_dump())
+
+    def status(self) -> dict[str, Any]:
+        return self.service.status()
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._run("generate", body)
+
+    def explain(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._run("explain", body)
+
+
+def _server_config() -> Any:
+    """The jupyter_server configuration files, as the server would read them."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.application import Application
+
+    config = Config()
+    paths = jupyter_config_path()
+    for name in ("jupyter_config", "jupyter_server_config"):
+        for loaded in Application._load_config_files(name, path=paths[::-1]):
+            config.merge(loaded)
+    return config
+
+
+def connect() -> Client | None:
+    """A client of the Jupyter server that launched this kernel, if there is one."""
+    url = os.environ.get(URL_ENV)
+    if not url:
+        return None
+    token = os.environ.get(TOKEN_ENV) or os.environ.get(HUB_TOKEN_ENV)
+    return ServerClient(url, token)
