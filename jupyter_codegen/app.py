@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
 
 from .client import TOKEN_ENV, URL_ENV
@@ -159,7 +160,9 @@ class CodegenApp(ExtensionApp):
         self.host = self.service.host
         if self.load_on_start:
             self.host.start_loading()
-        self._export_for_kernels()
+        # The server binds its port (which may differ from the one configured)
+        # after the extensions load: export its address once the loop runs.
+        IOLoop.current().add_callback(self._export_for_kernels)
 
     def _export_for_kernels(self) -> None:
         """Kernels inherit the server's environment: tell them where this server
