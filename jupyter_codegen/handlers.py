@@ -8,7 +8,7 @@ cancels the generation within one decode step.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from http import HTTPStatus
 from typing import Any
 
@@ -120,52 +120,63 @@ class StatusHandler(CodegenHandler):
         self.finish(json.dumps(self.service.status()))
 
 
-class CompleteHandler(CodegenHandler):
+class GenerationHandler(CodegenHandler):
+    """POST a typed request; reply with JSON, or with server-sent events when
+    the request says ``"stream": true``. Subclasses name the request model and
+    the two service calls."""
+
+    request_model: type[BaseModel]
+    kind: str
+
+    def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
+        raise NotImplementedError
+
+    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        raise NotImplementedError
+
     @web.authenticated
     @authorized
     async def post(self) -> None:
         try:
-            req = self.read_request(CompleteRequest)
-            self._ticket = self.service.ticket(req.request_id, "complete")
+            req = self.read_request(self.request_model)
+            self._ticket = self.service.ticket(req.request_id, self.kind)
             if req.stream:
-                await self.send_events(self.service.stream_complete(req, self._ticket))
+                await self.send_events(self.stream(req, self._ticket))
             else:
-                reply = await self.service.complete(req, self._ticket)
+                reply = await self.call(req, self._ticket)
                 self.finish(reply.model_dump_json())
         except Exception as exc:
             self.reply_error(exc)
 
 
-class ExplainHandler(CodegenHandler):
-    @web.authenticated
-    @authorized
-    async def post(self) -> None:
-        try:
-            req = self.read_request(ExplainRequest)
-            self._ticket = self.service.ticket(req.request_id, "explain")
-            if req.stream:
-                await self.send_events(self.service.stream_explain(req, self._ticket))
-            else:
-                reply = await self.service.explain(req, self._ticket)
-                self.finish(reply.model_dump_json())
-        except Exception as exc:
-            self.reply_error(exc)
+class CompleteHandler(GenerationHandler):
+    request_model, kind = CompleteRequest, "complete"
+
+    def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
+        return self.service.complete(req, ticket)
+
+    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        return self.service.stream_complete(req, ticket)
 
 
-class GenerateHandler(CodegenHandler):
-    @web.authenticated
-    @authorized
-    async def post(self) -> None:
-        try:
-            req = self.read_request(GenerateRequest)
-            self._ticket = self.service.ticket(req.request_id, "generate")
-            if req.stream:
-                await self.send_events(self.service.stream_generate(req, self._ticket))
-            else:
-                reply = await self.service.generate(req, self._ticket)
-                self.finish(reply.model_dump_json())
-        except Exception as exc:
-            self.reply_error(exc)
+class ExplainHandler(GenerationHandler):
+    request_model, kind = ExplainRequest, "explain"
+
+    def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
+        return self.service.explain(req, ticket)
+
+    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        return self.service.stream_explain(req, ticket)
+
+
+class GenerateHandler(GenerationHandler):
+    request_model, kind = GenerateRequest, "generate"
+
+    def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
+        return self.service.generate(req, ticket)
+
+    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        return self.service.stream_generate(req, ticket)
 
 
 class CancelHandler(CodegenHandler):

@@ -255,18 +255,18 @@ class CodegenService:
         cands = timed.result.candidates
         return (cands[0].text.strip(), cands[0].finish_reason) if cands else ("", "cancelled")
 
-    def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
+    def _chat_tokens(self, asked: int | None) -> int:
         limits = self.limits
+        return self._tokens(
+            asked, limits.explain_default_tokens, limits.explain_max_tokens, "max_tokens"
+        )
+
+    def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
         return self._chat_request(
             main_text=req.code + (req.question or ""),
             cells=req.cells_before,
             language=req.language,
-            max_tokens=self._tokens(
-                req.max_tokens,
-                limits.explain_default_tokens,
-                limits.explain_max_tokens,
-                "max_tokens",
-            ),
+            max_tokens=self._chat_tokens(req.max_tokens),
             build=lambda ctx: build_explain_messages(req.code, ctx, req.question, req.language),
             what="code to explain",
         )
@@ -289,17 +289,11 @@ class CodegenService:
         return self._chat_events(gen, ticket, "explanation", self._explain_reply)
 
     def _generate_request(self, req: GenerateRequest) -> GenerationRequest:
-        limits = self.limits
         return self._chat_request(
             main_text=req.instruction + req.namespace,
             cells=req.cells_before,
             language=req.language,
-            max_tokens=self._tokens(
-                req.max_tokens,
-                limits.explain_default_tokens,
-                limits.explain_max_tokens,
-                "max_tokens",
-            ),
+            max_tokens=self._chat_tokens(req.max_tokens),
             build=lambda ctx: build_generate_messages(
                 req.instruction, ctx, req.namespace, req.language
             ),
