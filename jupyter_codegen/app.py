@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
-from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
+from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, default, validate
 
 from .client import TOKEN_ENV, URL_ENV
 from .embedded import DEFAULT_EMBEDDED, default_cache_dir
@@ -102,6 +103,17 @@ class CodegenApp(ExtensionApp):
         help="Fill-in-the-middle template: 'auto' detects it from the vocabulary; or one of "
         "qwen2.5-coder, codegemma, starcoder, deepseek-coder, codellama, plain.",
     ).tag(config=True)
+
+    @validate("fim_family")
+    def _check_fim_family(self, proposal: Any) -> str:
+        from .prompts import TEMPLATES_BY_FAMILY
+
+        value = proposal["value"]
+        if value != "auto" and value not in TEMPLATES_BY_FAMILY:
+            known = ", ".join(["auto", *TEMPLATES_BY_FAMILY])
+            raise TraitError(f"CodegenApp.fim_family must be one of {known}, not {value!r}")
+        return str(value)
+
     load_on_start = Bool(
         True,
         help="Start loading the model in the background when the server starts. If False, "

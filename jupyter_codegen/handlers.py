@@ -146,6 +146,8 @@ class GenerationHandler(CodegenHandler):
                 reply = await self.call(req, self._ticket)
                 self.finish(reply.model_dump_json())
         except Exception as exc:
+            if self._ticket is not None:  # e.g. a request rejected before it ran
+                self.service.host.release(self._ticket)
             self.reply_error(exc)
 
 

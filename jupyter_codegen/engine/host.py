@@ -168,7 +168,8 @@ class ModelHost:
         ticket.cancel()
         return True
 
-    def _release(self, ticket: Ticket) -> None:
+    def release(self, ticket: Ticket) -> None:
+        """Forget a ticket (its request ended, or never started)."""
         if self._tickets.get(ticket.request_id) is ticket:
             del self._tickets[ticket.request_id]
 
@@ -247,7 +248,7 @@ class ModelHost:
                 self._slots.release()
             t2 = time.monotonic()
         finally:
-            self._release(ticket)
+            self.release(ticket)
         tokens = sum(c.tokens for c in result.candidates)
         timings = {
             "queue_ms": _ms(t1 - t0),

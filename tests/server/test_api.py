@@ -125,6 +125,14 @@ async def test_bad_completion_requests_get_400_naming_the_problem(
     assert fragment in reply["message"]
 
 
+async def test_a_rejected_request_leaves_no_ticket_behind(jp_fetch) -> None:
+    await wait_state(jp_fetch, "ready")
+    body = {"prefix": "x", "n": 99, "request_id": "rejected"}
+    code, _ = await error_of(call(jp_fetch, "complete", body))
+    assert code == 400
+    assert (await call(jp_fetch, "cancel", {"request_id": "rejected"})) == {"cancelled": False}
+
+
 async def test_bad_explain_request_gets_400(jp_fetch) -> None:
     code, reply = await error_of(call(jp_fetch, "explain", {"code": ""}))
     assert code == 400 and "code" in reply["message"]

@@ -1,0 +1,22 @@
+"""CodegenApp settings that are checked when they are set."""
+
+from __future__ import annotations
+
+import pytest
+from traitlets import TraitError
+
+from jupyter_codegen.app import CodegenApp
+
+
+def test_fim_family_is_checked() -> None:
+    assert CodegenApp(fim_family="starcoder").fim_family == "starcoder"
+    with pytest.raises(TraitError, match="fim_family must be one of auto, qwen2.5-coder"):
+        CodegenApp(fim_family="gpt")
+
+
+def test_environment_variable_overrides_the_configured_model(monkeypatch) -> None:
+    app = CodegenApp(model="Qwen/Qwen2.5-Coder-7B")
+    monkeypatch.delenv("JUPYTER_CODEGEN_MODEL", raising=False)
+    assert app.model_spec() == "Qwen/Qwen2.5-Coder-7B"
+    monkeypatch.setenv("JUPYTER_CODEGEN_MODEL", "embedded:qwen2.5-coder-0.5b-instruct")
+    assert app.model_spec() == "embedded:qwen2.5-coder-0.5b-instruct"
