@@ -10,7 +10,7 @@ from jupyter_codegen.app import CodegenApp
 
 def test_fim_family_is_checked() -> None:
     assert CodegenApp(fim_family="starcoder").fim_family == "starcoder"
-    with pytest.raises(TraitError, match="fim_family must be one of auto, qwen2.5-coder"):
+    with pytest.raises(TraitError, match=r"fim_family must be one of auto, qwen2\.5-coder"):
         CodegenApp(fim_family="gpt")
 
 
