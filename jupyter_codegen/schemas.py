@@ -34,55 +34,49 @@ class Cell(_Model):
     source: StrictStr
 
 
-class CompleteRequest(_Model):
+Cells = Annotated[list[Cell], Field(max_length=MAX_CELLS)]
+RequestId = Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)]
+
+
+class _GenerationRequest(_Model):
+    """Fields that every generating endpoint takes."""
+
+    cells_before: Cells = []
+    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
+    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    stream: StrictBool = False
+    #: Cancels a request with this id still in flight; ``POST /cancel`` takes it.
+    request_id: RequestId | None = None
+
+
+class CompleteRequest(_GenerationRequest):
     """Body of ``POST /jupyter-codegen/complete``."""
 
     prefix: StrictStr
     suffix: StrictStr = ""
-    cells_before: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
-    cells_after: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
-    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
+    cells_after: Cells = []
     path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
-    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
     n: Annotated[StrictInt, Field(ge=1)] = 1
-    stream: StrictBool = False
-    request_id: (
-        Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)] | None
-    ) = None
 
 
-class ExplainRequest(_Model):
+class ExplainRequest(_GenerationRequest):
     """Body of ``POST /jupyter-codegen/explain``."""
 
     code: Annotated[StrictStr, Field(min_length=1)]
-    cells_before: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
     question: Annotated[StrictStr, Field(max_length=MAX_QUESTION_CHARS)] | None = None
-    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
-    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
-    stream: StrictBool = False
-    request_id: (
-        Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)] | None
-    ) = None
 
 
-class GenerateRequest(_Model):
+class GenerateRequest(_GenerationRequest):
     """Body of ``POST /jupyter-codegen/generate``: code from an instruction."""
 
     instruction: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
-    cells_before: Annotated[list[Cell], Field(max_length=MAX_CELLS)] = []
     namespace: Annotated[StrictStr, Field(max_length=MAX_NAMESPACE_CHARS)] = ""
-    language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
-    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
-    stream: StrictBool = False
-    request_id: (
-        Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)] | None
-    ) = None
 
 
 class CancelRequest(_Model):
     """Body of ``POST /jupyter-codegen/cancel``."""
 
-    request_id: Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)]
+    request_id: RequestId
 
 
 class Completion(_Model):
