@@ -58,6 +58,7 @@ class CodegenService:
         self.host = host
         self.limits = limits
         self._template: FimTemplate | None = None
+        self._auto_budget: int | None = None
 
     # -- shared -----------------------------------------------------------
 
@@ -68,11 +69,14 @@ class CodegenService:
         return self._template
 
     def context_budget(self) -> int:
-        """The prompt budget in tokens: the configured one, or by device."""
+        """The prompt budget in tokens: the configured one, or by device (decided
+        once: the engine's info also reads GPU memory, which a hot path need not)."""
         if self.limits.context_tokens > 0:
             return self.limits.context_tokens
-        device = self.host.ready_engine().info().device
-        return 512 if device == "cpu" else 2048
+        if self._auto_budget is None:
+            device = self.host.ready_engine().info().device
+            self._auto_budget = 512 if device == "cpu" else 2048
+        return self._auto_budget
 
     def ticket(self, request_id: str | None, kind: str) -> Ticket:
         return self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
