@@ -1,17 +1,40 @@
-"""Turn the notebook's other cells into context chunks for a prompt.
+"""Choose the notebook context for a completion prompt.
 
-This is the plain, order-preserving selection: code cells as they are,
-markdown cells as comments, raw cells left out. The prompt builder fits the
-chunks nearest the cursor into the token budget.
+Three strategies, so that they can be compared on the same requests
+(``evals/``):
+
+- ``cell``: the active cell only (what jupyter-ai sends);
+- ``preceding``: the nearest preceding cells, whole, as many as fit (Copilot);
+- ``syntax`` (ours): from the other cells, parsed with tree-sitter, take in
+  this order of priority, as far as the budget goes:
+
+  1. the imports that bind a name the cell needs;
+  2. the definitions (functions, classes, assignments) of the names the active
+     cell uses, followed transitively through what they use, up to
+     :data:`MAX_DEPTH` levels; a definition too long for the budget is
+     reduced to its header and docstring;
+  3. the nearest preceding cell, then the other imports;
+  4. more preceding cells, nearest first (markdown as comments); a cell that
+     does not fit whole keeps its last top-level statements that do;
+  5. the following cells, for the prompt's suffix.
+
+The result is deterministic, in notebook order, and holds nothing twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from .prompts import TokenCounter
 from .schemas import Cell
+from .syntax import CellSyntax, Statement, names_defined, names_used, parse_cell
 
 COMMENT_PREFIX = {"python": "# ", "r": "# ", "julia": "# ", "bash": "# ", "sql": "-- "}
+STRATEGIES = ("syntax", "preceding", "cell")
+MAX_DEPTH = 3
+SEPARATOR = "\n\n"
 
 
 def as_comment(text: str, language: str) -> str:
@@ -19,14 +42,207 @@ def as_comment(text: str, language: str) -> str:
     return "\n".join((mark + line).rstrip() for line in text.strip().splitlines())
 
 
+def cell_text(cell: Cell, language: str) -> str:
+    """A cell as prompt text: code as it is, markdown as comments, raw dropped."""
+    if not cell.source.strip():
+        return ""
+    if cell.cell_type == "code":
+        return cell.source.rstrip()
+    if cell.cell_type == "markdown":
+        return as_comment(cell.source, language)
+    return ""
+
+
 def cell_chunks(cells: Sequence[Cell], language: str) -> list[str]:
     """The cells as prompt chunks, in notebook order, empty ones dropped."""
-    chunks = []
-    for cell in cells:
-        if not cell.source.strip():
-            continue
-        if cell.cell_type == "code":
-            chunks.append(cell.source.rstrip())
-        elif cell.cell_type == "markdown":
-            chunks.append(as_comment(cell.source, language))
-    return chunks
+    return [text for text in (cell_text(c, language) for c in cells) if text]
+
+
+def nearest_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) -> list[str]:
+    """The last chunks (nearest the cursor) that fit ``budget``, in their order."""
+    kept: list[str] = []
+    used = 0
+    for chunk in reversed(chunks):
+        cost = count(chunk + SEPARATOR)
+        if used + cost > budget:
+            break
+        kept.insert(0, chunk)
+        used += cost
+    return kept
+
+
+def first_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) -> list[str]:
+    kept: list[str] = []
+    used = 0
+    for chunk in chunks:
+        cost = count(SEPARATOR + chunk)
+        if used + cost > budget:
+            break
+        kept.append(chunk)
+        used += cost
+    return kept
+
+
+class Context(NamedTuple):
+    """Prompt text to put before the active cell and after it."""
+
+    before: list[str]
+    after: list[str]
+
+
+@dataclass
+class _Selection:
+    """What has been chosen so far, and its cost."""
+
+    budget: int
+    count: TokenCounter
+    used: int = 0
+    whole: dict[int, str] = field(default_factory=dict)  # cell index -> text
+    parts: dict[int, dict[int, str]] = field(default_factory=dict)  # cell -> stmt -> text
+
+    def has(self, cell: int, stmt: int | None = None) -> bool:
+        return cell in self.whole or (stmt is not None and stmt in self.parts.get(cell, {}))
+
+    def add_part(self, cell: int, stmt: int, text: str) -> bool:
+        if self.has(cell, stmt):
+            return True
+        cost = self.count(text + "\n")
+        if self.used + cost > self.budget:
+            return False
+        self.parts.setdefault(cell, {})[stmt] = text
+        self.used += cost
+        return True
+
+    def add_whole(self, cell: int, text: str) -> bool:
+        if cell in self.whole:
+            return True
+        # The cell's parts already paid for are replaced by the whole cell.
+        refund = sum(self.count(t + "\n") for t in self.parts.get(cell, {}).values())
+        cost = self.count(text + SEPARATOR)
+        if self.used - refund + cost > self.budget:
+            return False
+        self.parts.pop(cell, None)
+        self.whole[cell] = text
+        self.used += cost - refund
+        return True
+
+    def render(self) -> list[str]:
+        chunks = []
+        for cell in sorted({*self.whole, *self.parts}):
+            if cell in self.whole:
+                chunks.append(self.whole[cell])
+            else:
+                chunks.append("\n".join(t for _, t in sorted(self.parts[cell].items())))
+        return chunks
+
+
+def select_context(
+    strategy: str,
+    cells_before: Sequence[Cell],
+    cells_after: Sequence[Cell],
+    active: str,
+    language: str,
+    budget: int,
+    count: TokenCounter,
+    *,
+    with_after: bool = True,
+) -> Context:
+    """The context for a cell whose text (cursor removed) is ``active``, within
+    ``budget`` tokens, by ``strategy`` (one of :data:`STRATEGIES`)."""
+    if strategy == "cell" or budget <= 0:
+        return Context([], [])
+    if strategy == "preceding" or language.lower() not in ("python", "ipython", "python3"):
+        before = nearest_that_fit(cell_chunks(cells_before, language), budget, count)
+        if strategy == "preceding" or not with_after:
+            return Context(before, [])
+        used = sum(count(c + SEPARATOR) for c in before)
+        after = first_that_fit(cell_chunks(cells_after, language), budget - used, count)
+        return Context(before, after)
+    if strategy != "syntax":
+        raise ValueError(f"unknown context strategy {strategy!r}; expected one of {STRATEGIES}")
+    return _syntax_context(cells_before, cells_after, active, language, budget, count, with_after)
+
+
+def _syntax_context(
+    cells_before: Sequence[Cell],
+    cells_after: Sequence[Cell],
+    active: str,
+    language: str,
+    budget: int,
+    count: TokenCounter,
+    with_after: bool,
+) -> Context:
+    texts = [cell_text(c, language) for c in cells_before]
+    parsed: list[CellSyntax | None] = [
+        parse_cell(c.source) if c.cell_type == "code" and t else None
+        for c, t in zip(cells_before, texts, strict=True)
+    ]
+    sel = _Selection(budget, count)
+
+    # Which definition binds each name: the last one before the active cell.
+    binder: dict[str, tuple[int, Statement]] = {}
+    for i, syn in enumerate(parsed):
+        for stmt in syn.statements if syn else ():
+            for name in stmt.defines:
+                binder[name] = (i, stmt)
+
+    # 1-2. Imports and definitions the active cell needs, transitively.
+    local = names_defined(active)
+    wanted = [n for n in sorted(names_used(active)) if n not in local]
+    needed: list[tuple[int, Statement]] = []
+    seen: set[str] = set()
+    for _depth in range(MAX_DEPTH):
+        nxt: list[str] = []
+        for name in wanted:
+            if name in seen or name not in binder:
+                continue
+            seen.add(name)
+            cell, stmt = binder[name]
+            if (cell, stmt.index) not in {(c, s.index) for c, s in needed}:
+                needed.append((cell, stmt))
+                nxt.extend(sorted(stmt.uses))
+        wanted = nxt
+    # A star import may bind anything: keep those too.
+    needed.extend(
+        (i, s) for i, syn in enumerate(parsed) if syn for s in syn.statements if "*" in s.defines
+    )
+    for cell, stmt in sorted((x for x in needed if x[1].kind == "import"), key=_pos):
+        sel.add_part(cell, stmt.index, stmt.text)
+    for cell, stmt in needed:
+        if stmt.kind != "import" and not sel.add_part(cell, stmt.index, stmt.text) and stmt.summary:
+            sel.add_part(cell, stmt.index, stmt.summary)
+
+    # 3. The nearest cell, then every import.
+    nearest = [i for i, t in enumerate(texts) if t]
+    if nearest:
+        _add_cell(sel, nearest[-1], texts[nearest[-1]], parsed[nearest[-1]])
+    for i, syn in enumerate(parsed):
+        for stmt in syn.statements if syn else ():
+            if stmt.kind == "import":
+                sel.add_part(i, stmt.index, stmt.text)
+
+    # 4. More preceding cells, nearest first, until one does not fit.
+    for i in reversed(nearest[:-1]):
+        if not _add_cell(sel, i, texts[i], parsed[i]):
+            break
+
+    after: list[str] = []
+    if with_after:
+        after = first_that_fit(cell_chunks(cells_after, language), budget - sel.used, count)
+    return Context(sel.render(), after)
+
+
+def _pos(item: tuple[int, Statement]) -> tuple[int, int]:
+    return item[0], item[1].index
+
+
+def _add_cell(sel: _Selection, index: int, text: str, syn: CellSyntax | None) -> bool:
+    """Add a cell whole, or else its last top-level statements that fit.
+    Whether it went in whole."""
+    if sel.add_whole(index, text):
+        return True
+    if syn is not None:
+        for stmt in reversed(syn.statements):
+            if not sel.add_part(index, stmt.index, stmt.text):
+                break
+    return False

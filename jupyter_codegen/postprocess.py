@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .syntax import compiles, ends_block_header, error_count
+
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 
@@ -63,85 +69,197 @@ def is_mid_line(suffix: str) -> bool:
     return bool(suffix.split("\n", 1)[0].strip())
 
 
-Scope = str  # "line" | "statement" | "block"
+Scope = Literal["line", "statement", "block"]
 
 
 def completion_scope(prefix: str, suffix: str) -> Scope:
-    """How much to complete, from the text around the cursor:
+    """How much to complete, from the syntax around the cursor:
 
     - ``line``: code follows the cursor on its line; complete the rest of it;
-    - ``statement``: the cursor ends a non-blank line that opens no block;
-      complete the statement (more lines only while brackets are open);
-    - ``block``: after a block header, or on an empty line; complete the
-      block, up to the first line indented less than the cursor.
+    - ``block``: the cursor follows a block header's ``:`` (tree-sitter tells a
+      header from a dict, slice or lambda) or sits on an empty line; complete
+      the block: up to the first line indented less than the cursor, or, at the
+      top level, one whole statement;
+    - ``statement``: otherwise; complete the statement (more lines only while
+      brackets or strings are open, or into the body of a header it writes).
     """
     if is_mid_line(suffix):
         return "line"
     line = prefix.rsplit("\n", 1)[-1]
-    if line.strip() and not line.rstrip().endswith(":"):
-        return "statement"
-    return "block"
+    if not line.strip() or ends_block_header(prefix):
+        return "block"
+    return "statement"
 
 
-def _depth(text: str) -> int:
-    depth = 0
-    for ch in text:
-        if ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-    return depth
+@dataclass
+class _Lexer:
+    """Bracket depth and open strings, fed text piece by piece (comments and
+    string contents ignored)."""
+
+    depth: int = 0
+    lowest: int = 0  # the lowest depth seen
+    quote: str = ""  # the open string's delimiter
+    comment: bool = False
+
+    def feed(self, text: str) -> _Lexer:
+        i, n = 0, len(text)
+        while i < n:
+            ch = text[i]
+            if self.comment:
+                if ch == "\n":
+                    self.comment = False
+            elif self.quote:
+                if ch == "\\":
+                    i += 1
+                elif text.startswith(self.quote, i):
+                    i += len(self.quote) - 1
+                    self.quote = ""
+                elif ch == "\n" and len(self.quote) == 1:
+                    self.quote = ""  # an unterminated one-line string ends here
+            elif ch == "#":
+                self.comment = True
+            elif ch in "'\"":
+                self.quote = ch * 3 if text.startswith(ch * 3, i) else ch
+                i += len(self.quote) - 1
+            elif ch in _OPEN:
+                self.depth += 1
+            elif ch in _CLOSE:
+                self.depth -= 1
+                self.lowest = min(self.lowest, self.depth)
+            i += 1
+        return self
+
+    @property
+    def open(self) -> bool:
+        return self.depth > 0 or bool(self.quote)
 
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
+_CONTINUES = ("else", "elif", "except", "finally")
+
+
+def _code_of(line: str) -> str:
+    return line.split("#", 1)[0].rstrip() if "#" in line else line.rstrip()
+
+
 def scope_end(text: str, prefix: str, scope: Scope) -> int | None:
-    """Where ``text`` leaves its scope (an index to cut at), or None."""
+    """Where ``text`` leaves its scope (an index to cut at), or None while it
+    is still inside. Lines are judged only outside brackets and strings."""
     if scope == "line":
         cut = text.find("\n")
         return cut if cut >= 0 else None
     line = prefix.rsplit("\n", 1)[-1]
-    if scope == "statement":
-        offset = 0
-        for piece in text.split("\n")[:-1]:
-            offset += len(piece)
-            if _depth(line + text[:offset]) <= 0:
-                return offset
-            offset += 1
-        return None
-    # block: stop at a complete line indented less than the cursor's line
-    base = _indent(line) if not line.strip() else _indent(line) + 1
-    if base == 0:
-        return None
+    # The indent a line must keep to stay inside the block; 0: a top-level
+    # statement; -1: a simple statement, no block (yet).
+    if scope == "block":
+        base = _indent(line) + 1 if line.strip() else len(line)
+    else:
+        base = -1
+    lexer = _Lexer().feed(line)
+    wrote = False  # whether a line with code was completed after the cursor
+    prev = line  # the last line with code
     offset = 0
     pieces = text.split("\n")
     for i, piece in enumerate(pieces):
-        is_first_line = i == 0
-        complete = i < len(pieces) - 1 or piece.strip()
-        if not is_first_line and complete and piece.strip() and _indent(piece) < base:
-            return max(0, offset - 1)
+        if i > 0 and piece.strip() and not lexer.open:
+            indent = _indent(piece)
+            word = re.split(r"[\s:(]", piece.lstrip(), maxsplit=1)[0]
+            header = _code_of(prev).endswith(":")
+            if base > 0 and indent < base:
+                return offset - 1
+            if base == 0 and wrote and indent == 0 and word not in _CONTINUES:
+                if not (header or prev.rstrip().endswith("\\") or prev.lstrip().startswith("@")):
+                    return offset - 1
+            if base < 0 and wrote:
+                if not (header and indent > _indent(prev)):
+                    return offset - 1
+                base = _indent(prev) + 1  # the statement opened a block: finish it
+        if i == len(pieces) - 1:
+            break
+        lexer.feed(piece + "\n")
+        if piece.strip():
+            wrote = True
+            prev = line + piece if i == 0 else piece
         offset += len(piece) + 1
     return None
 
 
-def should_stop(text: str, prefix: str, suffix: str) -> bool:
-    """Whether generation can stop: the text has left its scope, or has started
-    to rewrite the suffix."""
-    if scope_end(text, prefix, completion_scope(prefix, suffix)) is not None:
+def trim_trailing_partial_line(text: str) -> str:
+    """A generation cut by the token limit may end mid-line: drop that line."""
+    return text.rsplit("\n", 1)[0] if "\n" in text.strip("\n") else text
+
+
+_CHAT_OPENER = re.compile(
+    r"^\s*(sure|certainly|of course|here(?:'s| is| are)|below is|the (?:completed|missing) code)\b",
+    re.IGNORECASE,
+)
+
+
+def strip_chat(text: str) -> str:
+    """Remove what an instruct model wraps code in: a chat opener line
+    ("Here is the code:"), markdown fences, and anything after a closing fence."""
+    lines = text.split("\n")
+    if lines and _CHAT_OPENER.match(lines[0]) and len(lines) > 1:
+        lines = lines[1:]
+        while lines and not lines[0].strip():
+            lines = lines[1:]
+    if lines and lines[0].lstrip().startswith("```"):
+        lines = lines[1:]
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            lines = lines[:i]
+            break
+    return "\n".join(lines)
+
+
+def should_stop(text: str, prefix: str, suffix: str, scope: Scope | None = None) -> bool:
+    """Whether generation can stop: the text has left its scope, has started
+    to rewrite the suffix, or has started to talk (a markdown fence)."""
+    scope = scope or completion_scope(prefix, suffix)
+    if scope_end(text, prefix, scope) is not None:
+        return True
+    if "```" in text and strip_chat(text) != text.rstrip("`"):
         return True
     return cut_at_suffix_repeat(text, suffix) != text
 
 
-def clean_completion(text: str, prefix: str, suffix: str) -> str:
-    """All completion clean-ups, in order."""
-    end = scope_end(text, prefix, completion_scope(prefix, suffix))
+def clean_completion(
+    text: str, prefix: str, suffix: str, *, finished: bool = True, scope: Scope | None = None
+) -> str:
+    """All completion clean-ups, in order. ``finished``: whether generation
+    ended by itself rather than at the token limit."""
+    scope = scope or completion_scope(prefix, suffix)
+    text = strip_chat(text)
+    end = scope_end(text, prefix, scope)
     if end is not None:
         text = text[:end]
+    elif not finished and scope == "block":
+        text = trim_trailing_partial_line(text)
     # Trailing blank lines or spaces would push the suffix down or right.
     text = cut_at_suffix_repeat(text, suffix).rstrip()
     return trim_suffix_overlap(text, suffix).rstrip()
+
+
+def keeps_parsing(prefix: str, text: str, suffix: str) -> bool:
+    """Whether inserting ``text`` leaves the cell no worse off: a cell that
+    parses must still parse; in one that does not (the line being typed is
+    unfinished), the text must not add errors nor close brackets never opened."""
+    before = error_count(prefix + suffix)
+    after = error_count(prefix + text + suffix)
+    if before == 0 or after == 0:
+        if after != 0:
+            return False
+        # CPython is stricter (dedents, empty bodies): hold the text to it when
+        # the cell compiles as it is or with a trivial statement at the cursor.
+        strict = compiles(prefix + suffix) or compiles(prefix + "pass" + suffix)
+        return not strict or compiles(prefix + text + suffix)
+    lexer = _Lexer().feed(prefix)
+    start = lexer.depth
+    lexer.lowest = start
+    return after <= before and lexer.feed(text).lowest >= 0
 
 
 def extract_code(text: str) -> str:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from .engine.base import ChatMessage, Segment
 
 TokenCounter = Callable[[str], int]
+#: Given the tokens left and whether text may follow the cell, the context
+#: chunks to put before the active cell and after it.
+ContextSelector = Callable[[int, bool], tuple[Sequence[str], Sequence[str]]]
 
 
 @dataclass(frozen=True)
@@ -167,21 +170,6 @@ def keep_head(text: str, budget: int, count: TokenCounter) -> str:
     return first[: max(1, len(first) * budget // max(1, count(first)))]
 
 
-def fit_context(
-    chunks: Sequence[str], budget: int, count: TokenCounter, separator: str = "\n\n"
-) -> list[str]:
-    """The last chunks (nearest the cursor) that fit ``budget``, in their order."""
-    kept: list[str] = []
-    used = 0
-    for chunk in reversed(chunks):
-        cost = count(chunk + separator)
-        if used + cost > budget:
-            break
-        kept.insert(0, chunk)
-        used += cost
-    return kept
-
-
 @dataclass(frozen=True)
 class FimPrompt:
     segments: list[Segment]
@@ -194,8 +182,7 @@ def build_fim_prompt(
     template: FimTemplate,
     prefix: str,
     suffix: str,
-    context_before: Sequence[str],
-    context_after: Sequence[str],
+    context: ContextSelector,
     budget: int,
     count: TokenCounter,
     *,
@@ -204,9 +191,10 @@ def build_fim_prompt(
     """Fit the active cell and its context into ``budget`` tokens.
 
     The text nearest the cursor matters most, so the budget goes first to the
-    end of the prefix (up to half), then the start of the suffix (up to a
-    sixth), then to whole context chunks before the cell, nearest first, and
-    last to chunks after it. ``context_before`` is in notebook order.
+    end of the prefix (up to half), then to the start of the suffix (up to a
+    sixth), and what remains to ``context(remaining, with_after)``, which
+    chooses the other cells' text. When the cell itself had to be clipped there
+    is no room for more.
     """
     prefix_part = keep_tail(prefix, budget // 2, count)
     used = count(prefix_part)
@@ -214,21 +202,11 @@ def build_fim_prompt(
         keep_head(suffix, min(budget // 6, budget - used), count) if template.has_fim else ""
     )
     used += count(suffix_part)
-    # When the cell itself was clipped there is no room for more.
-    before = (
-        fit_context(context_before, budget - used, count, separator)
-        if prefix_part == prefix
-        else []
-    )
-    used += sum(count(c + separator) for c in before)
-    after: list[str] = []
-    if template.has_fim and suffix_part == suffix:
-        for chunk in context_after:
-            cost = count(separator + chunk)
-            if used + cost > budget:
-                break
-            after.append(chunk)
-            used += cost
+    before: Sequence[str] = []
+    after: Sequence[str] = []
+    if prefix_part == prefix:
+        before, after = context(budget - used, template.has_fim and suffix_part == suffix)
+        used += sum(count(c + separator) for c in (*before, *after))
     full_prefix = "".join(c + separator for c in before) + prefix_part
     full_suffix = suffix_part + "".join(separator + c for c in after)
     return FimPrompt(template.render(full_prefix, full_suffix), full_prefix, full_suffix, used)

@@ -13,17 +13,22 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import __version__
-from .context import cell_chunks
+from .context import cell_chunks, nearest_that_fit, select_context
 from .engine.base import ChatMessage, FinishReason, GenerationRequest
 from .engine.host import ModelHost, Ticket, Timed
-from .postprocess import clean_completion, extract_code, should_stop
+from .postprocess import (
+    clean_completion,
+    completion_scope,
+    extract_code,
+    keeps_parsing,
+    should_stop,
+)
 from .prompts import (
     FimTemplate,
     build_explain_messages,
     build_fim_prompt,
     build_generate_messages,
     detect_template,
-    fit_context,
 )
 from .schemas import (
     Cell,
@@ -51,6 +56,11 @@ class Limits:
     max_prompt_chars: int = 1_000_000
     generation_timeout: float = 120.0
     fim_family: str = "auto"
+    #: How completions choose other cells' text: "syntax", "preceding" or "cell"
+    #: (see context.py; the evaluation compares them).
+    context_strategy: str = "syntax"
+    #: Stop generating once the completion leaves its scope (off only to measure it).
+    early_stop: bool = True
 
 
 class CodegenService:
@@ -150,24 +160,40 @@ class CodegenService:
         )
         engine = self.host.ready_engine()
         template = self.template()
+        count = engine.count_tokens
         prompt = build_fim_prompt(
             template,
             req.prefix,
             req.suffix,
-            cell_chunks(req.cells_before, req.language),
-            cell_chunks(req.cells_after, req.language),
+            lambda budget, with_after: select_context(
+                limits.context_strategy,
+                req.cells_before,
+                req.cells_after,
+                req.prefix + req.suffix,
+                req.language,
+                budget,
+                count,
+                with_after=with_after,
+            ),
             self.context_budget(),
-            engine.count_tokens,
+            count,
         )
         prefix, suffix = req.prefix, req.suffix
+        stop_check = None
+        if limits.early_stop:
+            # Stop once the text leaves its scope or rewrites the code after the cursor.
+            scope = completion_scope(prefix, suffix)
+
+            def stop_check(_index: int, text: str) -> bool:
+                return should_stop(text, prefix, suffix, scope)
+
         return GenerationRequest(
             max_new_tokens=max_tokens,
             segments=prompt.segments,
             num_candidates=req.n,
             temperature=0.0 if req.n == 1 else 0.6,
             stop_tokens=template.stop_tokens,
-            # Stop once the text leaves its scope or rewrites the code after the cursor.
-            stop_check=lambda _i, text: should_stop(text, prefix, suffix),
+            stop_check=stop_check,
             timeout_s=limits.generation_timeout,
         )
 
@@ -175,8 +201,12 @@ class CodegenService:
         seen: set[str] = set()
         completions: list[Completion] = []
         for cand in timed.result.candidates:
-            text = clean_completion(cand.text, req.prefix, req.suffix)
+            finished = cand.finish_reason != "length"
+            text = clean_completion(cand.text, req.prefix, req.suffix, finished=finished)
             if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
+                continue
+            # Fewer candidates rather than one that breaks a cell that parses.
+            if not keeps_parsing(req.prefix, text, req.suffix):
                 continue
             seen.add(text)
             completions.append(
@@ -232,7 +262,7 @@ class CodegenService:
                 "(4 x CodegenApp.context_tokens). Send a smaller part.",
                 status=413,
             )
-        chunks = fit_context(cell_chunks(cells, language), max(0, budget - main_tokens), count)
+        chunks = nearest_that_fit(cell_chunks(cells, language), max(0, budget - main_tokens), count)
         context = "\n\n".join(chunks)
         return GenerationRequest(
             max_new_tokens=max_tokens,

@@ -10,9 +10,12 @@ from jupyter_codegen.postprocess import (
     cut_at_suffix_repeat,
     extract_code,
     is_mid_line,
+    keeps_parsing,
     scope_end,
     should_stop,
+    strip_chat,
     trim_suffix_overlap,
+    trim_trailing_partial_line,
 )
 
 
@@ -75,6 +78,16 @@ def test_is_mid_line(suffix: str, mid_line: bool) -> None:
         ("for n in nums:", "", "block"),
         ("for n in nums:\n    ", "\nprint(1)", "block"),
         ("", "", "block"),
+        ("    ", "", "block"),
+        # tree-sitter tells a block header's ":" from other colons.
+        ("d = {'a':", "", "statement"),
+        ("x = xs[1:", "", "statement"),
+        ("f = lambda a:", "", "statement"),
+        ("if x:  # why", "", "block"),
+        ("class A:\n    def g(self):", "", "block"),
+        ("%time for i in r:", "", "block"),
+        ("!ls", "", "statement"),
+        ("with open(p) as fh:", "\nprint(1)", "block"),
     ],
 )
 def test_completion_scope(prefix: str, suffix: str, scope: str) -> None:
@@ -98,7 +111,21 @@ AVG = "def average(nums):\n    total = 0\n    for n in nums:\n        "
         ("\n    total += n\nprint(1)", "for n in nums:", "block", 15),
         ("\n    total += n\n", "for n in nums:", "block", None),
         ("\n        s += n\n    return s", "    for n in nums:", "block", 15),
-        ("a = 1\nb = 2\n", "", "block", None),
+        # At the top level a block is one whole statement.
+        ("a = 1\nb = 2\n", "", "block", 5),
+        ("def g():\n    return 1\n\n\ndef h():", "", "block", 23),
+        ("@dec\ndef g():\n    pass\nx", "", "block", 22),
+        ("if a:\n    b\nelse:\n    c\nd", "", "block", 23),
+        ("x = f(\n1)\ny", "", "block", 9),  # lines inside brackets do not count
+        # A statement: extra lines only inside brackets and strings...
+        ('"""abc\ndef"""\nnext', "s = ", "statement", 13),
+        ("(1, #)\n 2)\nz", "t = ", "statement", 10),  # a bracket in a comment
+        ("')'\nz", "t = f(", "statement", None),  # a bracket in a string
+        # ...or in the body of a header the completion writes.
+        ("range(3):\n    print(i)\nprint('done')", "for i in ", "statement", 22),
+        # At the end of a complete line, the next line.
+        ("\ny = 2\nz = 3", "x = 1", "statement", 6),
+        (" 2}\nz", "d = {1:", "statement", 3),
     ],
 )
 def test_scope_end(text: str, prefix: str, scope: str, end: int | None) -> None:
@@ -112,7 +139,9 @@ def test_scope_end(text: str, prefix: str, scope: str, end: int | None) -> None:
         ("zscore)\n", "t(", ")\n", True),
         ("total += n\n", AVG, "\n    return total\n", False),
         ("total += n\n    return total", AVG, "\n    return total\n", True),
-        ("a = 1\nb = 2\n", "", "", False),
+        ("a = 1\nb = 2\n", "", "", True),
+        ("a = 1\n", "", "", False),
+        ("x = 1\n```", "", "", True),  # a fence: the model started to talk
     ],
 )
 def test_should_stop(text: str, prefix: str, suffix: str, stop: bool) -> None:
@@ -136,3 +165,53 @@ def test_mid_line_completion_keeps_one_line_without_the_repeated_closer() -> Non
 )
 def test_extract_code(reply: str, code: str) -> None:
     assert extract_code(reply) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("```python\nx = 1\n```", "x = 1"),
+        ("x = 1\n```\n\nThis sets x.", "x = 1"),
+        ("Here is the completed code:\n\nreturn a + b", "return a + b"),
+        ("Sure! ```python\nx", "x"),
+        ("total += n", "total += n"),
+        ("here = 1\nthere = 2", "here = 1\nthere = 2"),  # "here" as a variable is code
+    ],
+)
+def test_strip_chat(text: str, expected: str) -> None:
+    assert strip_chat(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a = 1\nb = f(", "a = 1"),
+        ("a = 1\n", "a = 1\n"),  # complete: the line ended
+        ("a = f(", "a = f("),
+    ],
+)
+def test_trim_trailing_partial_line(text: str, expected: str) -> None:
+    assert trim_trailing_partial_line(text) == expected
+
+
+def test_a_block_cut_by_the_token_limit_loses_its_partial_line() -> None:
+    text = "total += n\n        count += nu"
+    assert clean_completion(text, AVG, "", finished=False) == "total += n"
+    assert clean_completion(text, AVG, "", finished=True) == text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text", "suffix", "keeps"),
+    [
+        ("x = ", "1", "\nprint(x)", True),
+        ("x = ", "(1", "\nprint(x)", False),  # breaks a cell that parsed
+        ("x = f(", "a)", "", True),  # mends a cell that did not parse
+        ("x = f(", "a", "", True),  # no worse than before
+        ("x = f(", "a))) ]", "", False),  # worse than before
+        ("%matplotlib inline\ny = ", "np.zeros(3)", "\n!ls", True),  # IPython syntax
+        ("def f():\n    ", "return 1", "\n\nf()", True),
+        ("def f():\n    ", "return 1\n  x = 2", "\n\nf()", False),  # bad indent
+    ],
+)
+def test_keeps_parsing(prefix: str, text: str, suffix: str, keeps: bool) -> None:
+    assert keeps_parsing(prefix, text, suffix) is keeps

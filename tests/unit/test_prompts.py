@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jupyter_codegen.context import first_that_fit, nearest_that_fit
 from jupyter_codegen.engine.base import Segment
 from jupyter_codegen.prompts import (
     PLAIN,
@@ -12,7 +13,6 @@ from jupyter_codegen.prompts import (
     build_fim_prompt,
     build_generate_messages,
     detect_template,
-    fit_context,
     keep_head,
     keep_tail,
 )
@@ -91,12 +91,25 @@ def test_keep_tail_cuts_a_single_long_line_by_characters() -> None:
     assert line.endswith(kept) and 0 < words(kept) <= 11
 
 
-def test_build_fim_prompt_adds_nearest_context_first() -> None:
+def nearest(before: list[str], after: list[str]):
+    """A context selector: nearest cells before, then cells after, as fit."""
+
+    def select(budget: int, with_after: bool) -> tuple[list[str], list[str]]:
+        kept = nearest_that_fit(before, budget, words)
+        used = sum(words(c + "\n\n") for c in kept)
+        return kept, first_that_fit(after, budget - used, words) if with_after else []
+
+    return select
+
+
+def test_build_fim_prompt_gives_context_what_the_cell_leaves() -> None:
     # Given three earlier cells and a budget that fits the cell and two chunks
     template = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
     before = ["import os", "x = 1", "y = 2"]
     # When the prompt is built
-    prompt = build_fim_prompt(template, "z = ", "\nprint(z)", before, ["after = 3"], 9, words)
+    prompt = build_fim_prompt(
+        template, "z = ", "\nprint(z)", nearest(before, ["after = 3"]), 9, words
+    )
     # Then the nearest cells come first, in notebook order, and the far one is dropped
     assert prompt.prefix_text == "x = 1\n\ny = 2\n\nz = "
     assert prompt.suffix_text == "\nprint(z)"
@@ -105,7 +118,9 @@ def test_build_fim_prompt_adds_nearest_context_first() -> None:
 
 def test_build_fim_prompt_uses_cells_after_when_budget_remains() -> None:
     template = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
-    prompt = build_fim_prompt(template, "z = ", "", ["x = 1"], ["w = z", "v = w"], 100, words)
+    prompt = build_fim_prompt(
+        template, "z = ", "", nearest(["x = 1"], ["w = z", "v = w"]), 100, words
+    )
     assert prompt.suffix_text == "\n\nw = z\n\nv = w"
     assert rendered(prompt.segments).startswith("<|fim_prefix|>x = 1\n\nz = <|fim_suffix|>")
 
@@ -113,14 +128,14 @@ def test_build_fim_prompt_uses_cells_after_when_budget_remains() -> None:
 def test_build_fim_prompt_clips_a_long_cell_and_skips_context() -> None:
     template = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
     prefix = "".join(f"line{i} = {i}\n" for i in range(50))
-    prompt = build_fim_prompt(template, prefix, "", ["import os"], [], 30, words)
+    prompt = build_fim_prompt(template, prefix, "", nearest(["import os"], []), 30, words)
     assert "import os" not in prompt.prefix_text
     assert prompt.prefix_text.endswith("line49 = 49\n")
     assert words(prompt.prefix_text) <= 15
 
 
 def test_plain_template_ignores_the_suffix() -> None:
-    prompt = build_fim_prompt(PLAIN, "def f():\n    ", "\nf()", [], ["g()"], 100, words)
+    prompt = build_fim_prompt(PLAIN, "def f():\n    ", "\nf()", nearest([], ["g()"]), 100, words)
     assert rendered(prompt.segments) == "def f():\n    "
 
 
@@ -139,11 +154,6 @@ def test_explain_messages_carry_code_context_and_question() -> None:
 def test_explain_messages_without_context_or_question() -> None:
     user = build_explain_messages("x = 1", "  ", None, "python")[1].content
     assert user == "Explain this code:\n```python\nx = 1\n```"
-
-
-def test_fit_context_keeps_the_nearest_chunks_in_order() -> None:
-    assert fit_context(["a b", "c d", "e f"], 5, words) == ["c d", "e f"]
-    assert fit_context(["a b"], 1, words) == []
 
 
 def test_generate_messages_carry_history_variables_and_task() -> None:
