@@ -77,18 +77,25 @@ def completion_scope(prefix: str, suffix: str) -> Scope:
 
     - ``line``: code follows the cursor on its line; complete the rest of it;
     - ``block``: the cursor follows a block header's ``:`` (tree-sitter tells a
-      header from a dict, slice or lambda) or sits on an empty line; complete
-      the block: up to the first line indented less than the cursor, or, at the
-      top level, one whole statement;
-    - ``statement``: otherwise; complete the statement (more lines only while
-      brackets or strings are open, or into the body of a header it writes).
+      header from a dict, slice or lambda), or sits on the empty first line of
+      a block's body; complete the block, up to the first line indented less
+      than the cursor;
+    - ``statement``: otherwise, including an empty line among other
+      statements; complete one statement (more lines only while brackets or
+      strings are open, or into the body of a block the statement opens).
     """
     if is_mid_line(suffix):
         return "line"
-    line = prefix.rsplit("\n", 1)[-1]
-    if not line.strip() or ends_block_header(prefix):
-        return "block"
-    return "statement"
+    head, _, line = prefix.rpartition("\n")
+    if line.strip():
+        return "block" if ends_block_header(prefix) else "statement"
+    # An empty line: the block when it is the first line of an empty body
+    # (only blank and comment lines since the header).
+    lines = head.split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()
+    before = "\n".join(lines)
+    return "block" if before and ends_block_header(before) else "statement"
 
 
 @dataclass

@@ -57,6 +57,8 @@ class CompleteRequest(_GenerationRequest):
     cells_after: Cells = []
     path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
     n: Annotated[StrictInt, Field(ge=1)] = 1
+    #: False: never more than the rest of the current line.
+    multiline: StrictBool = True
 
 
 class ExplainRequest(_GenerationRequest):
@@ -82,6 +84,9 @@ class CancelRequest(_Model):
 class Completion(_Model):
     text: str
     index: int
+    #: The generated candidate this came from: the ``index`` of its streamed
+    #: ``completion`` events (candidates that were dropped leave gaps).
+    candidate: int
     finish_reason: FinishReason
 
 

@@ -17,6 +17,7 @@ from .context import cell_chunks, nearest_that_fit, select_context
 from .engine.base import ChatMessage, FinishReason, GenerationRequest
 from .engine.host import ModelHost, Ticket, Timed
 from .postprocess import (
+    Scope,
     clean_completion,
     completion_scope,
     extract_code,
@@ -182,7 +183,7 @@ class CodegenService:
         stop_check = None
         if limits.early_stop:
             # Stop once the text leaves its scope or rewrites the code after the cursor.
-            scope = completion_scope(prefix, suffix)
+            scope = self._scope(req)
 
             def stop_check(_index: int, text: str) -> bool:
                 return should_stop(text, prefix, suffix, scope)
@@ -197,12 +198,19 @@ class CodegenService:
             timeout_s=limits.generation_timeout,
         )
 
+    @staticmethod
+    def _scope(req: CompleteRequest) -> Scope:
+        return completion_scope(req.prefix, req.suffix) if req.multiline else "line"
+
     def _completion_reply(self, timed: Timed, req: CompleteRequest) -> CompleteReply:
         seen: set[str] = set()
         completions: list[Completion] = []
-        for cand in timed.result.candidates:
+        scope = self._scope(req)
+        for number, cand in enumerate(timed.result.candidates):
             finished = cand.finish_reason != "length"
-            text = clean_completion(cand.text, req.prefix, req.suffix, finished=finished)
+            text = clean_completion(
+                cand.text, req.prefix, req.suffix, finished=finished, scope=scope
+            )
             if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
                 continue
             # Fewer candidates rather than one that breaks a cell that parses.
@@ -210,7 +218,12 @@ class CodegenService:
                 continue
             seen.add(text)
             completions.append(
-                Completion(text=text, index=len(completions), finish_reason=cand.finish_reason)
+                Completion(
+                    text=text,
+                    index=len(completions),
+                    candidate=number,
+                    finish_reason=cand.finish_reason,
+                )
             )
         return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
 
@@ -229,13 +242,14 @@ class CodegenService:
         self, gen: GenerationRequest, req: CompleteRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         raw: dict[int, str] = {}
+        scope = self._scope(req)
         async for item in self.host.stream(gen, ticket):
             if isinstance(item, Timed):
                 yield "done", self._completion_reply(item, req).model_dump()
                 return
             index, delta = item
             raw[index] = raw.get(index, "") + delta
-            text = clean_completion(raw[index], req.prefix, req.suffix)
+            text = clean_completion(raw[index], req.prefix, req.suffix, scope=scope)
             yield "completion", {"index": index, "text": text}
 
     # -- chat: explanations and generated code -----------------------------

@@ -77,8 +77,11 @@ def test_is_mid_line(suffix: str, mid_line: bool) -> None:
         ("counts = ", "\nprint(counts)", "statement"),
         ("for n in nums:", "", "block"),
         ("for n in nums:\n    ", "\nprint(1)", "block"),
-        ("", "", "block"),
-        ("    ", "", "block"),
+        # An empty line: the block only as the first line of an empty body.
+        ("", "", "statement"),
+        ("    ", "", "statement"),
+        ("def f():\n    x = 1\n    ", "\n    return x", "statement"),
+        ("def f():\n    # body\n\n    ", "", "block"),
         # tree-sitter tells a block header's ":" from other colons.
         ("d = {'a':", "", "statement"),
         ("x = xs[1:", "", "statement"),

@@ -1,0 +1,230 @@
+"""Run the evaluation: ``python -m evals`` (see evals/README.md).
+
+One model is loaded once, through the same ``CodegenApp.build_service()`` the
+server uses, and every task is completed by ``CodegenService.complete`` under
+each prompting strategy, so that what is measured is what users get. Then the
+syntax strategy runs again with early stopping off, to measure what stopping
+saves. Results go to ``evals/results/<stamp>.json`` (every completion) and
+``.md`` (the tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_codegen.app import CodegenApp
+from jupyter_codegen.context import STRATEGIES
+from jupyter_codegen.schemas import CompleteRequest
+from jupyter_codegen.service import CodegenService
+
+from . import humaneval, notebooks
+from .metrics import score, summarize
+from .sandbox import run_program
+from .tasks import Task
+
+STRATEGY_LABELS = {
+    "cell": "current cell only (jupyter-ai)",
+    "preceding": "preceding cells, clipped (Copilot)",
+    "syntax": "ours: tree-sitter selection",
+}
+METRICS = ["exact_match", "edit_similarity", "block_edit_similarity", "parses", "empty"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
+    p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--strategies", default=",".join(STRATEGIES))
+    p.add_argument("--humaneval-single", type=int, default=30)
+    p.add_argument("--humaneval-multi", type=int, default=20)
+    p.add_argument("--notebook-line-start", type=int, default=30)
+    p.add_argument("--notebook-mid-line", type=int, default=30)
+    p.add_argument("--notebook-block", type=int, default=20)
+    p.add_argument(
+        "--early-stop-tasks",
+        type=int,
+        default=30,
+        help="notebook tasks to rerun without early stopping (0: skip)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--cache", type=Path, default=Path("~/.cache/jupyter-codegen/evals").expanduser()
+    )
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    return p.parse_args(argv)
+
+
+def build_tasks(args: argparse.Namespace) -> list[Task]:
+    tasks = humaneval.build_tasks(args.humaneval_single, args.humaneval_multi, args.seed)
+    nbs = notebooks.load_notebooks(args.cache / "wheels")
+    counts = {
+        "line-start": args.notebook_line_start,
+        "mid-line": args.notebook_mid_line,
+        "block": args.notebook_block,
+    }
+    return tasks + notebooks.build_tasks(nbs, counts, args.seed)
+
+
+def load_service(args: argparse.Namespace) -> CodegenService:
+    app = CodegenApp(model=args.model, device=args.device, context_tokens=args.context_tokens)
+    service = app.build_service()
+    service.host.start_loading()
+    service.host.wait_loaded()
+    if service.host.state != "ready":
+        raise SystemExit(f"The model did not load: {service.host.error}")
+    return service
+
+
+async def complete(
+    service: CodegenService, task: Task, max_tokens: int, strategy: str, early_stop: bool
+) -> dict[str, Any]:
+    base = service.limits
+    service.limits = dataclasses.replace(base, context_strategy=strategy, early_stop=early_stop)
+    try:
+        req = CompleteRequest.model_validate(task.as_request(max_tokens))
+        start = time.perf_counter()
+        reply = await service.complete(req, service.ticket(None, "complete"))
+        latency = time.perf_counter() - start
+    finally:
+        service.limits = base
+    text = reply.completions[0].text if reply.completions else ""
+    row: dict[str, Any] = {
+        "task": task.id,
+        "set": task.set,
+        "kind": task.kind,
+        "strategy": strategy,
+        "early_stop": early_stop,
+        "completion": text,
+        "target": task.target,
+        "latency_s": latency,
+        "prompt_tokens": reply.timings.get("prompt_tokens"),
+        "generated_tokens": reply.timings.get("generated_tokens"),
+    }
+    row.update(score(text, task.target, task.prefix, task.suffix))
+    if task.set == "humaneval":
+        outcome = await asyncio.to_thread(run_program, humaneval.program(task, text))
+        row["pass"] = float(outcome.passed)
+        row["outcome"] = outcome.reason
+    return row
+
+
+def _fmt(value: float, pct: bool = True) -> str:
+    return f"{100 * value:.1f}" if pct else f"{value:.2f}"
+
+
+def tables(rows: list[dict[str, Any]], strategies: list[str]) -> str:
+    out = []
+    for set_name, extra in (("humaneval", ["pass"]), ("notebooks", [])):
+        keys = extra + METRICS
+        out.append(f"### {set_name}\n")
+        header = "| strategy | kind | n | " + " | ".join(keys) + " | p50 s | p90 s |"
+        out += [header, "|" + "---|" * (len(keys) + 5)]
+        kinds = sorted({r["kind"] for r in rows if r["set"] == set_name}) + ["all"]
+        for kind in kinds:
+            for strategy in strategies:
+                sel = [
+                    r
+                    for r in rows
+                    if r["set"] == set_name
+                    and r["strategy"] == strategy
+                    and r["early_stop"]
+                    and (kind == "all" or r["kind"] == kind)
+                ]
+                if not sel:
+                    continue
+                s = summarize(sel, keys)
+                cells = [_fmt(s[k]) for k in keys]
+                out.append(
+                    f"| {STRATEGY_LABELS.get(strategy, strategy)} | {kind} | {s['n']} | "
+                    + " | ".join(cells)
+                    + f" | {_fmt(s['latency_p50_s'], False)} | {_fmt(s['latency_p90_s'], False)} |"
+                )
+        out.append("")
+    stop_rows = [r for r in rows if not r["early_stop"]]
+    if stop_rows:
+        ids = {r["task"] for r in stop_rows}
+        with_stop = [
+            r for r in rows if r["early_stop"] and r["strategy"] == "syntax" and r["task"] in ids
+        ]
+        out.append("### early stopping (ours, same notebook tasks)\n")
+        out.append(
+            "| early stop | n | p50 s | p90 s | mean generated tokens | exact match | edit sim |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
+        for label, sel in (("off", stop_rows), ("on", with_stop)):
+            s = summarize(sel, ["exact_match", "edit_similarity", "generated_tokens"])
+            out.append(
+                f"| {label} | {s['n']} | {_fmt(s['latency_p50_s'], False)} | "
+                f"{_fmt(s['latency_p90_s'], False)} | {s['generated_tokens']:.1f} | "
+                f"{_fmt(s['exact_match'])} | {_fmt(s['edit_similarity'])} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+async def run(args: argparse.Namespace) -> int:
+    strategies = [s for s in args.strategies.split(",") if s]
+    tasks = build_tasks(args)
+    print(f"{len(tasks)} tasks; loading {args.model} ...", flush=True)
+    t0 = time.perf_counter()
+    service = load_service(args)
+    info = service.host.ready_engine().info()
+    print(f"loaded in {time.perf_counter() - t0:.1f} s on {info.device} ({info.dtype})", flush=True)
+    rows: list[dict[str, Any]] = []
+    plan = [(t, s, True) for t in tasks for s in strategies]
+    nb_tasks = [t for t in tasks if t.set == "notebooks"]
+    plan += [(t, "syntax", False) for t in nb_tasks[: args.early_stop_tasks]]
+    for i, (task, strategy, early) in enumerate(plan, 1):
+        row = await complete(service, task, args.max_tokens, strategy, early)
+        rows.append(row)
+        print(
+            f"[{i}/{len(plan)}] {strategy:9} stop={early!s:5} {task.kind:11} "
+            f"{row['latency_s']:5.1f}s em={row['exact_match']:.0f} "
+            f"es={row['edit_similarity']:.2f} {task.id}",
+            flush=True,
+        )
+    report = tables(rows, strategies)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    args.out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "model": args.model,
+        "device": info.device,
+        "dtype": info.dtype,
+        "context_tokens": service.context_budget(),
+        "max_tokens": args.max_tokens,
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "argv": sys.argv[1:],
+    }
+    (args.out / f"{stamp}.json").write_text(
+        json.dumps({"meta": meta, "tasks": [t.to_json() for t in tasks], "rows": rows}, indent=1)
+    )
+    header = (
+        f"# Evaluation {stamp}\n\nmodel {args.model} on {info.device} ({info.dtype}), "
+        f"context budget {meta['context_tokens']} tokens, max_tokens {args.max_tokens}, "
+        f"seed {args.seed}. Percentages except latency.\n\n"
+    )
+    (args.out / f"{stamp}.md").write_text(header + report)
+    print(header + report)
+    service.host.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

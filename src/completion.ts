@@ -1,0 +1,328 @@
+/**
+ * The inline completion provider: ghost text from the local model.
+ *
+ * - Automatic requests wait `debounceMs`; a newer keystroke drops them.
+ * - Every new request first cancels the one in flight, on the server too
+ *   (the fetch is aborted and `POST /cancel` is sent), so stale generations
+ *   never hold the model.
+ * - While the user types characters that match the suggestion on screen, the
+ *   rest of that suggestion is returned without asking the server again.
+ * - Replies stream: `fetch` returns at once with empty, incomplete items, and
+ *   `stream()` yields each candidate's text as the server sends it, so the
+ *   completer's timeout never hides a slow CPU generation.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  CompletionHandler,
+  ICompletionProviderManager,
+  IInlineCompletionContext,
+  IInlineCompletionItem,
+  IInlineCompletionList,
+  IInlineCompletionProvider,
+  InlineCompletionTriggerKind
+} from '@jupyterlab/completer';
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { Widget } from '@lumino/widgets';
+
+import { CodegenAPIError, cancelRequest, ICompleteReply, streamAPI } from './api';
+import {
+  buildCompleteRequest,
+  DEFAULT_SETTINGS,
+  ICompletionSettings,
+  IEditorSnapshot,
+  IShownSuggestion,
+  remainingSuggestion
+} from './request';
+
+/** The plugin that owns the user's settings (schema/plugin.json). */
+export const PLUGIN_ID = 'jupyter-codegen:plugin';
+
+/** The provider's identifier; the ghost text carries it in `data-provided-by`. */
+export const PROVIDER_ID = 'jupyter-codegen';
+
+/**
+ * One streamed completion request and the latest text of each candidate.
+ */
+export class CompletionStream {
+  readonly controller = new AbortController();
+  readonly texts: string[];
+  done = false;
+  error: string | null = null;
+  private _wake: (() => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly requestId: string,
+    readonly candidates: number
+  ) {
+    this.texts = new Array(candidates).fill('');
+  }
+
+  async run(body: object): Promise<void> {
+    try {
+      await streamAPI(
+        'complete',
+        body,
+        event => {
+          if (event.event === 'completion') {
+            const { index, text } = event.data as { index: number; text: string };
+            if (index >= 0 && index < this.candidates) {
+              this.texts[index] = text;
+            }
+          } else if (event.event === 'done') {
+            // The final reply drops candidates that break the cell.
+            const reply = event.data as ICompleteReply;
+            for (let i = 0; i < this.candidates; i++) {
+              const final = reply.completions.find(c => c.candidate === i);
+              this.texts[i] = final ? final.text : '';
+            }
+          }
+          this._notify();
+        },
+        this.controller.signal
+      );
+    } catch (reason) {
+      if (!this.controller.signal.aborted) {
+        this.error =
+          reason instanceof CodegenAPIError
+            ? reason.message
+            : String((reason as Error)?.message ?? reason);
+        console.warn(`jupyter-codegen: completion failed: ${this.error}`);
+      }
+    } finally {
+      this.done = true;
+      this._notify();
+    }
+  }
+
+  /** Stop it here and on the server. */
+  cancel(): void {
+    if (this.done) {
+      return;
+    }
+    this.controller.abort();
+    cancelRequest(this.requestId).catch(() => {
+      // The request may already have ended; nothing to do.
+    });
+  }
+
+  /** Each new text of candidate `index`, until the stream ends. */
+  async *updates(index: number): AsyncGenerator<string> {
+    let last: string | undefined;
+    for (;;) {
+      const current = this.texts[index] ?? '';
+      if (current !== last) {
+        last = current;
+        yield current;
+      }
+      if (this.done) {
+        return;
+      }
+      await new Promise<void>(resolve => this._wake.push(resolve));
+    }
+  }
+
+  private _notify(): void {
+    const waiting = this._wake;
+    this._wake = [];
+    waiting.forEach(resolve => resolve());
+  }
+}
+
+/** What the provider needs from the widget that asked. */
+export function snapshotOf(
+  request: CompletionHandler.IRequest,
+  widget: Widget
+): IEditorSnapshot {
+  const snapshot: IEditorSnapshot = {
+    text: request.text,
+    offset: request.offset,
+    mimeType: request.mimeType
+  };
+  if (widget instanceof NotebookPanel) {
+    const notebook = widget.content;
+    const active = notebook.activeCellIndex;
+    snapshot.path = widget.context.path;
+    snapshot.activeCell = active;
+    snapshot.cells = notebook.widgets.map((cell, i) => ({
+      cell_type: cell.model.type,
+      source: i === active ? request.text : cell.model.sharedModel.getSource()
+    }));
+    const meta = widget.model;
+    const info = meta?.getMetadata('language_info') as { name?: string } | undefined;
+    const spec = meta?.getMetadata('kernelspec') as { language?: string } | undefined;
+    snapshot.kernelLanguage = info?.name || spec?.language;
+  } else {
+    const context = (widget as any).context;
+    if (context && typeof context.path === 'string') {
+      snapshot.path = context.path;
+    }
+  }
+  return snapshot;
+}
+
+export class CodegenInlineProvider implements IInlineCompletionProvider {
+  readonly identifier = PROVIDER_ID;
+  readonly name = 'Codegen (local model)';
+  settings: ICompletionSettings = { ...DEFAULT_SETTINGS };
+
+  private _current: CompletionStream | null = null;
+  private _shown: IShownSuggestion | null = null;
+  private _streams = new Map<string, { stream: CompletionStream; index: number; typed: string }>();
+  private _counter = 0;
+  private _pending = 0;
+
+  async fetch(
+    request: CompletionHandler.IRequest,
+    context: IInlineCompletionContext
+  ): Promise<IInlineCompletionList> {
+    const settings = this.settings;
+    const invoked = context.triggerKind === InlineCompletionTriggerKind.Invoke;
+    if (!settings.enabled || (!invoked && settings.trigger === 'manual')) {
+      return { items: [] };
+    }
+    const snapshot = snapshotOf(request, context.widget);
+    const prefix = snapshot.text.slice(0, snapshot.offset);
+    const suffix = snapshot.text.slice(snapshot.offset);
+
+    // Typing along the suggestion on screen: keep showing the rest of it.
+    if (!invoked && this._current) {
+      const reuse = remainingSuggestion(this._shown, prefix, suffix);
+      if (reuse) {
+        return { items: this._items(this._current, reuse.typed) };
+      }
+    }
+
+    // Anything else makes the request in flight stale: stop it now.
+    this._cancelCurrent();
+    const pending = ++this._pending;
+    if (!invoked && settings.debounceMs > 0) {
+      await new Promise(resolve => setTimeout(resolve, settings.debounceMs));
+      if (pending !== this._pending) {
+        return { items: [] };
+      }
+    }
+    const candidates = invoked ? Math.max(1, settings.candidates) : 1;
+    const id = `${++this._counter}`;
+    const requestId = `codegen-${context.widget.id}-${id}`;
+    const stream = new CompletionStream(id, requestId, candidates);
+    const body = buildCompleteRequest(snapshot, settings, { candidates, requestId });
+    this._current = stream;
+    this._shown = { prefix, suffix, candidates: stream.texts };
+    void stream.run(body);
+    return { items: this._items(stream, '') };
+  }
+
+  async *stream(token: string): AsyncGenerator<{ response: IInlineCompletionItem }> {
+    const entry = this._streams.get(token);
+    if (!entry) {
+      return;
+    }
+    this._streams.delete(token);
+    const { stream, index, typed } = entry;
+    for await (const text of stream.updates(index)) {
+      if (!text.startsWith(typed)) {
+        // The candidate changed under the typed text: show nothing rather than a mismatch.
+        yield { response: { insertText: '' } };
+        continue;
+      }
+      yield { response: { insertText: text.slice(typed.length) } };
+    }
+    if (stream.error) {
+      yield { response: { insertText: '', error: { message: stream.error } } };
+    }
+  }
+
+  /** Cancel what is in flight (a keystroke elsewhere, the panel closing). */
+  dispose(): void {
+    this._cancelCurrent();
+  }
+
+  private _items(stream: CompletionStream, typed: string): IInlineCompletionItem[] {
+    const items: IInlineCompletionItem[] = [];
+    for (let index = 0; index < stream.candidates; index++) {
+      const text = stream.texts[index] ?? '';
+      if (stream.done) {
+        if (text.length > typed.length && text.startsWith(typed)) {
+          items.push({ insertText: text.slice(typed.length) });
+        }
+        continue;
+      }
+      const token = `${stream.id}:${index}:${typed.length}:${Math.random().toString(36).slice(2)}`;
+      this._streams.set(token, { stream, index, typed });
+      items.push({
+        insertText: text.startsWith(typed) ? text.slice(typed.length) : '',
+        isIncomplete: true,
+        token
+      });
+    }
+    return items;
+  }
+
+  private _cancelCurrent(): void {
+    if (this._current) {
+      this._current.cancel();
+      // Drop the tokens of a stream that will never finish its items.
+      for (const [token, entry] of this._streams) {
+        if (entry.stream === this._current) {
+          this._streams.delete(token);
+        }
+      }
+      this._current = null;
+      this._shown = null;
+    }
+  }
+}
+
+/** Settings of `schema/plugin.json` as the provider's settings. */
+export function readSettings(composite: Record<string, any>): ICompletionSettings {
+  const pick = <K extends keyof ICompletionSettings>(key: K): ICompletionSettings[K] =>
+    composite[key] === undefined ? DEFAULT_SETTINGS[key] : composite[key];
+  return {
+    enabled: pick('enabled'),
+    trigger: pick('trigger'),
+    maxTokens: pick('maxTokens'),
+    multiline: pick('multiline'),
+    useOtherCells: pick('useOtherCells'),
+    candidates: pick('candidates'),
+    debounceMs: pick('debounceMs')
+  };
+}
+
+/**
+ * Registers the provider in `activate` (a provider registered later gets no
+ * settings entry and stays disabled) and keeps it in step with the settings.
+ */
+export const completionPlugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Inline (ghost text) completions from the local code model.',
+  autoStart: true,
+  requires: [ICompletionProviderManager],
+  optional: [ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    manager: ICompletionProviderManager,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const provider = new CodegenInlineProvider();
+    manager.registerInlineProvider(provider);
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const update = () => {
+            provider.settings = readSettings(settings.composite as Record<string, any>);
+          };
+          update();
+          settings.changed.connect(update);
+        })
+        .catch(reason => {
+          console.error('jupyter-codegen: could not load settings', reason);
+        });
+    }
+  }
+};

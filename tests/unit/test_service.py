@@ -1,0 +1,24 @@
+"""Service decisions that need no model."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_codegen.schemas import CompleteRequest
+from jupyter_codegen.service import CodegenService
+
+
+@pytest.mark.parametrize(
+    ("prefix", "multiline", "scope"),
+    [
+        ("def f(x):", True, "block"),
+        ("def f(x):", False, "line"),
+        ("x = (", False, "line"),
+        ("x = ", True, "statement"),
+    ],
+)
+def test_multiline_false_limits_the_scope_to_the_line(
+    prefix: str, multiline: bool, scope: str
+) -> None:
+    req = CompleteRequest(prefix=prefix, multiline=multiline)
+    assert CodegenService._scope(req) == scope
