@@ -185,7 +185,10 @@ export async function streamAPI(
     }
     for (const event of parser.feed(decoder.decode(value, { stream: true }))) {
       if (event.event === 'error') {
-        throw new CodegenAPIError(500, event.data?.message ?? String(event.data));
+        throw new CodegenAPIError(
+          500,
+          event.data?.message ?? String(event.data)
+        );
       }
       onEvent(event);
     }

@@ -28,9 +28,15 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Widget } from '@lumino/widgets';
 
-import { CodegenAPIError, cancelRequest, ICompleteReply, streamAPI } from './api';
+import {
+  CodegenAPIError,
+  cancelRequest,
+  ICompleteReply,
+  streamAPI
+} from './api';
 import {
   buildCompleteRequest,
+  cellContext,
   DEFAULT_SETTINGS,
   ICompletionSettings,
   IEditorSnapshot,
@@ -69,7 +75,10 @@ export class CompletionStream {
         body,
         event => {
           if (event.event === 'completion') {
-            const { index, text } = event.data as { index: number; text: string };
+            const { index, text } = event.data as {
+              index: number;
+              text: string;
+            };
             if (index >= 0 && index < this.candidates) {
               this.texts[index] = text;
             }
@@ -148,13 +157,17 @@ export function snapshotOf(
     const active = notebook.activeCellIndex;
     snapshot.path = widget.context.path;
     snapshot.activeCell = active;
-    snapshot.cells = notebook.widgets.map((cell, i) => ({
-      cell_type: cell.model.type,
-      source: i === active ? request.text : cell.model.sharedModel.getSource()
-    }));
+    snapshot.cells = notebook.widgets.map((cell, i) =>
+      cellContext(
+        cell.model.type,
+        i === active ? request.text : cell.model.sharedModel.getSource()
+      )
+    );
     const meta = widget.model;
-    const info = meta?.getMetadata('language_info') as { name?: string } | undefined;
-    const spec = meta?.getMetadata('kernelspec') as { language?: string } | undefined;
+    const info = meta?.getMetadata('language_info') as
+      { name?: string } | undefined;
+    const spec = meta?.getMetadata('kernelspec') as
+      { language?: string } | undefined;
     snapshot.kernelLanguage = info?.name || spec?.language;
   } else {
     const context = (widget as any).context;
@@ -168,11 +181,28 @@ export function snapshotOf(
 export class CodegenInlineProvider implements IInlineCompletionProvider {
   readonly identifier = PROVIDER_ID;
   readonly name = 'Codegen (local model)';
+  /**
+   * Defaults of this provider's entry in the inline completer's settings.
+   * Fill-in-the-middle is on: an editor that closes brackets puts code after
+   * the cursor on almost every line. Replies stream, so the timeout only
+   * bounds the wait before the first (empty) item.
+   */
+  readonly schema = {
+    default: {
+      enabled: true,
+      autoFillInMiddle: true,
+      debouncerDelay: 0,
+      timeout: 10000
+    }
+  };
   settings: ICompletionSettings = { ...DEFAULT_SETTINGS };
 
   private _current: CompletionStream | null = null;
   private _shown: IShownSuggestion | null = null;
-  private _streams = new Map<string, { stream: CompletionStream; index: number; typed: string }>();
+  private _streams = new Map<
+    string,
+    { stream: CompletionStream; index: number; typed: string }
+  >();
   private _counter = 0;
   private _pending = 0;
 
@@ -210,14 +240,19 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
     const id = `${++this._counter}`;
     const requestId = `codegen-${context.widget.id}-${id}`;
     const stream = new CompletionStream(id, requestId, candidates);
-    const body = buildCompleteRequest(snapshot, settings, { candidates, requestId });
+    const body = buildCompleteRequest(snapshot, settings, {
+      candidates,
+      requestId
+    });
     this._current = stream;
     this._shown = { prefix, suffix, candidates: stream.texts };
     void stream.run(body);
     return { items: this._items(stream, '') };
   }
 
-  async *stream(token: string): AsyncGenerator<{ response: IInlineCompletionItem }> {
+  async *stream(
+    token: string
+  ): AsyncGenerator<{ response: IInlineCompletionItem }> {
     const entry = this._streams.get(token);
     if (!entry) {
       return;
@@ -242,7 +277,10 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
     this._cancelCurrent();
   }
 
-  private _items(stream: CompletionStream, typed: string): IInlineCompletionItem[] {
+  private _items(
+    stream: CompletionStream,
+    typed: string
+  ): IInlineCompletionItem[] {
     const items: IInlineCompletionItem[] = [];
     for (let index = 0; index < stream.candidates; index++) {
       const text = stream.texts[index] ?? '';
@@ -279,8 +317,12 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
 }
 
 /** Settings of `schema/plugin.json` as the provider's settings. */
-export function readSettings(composite: Record<string, any>): ICompletionSettings {
-  const pick = <K extends keyof ICompletionSettings>(key: K): ICompletionSettings[K] =>
+export function readSettings(
+  composite: Record<string, any>
+): ICompletionSettings {
+  const pick = <K extends keyof ICompletionSettings>(
+    key: K
+  ): ICompletionSettings[K] =>
     composite[key] === undefined ? DEFAULT_SETTINGS[key] : composite[key];
   return {
     enabled: pick('enabled'),
@@ -315,7 +357,9 @@ export const completionPlugin: JupyterFrontEndPlugin<void> = {
         .load(PLUGIN_ID)
         .then(settings => {
           const update = () => {
-            provider.settings = readSettings(settings.composite as Record<string, any>);
+            provider.settings = readSettings(
+              settings.composite as Record<string, any>
+            );
           };
           update();
           settings.changed.connect(update);

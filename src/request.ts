@@ -260,3 +260,9 @@ export function inertMarkdown(markdown: string): string {
   }
   return out.join('\n');
 }
+
+/** A cell as the server expects it; unknown cell types count as raw. */
+export function cellContext(cellType: string, source: string): ICellContext {
+  const known = cellType === 'code' || cellType === 'markdown';
+  return { cell_type: known ? cellType : 'raw', source };
+}

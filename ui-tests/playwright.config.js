@@ -1,0 +1,68 @@
+/**
+ * Galata / Playwright configuration.
+ *
+ * Two real Jupyter servers: one on a tiny random-weight model (port 8888) for
+ * tests where the model's words do not matter, one on the embedded 1.5B model
+ * (port 8889) for tests where they do. UI_SERVERS=tiny starts only the first.
+ * Debian's chromium is used (Playwright's own download is unreachable here).
+ */
+const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+const servers = (process.env.UI_SERVERS || 'tiny,embedded').split(',');
+const SERVERS = {
+  tiny: { port: 8888, timeout: 180 * 1000 },
+  // First run on a fresh machine: download and convert the model (~3 min).
+  embedded: { port: 8889, timeout: 600 * 1000 }
+};
+
+module.exports = {
+  ...baseConfig,
+  timeout: 120 * 1000,
+  expect: { timeout: 30 * 1000 },
+  workers: 1,
+  retries: 0,
+  reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }]],
+  use: {
+    ...baseConfig.use,
+    video: 'off',
+    trace: 'off',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage'
+      ]
+    }
+  },
+  projects: [
+    {
+      name: 'tiny',
+      testMatch: 'tests/tiny/**/*.spec.ts',
+      use: { baseURL: 'http://localhost:8888' }
+    },
+    {
+      name: 'embedded',
+      testMatch: 'tests/embedded/**/*.spec.ts',
+      use: { baseURL: 'http://localhost:8889' }
+    },
+    {
+      name: 'benchmark',
+      testMatch: 'benchmarks/**/*.spec.ts',
+      use: { baseURL: 'http://localhost:8889' }
+    }
+  ],
+  webServer: servers.map(kind => ({
+    command: `bash start-server.sh ${kind} ${SERVERS[kind].port}`,
+    url: `http://localhost:${SERVERS[kind].port}/lab`,
+    timeout: SERVERS[kind].timeout,
+    reuseExistingServer: !process.env.CI,
+    stdout: 'ignore',
+    stderr: 'pipe'
+  }))
+};

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Start JupyterLab with jupyter-codegen for the ui-tests.
+#   bash start-server.sh tiny 8888       # a tiny random-weight model (built here)
+#   bash start-server.sh embedded 8889   # the embedded Qwen2.5-Coder 1.5B
+set -euo pipefail
+cd "$(dirname "$0")"
+kind="$1"
+port="$2"
+args=(--config jupyter_server_test_config.py --port "$port" --no-browser)
+[ "$(id -u)" = 0 ] && args+=(--allow-root)
+case "$kind" in
+  tiny)
+    model_dir="${TMPDIR:-/tmp}/jupyter-codegen-ui-tiny-model"
+    python ../tests/tiny_model.py "$model_dir" >/dev/null
+    export JUPYTER_CODEGEN_MODEL="$model_dir"
+    args+=(--CodegenApp.device=cpu --CodegenApp.dtype=float32)
+    ;;
+  embedded)
+    export JUPYTER_CODEGEN_MODEL="embedded:qwen2.5-coder-1.5b-instruct"
+    ;;
+  *)
+    echo "usage: start-server.sh tiny|embedded PORT" >&2
+    exit 2
+    ;;
+esac
+export JUPYTERLAB_GALATA_ROOT_DIR="$(mktemp -d "${TMPDIR:-/tmp}/codegen-ui-$kind-XXXX")"
+exec jupyter lab "${args[@]}"

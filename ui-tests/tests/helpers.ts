@@ -1,0 +1,88 @@
+import { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { APIRequestContext, expect, Page } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Ghost text shown by our provider. */
+export const GHOST = '.jp-GhostText[data-provided-by="jupyter-codegen"]';
+
+/** Screenshots are kept as test artifacts in ui-tests/screenshots/. */
+export const SCREENSHOTS = path.join(__dirname, '..', 'screenshots');
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+export interface IServerStatus {
+  state: string;
+  model: string;
+  device: string | null;
+  requests: {
+    active: number;
+    completed: number;
+    cancelled: number;
+    recent: {
+      request_id: string;
+      kind: string;
+      outcome: string;
+      generated_tokens: number;
+      total_ms: number;
+    }[];
+  };
+}
+
+export async function serverStatus(
+  request: APIRequestContext,
+  baseURL: string
+): Promise<IServerStatus> {
+  const reply = await request.get(`${baseURL}/jupyter-codegen/status`);
+  expect(reply.ok()).toBeTruthy();
+  return (await reply.json()) as IServerStatus;
+}
+
+/** Wait until the server's model has loaded (the embedded one may be converting). */
+export async function waitModelReady(
+  request: APIRequestContext,
+  baseURL: string,
+  timeout = 300_000
+): Promise<void> {
+  await expect
+    .poll(async () => (await serverStatus(request, baseURL)).state, {
+      timeout,
+      intervals: [1000]
+    })
+    .toBe('ready');
+}
+
+/**
+ * A new notebook whose first cells hold `cells` (code), with the cursor at
+ * the end of the last one, in edit mode.
+ */
+export async function notebookWith(
+  page: IJupyterLabPageFixture,
+  cells: string[]
+): Promise<void> {
+  await page.notebook.createNew();
+  for (let i = 0; i < cells.length; i++) {
+    if (i > 0) {
+      await page.notebook.addCell('code', cells[i]);
+    } else {
+      await page.notebook.setCell(0, 'code', cells[0]);
+    }
+  }
+  const last = cells.length - 1;
+  await page.notebook.enterCellEditingMode(last);
+  await page.keyboard.press('Control+End');
+}
+
+/** The source of cell `index`, read from the notebook model. */
+export async function cellSource(page: Page, index: number): Promise<string> {
+  return page.evaluate(i => {
+    const app = (window as any).jupyterapp;
+    const panel = app.shell.currentWidget;
+    return panel.content.widgets[i].model.sharedModel.getSource() as string;
+  }, index);
+}

@@ -1,0 +1,121 @@
+import { expect, galata, test } from '@jupyterlab/galata';
+
+import { notebookWith, screenshot, serverStatus, waitModelReady } from '../helpers';
+
+const PANEL = '#jupyter-codegen-explain';
+
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    // Long enough to watch it stream from the fast tiny model.
+    'jupyter-codegen:plugin': { explainMaxTokens: 400 }
+  }
+});
+
+test.describe('Explain (tiny model)', () => {
+  test.beforeEach(async ({ request, baseURL }) => {
+    await waitModelReady(request, baseURL!);
+  });
+
+  test('the cell context menu opens the panel with a streamed explanation', async ({
+    page
+  }) => {
+    // Given a code cell
+    await notebookWith(page, ['def double(x):\n    return x * 2']);
+    // When "Explain Code" is chosen from the cell's context menu
+    await page.notebook.leaveCellEditingMode(0);
+    await (await page.notebook.getCellLocator(0))!.click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Explain Code' }).click();
+    // Then the panel opens and the text grows while it streams
+    const panel = page.locator(PANEL);
+    await expect(panel).toBeVisible();
+    const entry = panel.locator('.jp-codegen-ExplainEntry').last();
+    await expect(entry.locator('.jp-codegen-ExplainCode')).toHaveText(
+      'def double(x):\n    return x * 2'
+    );
+    const body = entry.locator('.jp-codegen-ExplainBody');
+    const seen = new Set<string>();
+    while ((await entry.getAttribute('data-state')) === 'streaming') {
+      const text = (await body.innerText()).trim();
+      if (text) {
+        seen.add(text);
+      }
+      await page.waitForTimeout(50);
+    }
+    await expect(entry).toHaveAttribute('data-state', 'done');
+    expect(seen.size).toBeGreaterThan(1);
+    expect((await body.innerText()).trim().length).toBeGreaterThan(0);
+    await screenshot(page, 'explain-panel');
+  });
+
+  test('the palette and the shortcut explain a selection', async ({ page }) => {
+    await notebookWith(page, ['a = 1\nb = a + 1']);
+    // Select the second line only
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Control+Shift+Y');
+    const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
+    await expect(entry.locator('.jp-codegen-ExplainCode')).toHaveText('b = a + 1');
+    await expect(entry).toHaveAttribute('data-state', 'done');
+    // The command is also in the palette
+    await page.keyboard.press('Control+Shift+C');
+    await page.keyboard.type('Explain Code');
+    await expect(page.locator('.lm-CommandPalette-item', { hasText: 'Explain Code' })).toHaveCount(1);
+  });
+
+  test('the stop button stops the generation on the server', async ({
+    page,
+    request,
+    baseURL
+  }) => {
+    const before = (await serverStatus(request, baseURL!)).requests.cancelled;
+    await notebookWith(page, ['import math\nmath.sqrt(2)']);
+    await page.keyboard.press('Control+Shift+Y');
+    const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
+    await expect(entry).toHaveAttribute('data-state', 'streaming');
+    await page.locator(`${PANEL} button[data-action="stop"]`).click();
+    await expect(entry).toHaveAttribute('data-state', 'stopped');
+    await expect(page.locator(`${PANEL} button[data-action="stop"]`)).toBeDisabled();
+    // The server stopped generating, not just the panel listening
+    await expect
+      .poll(async () => (await serverStatus(request, baseURL!)).requests.cancelled)
+      .toBeGreaterThan(before);
+    const recent = (await serverStatus(request, baseURL!)).requests.recent;
+    const last = recent.filter(r => r.kind === 'explain').pop()!;
+    expect(last.outcome).toBe('cancelled');
+    expect(last.generated_tokens).toBeLessThan(400);
+  });
+
+  test('HTML and images in an explanation render inert', async ({ page }) => {
+    // Given a server reply whose explanation carries markup (the tiny model
+    // cannot be asked for exact words, so this one reply is routed)
+    const payload =
+      'Careful: <img src=x onerror="window.__pwned = 1"> and ' +
+      '<script>window.__pwned = 2</script> and ![chart](http://example.invalid/c.png)';
+    await page.route(/\/jupyter-codegen\/explain/, route =>
+      route.fulfill({
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream' },
+        body:
+          `event: explanation\ndata: ${JSON.stringify({ delta: payload })}\n\n` +
+          `event: done\ndata: ${JSON.stringify({
+            explanation: payload,
+            model: 'routed',
+            finish_reason: 'stop',
+            timings: {}
+          })}\n\n`
+      })
+    );
+    await notebookWith(page, ['x = 1']);
+    await page.keyboard.press('Control+Shift+Y');
+    const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
+    await expect(entry).toHaveAttribute('data-state', 'done');
+    const body = entry.locator('.jp-codegen-ExplainBody');
+    // Then the markup shows as text, and nothing ran or loaded
+    await expect(body).toContainText('<img src=x onerror="window.__pwned = 1">');
+    await expect(body).toContainText('<script>window.__pwned = 2</script>');
+    await expect(body).toContainText('chart');
+    await expect(body.locator('img, script, iframe')).toHaveCount(0);
+    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+    await screenshot(page, 'explain-inert-html');
+  });
+});
