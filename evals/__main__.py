@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
     p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -67,17 +68,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build_tasks(args: argparse.Namespace) -> list[Task]:
     tasks = humaneval.build_tasks(args.humaneval_single, args.humaneval_multi, args.seed)
-    nbs = notebooks.load_notebooks(args.cache / "wheels")
     counts = {
         "line-start": args.notebook_line_start,
         "mid-line": args.notebook_mid_line,
         "block": args.notebook_block,
     }
+    if not any(counts.values()):
+        return tasks
+    nbs = notebooks.load_notebooks(args.cache / "wheels")
     return tasks + notebooks.build_tasks(nbs, counts, args.seed)
 
 
 def load_service(args: argparse.Namespace) -> CodegenService:
-    app = CodegenApp(model=args.model, device=args.device, context_tokens=args.context_tokens)
+    app = CodegenApp(
+        model=args.model,
+        device=args.device,
+        dtype=args.dtype,
+        context_tokens=args.context_tokens,
+    )
     service = app.build_service()
     service.host.start_loading()
     service.host.wait_loaded()
@@ -130,7 +138,7 @@ def tables(rows: list[dict[str, Any]], strategies: list[str]) -> str:
         out.append(f"### {set_name}\n")
         header = "| strategy | kind | n | " + " | ".join(keys) + " | p50 s | p90 s |"
         out += [header, "|" + "---|" * (len(keys) + 5)]
-        kinds = sorted({r["kind"] for r in rows if r["set"] == set_name}) + ["all"]
+        kinds = [*sorted({r["kind"] for r in rows if r["set"] == set_name}), "all"]
         for kind in kinds:
             for strategy in strategies:
                 sel = [

@@ -37,7 +37,8 @@ def split_prompt(prompt: str, entry_point: str) -> tuple[str, str, str]:
     """The prompt's imports, its other top-level code (helpers), and the entry
     point's signature and docstring with whatever follows it."""
     raw = prompt.encode("utf-8")
-    imports, helpers = [], []
+    imports: list[str] = []
+    helpers: list[str] = []
     head_start = None
     for stmt in parse_cell(prompt).statements:
         if stmt.kind == "def" and entry_point in stmt.defines:

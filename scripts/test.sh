@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite from a fresh clone: installs everything it needs
-# into ./.venv (Python packages, the embedded model's parts, the JS build),
-# then runs the linters, the type checker and pytest (unit, server, e2e).
+# into ./.venv (Python packages, the embedded model's parts, the JS build,
+# the browser-test packages and, as root, Debian's chromium), then runs the
+# linters, the type checker, jest, pytest (unit, server, e2e) and the
+# browser tests (ui-tests).
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh -m "not e2e"   # extra arguments go to pytest
@@ -24,13 +26,14 @@ pip install -q --disable-pip-version-check "$TORCH_SPEC"
 pip install -q --disable-pip-version-check ".[test,embedded]"
 
 step "Python lint and types"
-ruff check jupyter_codegen tests benchmarks
-ruff format --check jupyter_codegen tests benchmarks
+ruff check jupyter_codegen tests benchmarks evals
+ruff format --check jupyter_codegen tests benchmarks evals
 mypy
 
-step "TypeScript lint (prettier, eslint)"
+step "TypeScript lint (prettier, eslint) and jest"
 jlpm install >/dev/null
 jlpm lint:check
+jlpm test
 
 step "Extension is installed and enabled"
 jupyter server extension list 2>&1 | grep -E "jupyter_codegen.*enabled"
@@ -38,3 +41,6 @@ jupyter labextension list 2>&1 | grep -E "jupyter-codegen.*enabled"
 
 step "pytest"
 pytest "$@"
+
+step "Browser tests (ui-tests)"
+bash scripts/ui-tests.sh

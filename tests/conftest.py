@@ -10,6 +10,7 @@ from tiny_model import build_tiny_model
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))

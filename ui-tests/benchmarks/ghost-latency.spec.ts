@@ -19,7 +19,11 @@ const CASES = [
   ['names = ["a", "b"]\n', 'for i, name in enumerate(']
 ];
 
-test('ghost text latency on the embedded model', async ({ page, request, baseURL }) => {
+test('ghost text latency on the embedded model', async ({
+  page,
+  request,
+  baseURL
+}) => {
   test.setTimeout(600_000);
   await waitModelReady(request, baseURL!, 600_000);
   const samples: number[] = [];
@@ -40,6 +44,9 @@ test('ghost text latency on the embedded model', async ({ page, request, baseURL
   };
   const out = path.join(__dirname, '..', 'benchmark-results');
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'ghost-latency.json'), JSON.stringify(result, null, 1));
+  fs.writeFileSync(
+    path.join(out, 'ghost-latency.json'),
+    JSON.stringify(result, null, 1)
+  );
   console.log(`ghost text latency: ${JSON.stringify(result)}`);
 });

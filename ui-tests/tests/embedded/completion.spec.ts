@@ -1,13 +1,21 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { GHOST, notebookWith, screenshot, serverStatus, waitModelReady } from '../helpers';
+import {
+  GHOST,
+  notebookWith,
+  screenshot,
+  serverStatus,
+  waitModelReady
+} from '../helpers';
 
 test.describe('inline completion (embedded model)', () => {
   test.beforeEach(async ({ request, baseURL }) => {
     await waitModelReady(request, baseURL!, 600_000);
   });
 
-  test('a suggestion uses a function defined in an earlier cell', async ({ page }) => {
+  test('a suggestion uses a function defined in an earlier cell', async ({
+    page
+  }) => {
     // Given a notebook whose first cell defines a helper (never run)
     await notebookWith(page, [
       'def fahrenheit_from_celsius(c):\n    return c * 9 / 5 + 32',
@@ -18,7 +26,9 @@ test.describe('inline completion (embedded model)', () => {
     await page.keyboard.type('temps_f = [');
     // Then the ghost text calls the helper
     const ghost = page.locator(GHOST);
-    await expect(ghost).toContainText('fahrenheit_from_celsius', { timeout: 90_000 });
+    await expect(ghost).toContainText('fahrenheit_from_celsius', {
+      timeout: 90_000
+    });
     await screenshot(page, 'ghost-text-uses-earlier-cell');
   });
 
@@ -32,22 +42,28 @@ test.describe('inline completion (embedded model)', () => {
     // When a suggestion is being generated...
     await page.keyboard.type('values = np.');
     await expect
-      .poll(async () => (await serverStatus(request, baseURL!)).requests.active, {
-        timeout: 30_000,
-        intervals: [100]
-      })
+      .poll(
+        async () => (await serverStatus(request, baseURL!)).requests.active,
+        {
+          timeout: 30_000,
+          intervals: [100]
+        }
+      )
       .toBeGreaterThan(0);
     // ...and the user types on, off the suggestion
     await page.keyboard.type('zeros((3, 4))  # the grid');
     // Then the server cancels the stale generation
     await expect
-      .poll(async () => (await serverStatus(request, baseURL!)).requests.cancelled, {
-        timeout: 60_000
-      })
+      .poll(
+        async () => (await serverStatus(request, baseURL!)).requests.cancelled,
+        {
+          timeout: 60_000
+        }
+      )
       .toBeGreaterThan(before.requests.cancelled);
-    const completes = (await serverStatus(request, baseURL!)).requests.recent.filter(
-      r => r.kind === 'complete'
-    );
+    const completes = (
+      await serverStatus(request, baseURL!)
+    ).requests.recent.filter(r => r.kind === 'complete');
     expect(completes.some(r => r.outcome === 'cancelled')).toBeTruthy();
   });
 });

@@ -1,13 +1,21 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { cellSource, GHOST, notebookWith, screenshot, waitModelReady } from '../helpers';
+import {
+  cellSource,
+  GHOST,
+  notebookWith,
+  screenshot,
+  waitModelReady
+} from '../helpers';
 
 test.describe('inline completion (tiny model)', () => {
   test.beforeEach(async ({ request, baseURL }) => {
     await waitModelReady(request, baseURL!);
   });
 
-  test('ghost text appears after typing, and Tab inserts it', async ({ page }) => {
+  test('ghost text appears after typing, and Tab inserts it', async ({
+    page
+  }) => {
     // Given an empty code cell in edit mode
     await notebookWith(page, ['']);
     // When the user types a comment (any text the random model adds still parses)
@@ -17,7 +25,9 @@ test.describe('inline completion (tiny model)', () => {
     const ghost = page.locator(GHOST);
     await expect(ghost).toBeVisible();
     await expect(ghost).not.toHaveText('');
-    await expect(page.locator('.jp-mod-inline-completer-active')).toHaveCount(1);
+    await expect(page.locator('.jp-mod-inline-completer-active')).toHaveCount(
+      1
+    );
     await screenshot(page, 'ghost-text');
     // And Tab accepts it into the cell, without indenting
     const before = await cellSource(page, 0);

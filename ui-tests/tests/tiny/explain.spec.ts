@@ -1,6 +1,11 @@
 import { expect, galata, test } from '@jupyterlab/galata';
 
-import { notebookWith, screenshot, serverStatus, waitModelReady } from '../helpers';
+import {
+  notebookWith,
+  screenshot,
+  serverStatus,
+  waitModelReady
+} from '../helpers';
 
 const PANEL = '#jupyter-codegen-explain';
 
@@ -54,12 +59,16 @@ test.describe('Explain (tiny model)', () => {
     await page.keyboard.press('Shift+Home');
     await page.keyboard.press('Control+Shift+Y');
     const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
-    await expect(entry.locator('.jp-codegen-ExplainCode')).toHaveText('b = a + 1');
+    await expect(entry.locator('.jp-codegen-ExplainCode')).toHaveText(
+      'b = a + 1'
+    );
     await expect(entry).toHaveAttribute('data-state', 'done');
     // The command is also in the palette
     await page.keyboard.press('Control+Shift+C');
     await page.keyboard.type('Explain Code');
-    await expect(page.locator('.lm-CommandPalette-item', { hasText: 'Explain Code' })).toHaveCount(1);
+    await expect(
+      page.locator('.lm-CommandPalette-item', { hasText: 'Explain Code' })
+    ).toHaveCount(1);
   });
 
   test('the stop button stops the generation on the server', async ({
@@ -74,10 +83,14 @@ test.describe('Explain (tiny model)', () => {
     await expect(entry).toHaveAttribute('data-state', 'streaming');
     await page.locator(`${PANEL} button[data-action="stop"]`).click();
     await expect(entry).toHaveAttribute('data-state', 'stopped');
-    await expect(page.locator(`${PANEL} button[data-action="stop"]`)).toBeDisabled();
+    await expect(
+      page.locator(`${PANEL} button[data-action="stop"]`)
+    ).toBeDisabled();
     // The server stopped generating, not just the panel listening
     await expect
-      .poll(async () => (await serverStatus(request, baseURL!)).requests.cancelled)
+      .poll(
+        async () => (await serverStatus(request, baseURL!)).requests.cancelled
+      )
       .toBeGreaterThan(before);
     const recent = (await serverStatus(request, baseURL!)).requests.recent;
     const last = recent.filter(r => r.kind === 'explain').pop()!;
@@ -111,7 +124,9 @@ test.describe('Explain (tiny model)', () => {
     await expect(entry).toHaveAttribute('data-state', 'done');
     const body = entry.locator('.jp-codegen-ExplainBody');
     // Then the markup shows as text, and nothing ran or loaded
-    await expect(body).toContainText('<img src=x onerror="window.__pwned = 1">');
+    await expect(body).toContainText(
+      '<img src=x onerror="window.__pwned = 1">'
+    );
     await expect(body).toContainText('<script>window.__pwned = 2</script>');
     await expect(body).toContainText('chart');
     await expect(body.locator('img, script, iframe')).toHaveCount(0);
