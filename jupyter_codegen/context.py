@@ -8,15 +8,17 @@ Three strategies, so that they can be compared on the same requests
 - ``syntax`` (ours): from the other cells, parsed with tree-sitter, take in
   this order of priority, as far as the budget goes:
 
-  1. the imports that bind a name the cell needs;
-  2. the definitions (functions, classes, assignments) of the names the active
-     cell uses, followed transitively through what they use, up to
-     :data:`MAX_DEPTH` levels; a definition too long for the budget is
-     reduced to its header and docstring;
-  3. the nearest preceding cell, then the other imports;
-  4. more preceding cells, nearest first (markdown as comments); a cell that
-     does not fit whole keeps its last top-level statements that do;
+  1. the nearest preceding cell (and the nearest code cell when that one is
+     markdown), in at most half the budget;
+  2. the definitions (functions, classes, assignments, imports) of the names
+     the active cell uses, then of the names those use, up to
+     :data:`MAX_DEPTH` levels, imports first at each level; a definition too
+     long for the budget is reduced to its header and docstring;
+  3. the other imports;
+  4. more preceding cells, nearest first (markdown as comments);
   5. the following cells, for the prompt's suffix.
+
+  A cell that does not fit whole keeps its last top-level statements that do.
 
 The result is deterministic, in notebook order, and holds nothing twice.
 """
@@ -186,43 +188,52 @@ def _syntax_context(
             for name in stmt.defines:
                 binder[name] = (i, stmt)
 
-    # 1-2. Imports and definitions the active cell needs, transitively.
+    # 1. The nearest cell (and the nearest code cell, if that one is markdown),
+    # in at most half the budget: notebooks are read top to bottom.
+    nearest = [i for i, t in enumerate(texts) if t]
+    first = nearest[-1:]
+    if first and parsed[first[0]] is None:
+        first += [i for i in nearest if parsed[i] is not None][-1:]
+    sel.budget = budget // 2
+    for i in first:
+        _add_cell(sel, i, texts[i], parsed[i])
+    sel.budget = budget
+
+    # 2. What the active cell needs, level by level: the definitions of the
+    # names it uses, then of the names those use, with the imports that bind
+    # them first at each level.
     local = names_defined(active)
     wanted = [n for n in sorted(names_used(active)) if n not in local]
-    needed: list[tuple[int, Statement]] = []
     seen: set[str] = set()
+    taken: set[tuple[int, int]] = set()
     for _depth in range(MAX_DEPTH):
-        nxt: list[str] = []
+        level: list[tuple[int, Statement]] = []
         for name in wanted:
             if name in seen or name not in binder:
                 continue
             seen.add(name)
             cell, stmt = binder[name]
-            if (cell, stmt.index) not in {(c, s.index) for c, s in needed}:
-                needed.append((cell, stmt))
-                nxt.extend(sorted(stmt.uses))
-        wanted = nxt
-    # A star import may bind anything: keep those too.
-    needed.extend(
-        (i, s) for i, syn in enumerate(parsed) if syn for s in syn.statements if "*" in s.defines
-    )
-    for cell, stmt in sorted((x for x in needed if x[1].kind == "import"), key=_pos):
-        sel.add_part(cell, stmt.index, stmt.text)
-    for cell, stmt in needed:
-        if stmt.kind != "import" and not sel.add_part(cell, stmt.index, stmt.text) and stmt.summary:
-            sel.add_part(cell, stmt.index, stmt.summary)
+            if (cell, stmt.index) not in taken:
+                taken.add((cell, stmt.index))
+                level.append((cell, stmt))
+        for cell, stmt in sorted((x for x in level if x[1].kind == "import"), key=_pos):
+            sel.add_part(cell, stmt.index, stmt.text)
+        for cell, stmt in level:
+            if stmt.kind != "import" and not sel.add_part(cell, stmt.index, stmt.text):
+                if stmt.summary:
+                    sel.add_part(cell, stmt.index, stmt.summary)
+        wanted = sorted({name for _, stmt in level for name in stmt.uses})
 
-    # 3. The nearest cell, then every import.
-    nearest = [i for i, t in enumerate(texts) if t]
-    if nearest:
-        _add_cell(sel, nearest[-1], texts[nearest[-1]], parsed[nearest[-1]])
+    # 3. Every import (a star import may bind anything the cell uses).
     for i, syn in enumerate(parsed):
         for stmt in syn.statements if syn else ():
             if stmt.kind == "import":
                 sel.add_part(i, stmt.index, stmt.text)
 
     # 4. More preceding cells, nearest first, until one does not fit.
-    for i in reversed(nearest[:-1]):
+    for i in reversed(nearest):
+        if i in first:
+            continue
         if not _add_cell(sel, i, texts[i], parsed[i]):
             break
 

@@ -243,7 +243,7 @@ def clean_completion(
     end = scope_end(text, prefix, scope)
     if end is not None:
         text = text[:end]
-    elif not finished and scope == "block":
+    elif not finished and scope != "line":
         text = trim_trailing_partial_line(text)
     # Trailing blank lines or spaces would push the suffix down or right.
     text = cut_at_suffix_repeat(text, suffix).rstrip()
