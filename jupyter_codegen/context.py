@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from .prompts import TokenCounter
 from .schemas import Cell
-from .syntax import CellSyntax, Statement, names_defined, names_used, parse_cell
+from .syntax import CellSyntax, Statement, is_python, names_defined, names_used, parse_cell
 
 COMMENT_PREFIX = {"python": "# ", "r": "# ", "julia": "# ", "bash": "# ", "sql": "-- "}
 STRATEGIES = ("syntax", "preceding", "cell")
@@ -153,7 +153,7 @@ def select_context(
     ``budget`` tokens, by ``strategy`` (one of :data:`STRATEGIES`)."""
     if strategy == "cell" or budget <= 0:
         return Context([], [])
-    if strategy == "preceding" or language.lower() not in ("python", "ipython", "python3"):
+    if strategy == "preceding" or not is_python(language):
         before = nearest_that_fit(cell_chunks(cells_before, language), budget, count)
         if strategy == "preceding" or not with_after:
             return Context(before, [])

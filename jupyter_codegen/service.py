@@ -42,6 +42,7 @@ from .schemas import (
     GenerateRequest,
     RequestError,
 )
+from .syntax import is_python
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ class CodegenService:
             if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
                 continue
             # Fewer candidates rather than one that breaks a cell that parses.
-            if not keeps_parsing(req.prefix, text, req.suffix):
+            if is_python(req.language) and not keeps_parsing(req.prefix, text, req.suffix):
                 continue
             seen.add(text)
             completions.append(

@@ -61,6 +61,14 @@ _ASSIGN_MAGIC = re.compile(
 _HELP_SUFFIX = re.compile(r"^\s*[A-Za-z_][\w.\[\]'\"()]*(\?{1,2})\s*$")
 
 
+PYTHON_LANGUAGES = frozenset({"python", "python3", "ipython", "ipython3"})
+
+
+def is_python(language: str) -> bool:
+    """Whether a request's language is the Python this module parses."""
+    return language.lower() in PYTHON_LANGUAGES
+
+
 def _parser() -> Parser:
     parser = getattr(_local, "parser", None)
     if parser is None:

@@ -426,3 +426,14 @@ async def test_cancel_endpoint_and_superseding_request_ids(jp_fetch) -> None:
     second = await call(jp_fetch, "complete", {**AVERAGE, "max_tokens": 5, "request_id": "cell-2"})
     assert second["timings"]["generated_tokens"] == 5
     assert (await asyncio.wait_for(first, 5))["timings"]["generated_tokens"] < 4000
+
+
+async def test_the_python_parse_gate_spares_other_languages(jp_fetch) -> None:
+    # Given the random model's noise, which Python's parser rejects
+    await wait_state(jp_fetch, "ready")
+    body = {"prefix": "means <- sapply(df, ", "max_tokens": 12, "n": 2}
+    python = await call(jp_fetch, "complete", {**body, "language": "python"})
+    r = await call(jp_fetch, "complete", {**body, "language": "r"})
+    # Then an R cell still gets its suggestions, and a Python cell only those that parse
+    assert r["completions"], r
+    assert all(keeps_parsing(body["prefix"], c["text"], "") for c in python["completions"])
