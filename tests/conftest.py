@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from tiny_model import build_tiny_model
+
+# The evaluation harness (evals/) is not installed: reach it from the checkout.
+# Appended, so that jupyter_codegen still comes from the installed package.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
