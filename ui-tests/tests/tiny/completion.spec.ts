@@ -1,4 +1,4 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, galata, test } from '@jupyterlab/galata';
 
 import {
   cellSource,
@@ -46,5 +46,71 @@ test.describe('inline completion (tiny model)', () => {
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab');
     expect(await cellSource(page, 0)).toBe('x = 1\n    ');
+  });
+});
+
+test.describe('more places and keys (tiny model)', () => {
+  test.beforeEach(async ({ request, baseURL }) => {
+    await waitModelReady(request, baseURL!);
+  });
+
+  test('the file editor gets suggestions too', async ({ page, tmpPath }) => {
+    // Given a Python file open in the file editor
+    await page.contents.uploadContent(
+      'import os\n',
+      'text',
+      `${tmpPath}/script.py`
+    );
+    await page.filebrowser.open(`${tmpPath}/script.py`);
+    const editor = page.locator('.jp-FileEditor .cm-content');
+    await editor.click();
+    await page.keyboard.press('Control+End');
+    // When the user types
+    await page.keyboard.type('# list the files in the folder');
+    // Then ghost text appears in the file editor
+    await expect(page.locator(`.jp-FileEditor ${GHOST}`)).not.toHaveText('');
+    await screenshot(page, 'ghost-text-file-editor');
+  });
+});
+
+test.describe('manual trigger (tiny model)', () => {
+  test.use({
+    mockSettings: {
+      ...galata.DEFAULT_SETTINGS,
+      'jupyter-codegen:plugin': { trigger: 'manual' }
+    }
+  });
+
+  test.beforeEach(async ({ request, baseURL }) => {
+    await waitModelReady(request, baseURL!);
+  });
+
+  test('Alt+\\ asks for several candidates and Alt+] cycles them', async ({
+    page
+  }) => {
+    // Given the manual trigger: typing alone shows nothing
+    await notebookWith(page, ['']);
+    await page.keyboard.type('# several ideas');
+    await page.waitForTimeout(1500);
+    await expect(page.locator(GHOST)).toHaveCount(0);
+    // When the completer is invoked by hand
+    await page.keyboard.press('Alt+\\');
+    const ghost = page.locator(GHOST);
+    await expect(ghost).not.toHaveText('');
+    // (wait for the candidates to finish streaming)
+    await expect
+      .poll(async () => {
+        const before = await ghost.innerText();
+        await page.waitForTimeout(500);
+        return before === (await ghost.innerText());
+      })
+      .toBeTruthy();
+    const first = await ghost.innerText();
+    // Then Alt+] shows another candidate, and Alt+[ comes back
+    await page.keyboard.press('Alt+]');
+    await expect(ghost).not.toHaveText(first);
+    await page.keyboard.press('Alt+[');
+    await expect(ghost).toHaveText(first);
+    await screenshot(page, 'ghost-text-cycled');
   });
 });
