@@ -195,8 +195,14 @@ def scope_end(text: str, prefix: str, scope: Scope) -> int | None:
 
 
 def trim_trailing_partial_line(text: str) -> str:
-    """A generation cut by the token limit may end mid-line: drop that line."""
-    return text.rsplit("\n", 1)[0] if "\n" in text.strip("\n") else text
+    """A generation cut by the token limit may end mid-line: drop that line,
+    and a block header left without its body."""
+    if "\n" not in text.strip("\n"):
+        return text
+    text = text.rsplit("\n", 1)[0]
+    while "\n" in text and _code_of(text.rsplit("\n", 1)[1]).endswith(":"):
+        text = text.rsplit("\n", 1)[0]
+    return text
 
 
 _CHAT_OPENER = re.compile(

@@ -189,6 +189,7 @@ def test_strip_chat(text: str, expected: str) -> None:
     ("text", "expected"),
     [
         ("a = 1\nb = f(", "a = 1"),
+        ("a = 1\nif a:\n    b = f(", "a = 1"),  # and a header left without a body
         ("a = 1\n", "a = 1\n"),  # complete: the line ended
         ("a = f(", "a = f("),
     ],
