@@ -151,6 +151,8 @@ def select_context(
 ) -> Context:
     """The context for a cell whose text (cursor removed) is ``active``, within
     ``budget`` tokens, by ``strategy`` (one of :data:`STRATEGIES`)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown context strategy {strategy!r}; expected one of {STRATEGIES}")
     if strategy == "cell" or budget <= 0:
         return Context([], [])
     if strategy == "preceding" or not is_python(language):
@@ -160,8 +162,6 @@ def select_context(
         used = sum(count(c + SEPARATOR) for c in before)
         after = first_that_fit(cell_chunks(cells_after, language), budget - used, count)
         return Context(before, after)
-    if strategy != "syntax":
-        raise ValueError(f"unknown context strategy {strategy!r}; expected one of {STRATEGIES}")
     return _syntax_context(cells_before, cells_after, active, language, budget, count, with_after)
 
 

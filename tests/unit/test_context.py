@@ -144,5 +144,6 @@ def test_other_languages_get_the_nearest_cells() -> None:
 
 
 def test_unknown_strategy_is_an_error() -> None:
-    with pytest.raises(ValueError, match="unknown context strategy"):
-        select_context("magic", [code("x")], [], "y", "python", 10, words)
+    for language in ("python", "r"):
+        with pytest.raises(ValueError, match="unknown context strategy"):
+            select_context("magic", [code("x")], [], "y", language, 10, words)
