@@ -102,11 +102,8 @@ class _Selection:
     whole: dict[int, str] = field(default_factory=dict)  # cell index -> text
     parts: dict[int, dict[int, str]] = field(default_factory=dict)  # cell -> stmt -> text
 
-    def has(self, cell: int, stmt: int | None = None) -> bool:
-        return cell in self.whole or (stmt is not None and stmt in self.parts.get(cell, {}))
-
     def add_part(self, cell: int, stmt: int, text: str) -> bool:
-        if self.has(cell, stmt):
+        if cell in self.whole or stmt in self.parts.get(cell, {}):
             return True
         cost = self.count(text + "\n")
         if self.used + cost > self.budget:

@@ -8,22 +8,14 @@ from typing import Literal
 
 from .syntax import compiles, ends_block_header, error_count
 
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-_CLOSE = {v: k for k, v in _OPEN.items()}
+_OPEN = "([{"
+_CLOSE = ")]}"
 
 
 def _over_closed(text: str) -> bool:
-    """Whether ``text`` closes a bracket it did not open (ignoring strings)."""
-    stack: list[str] = []
-    for ch in text:
-        if ch in _OPEN:
-            stack.append(ch)
-        elif ch in _CLOSE:
-            if not stack:
-                return True
-            if stack[-1] == _CLOSE[ch]:
-                stack.pop()
-    return False
+    """Whether ``text`` closes a bracket it did not open (strings and comments
+    ignored)."""
+    return _Lexer().feed(text).lowest < 0
 
 
 def trim_suffix_overlap(text: str, suffix: str) -> str:
@@ -270,8 +262,7 @@ def keeps_parsing(prefix: str, text: str, suffix: str) -> bool:
         strict = compiles(prefix + suffix) or compiles(prefix + "pass" + suffix)
         return not strict or compiles(prefix + text + suffix)
     lexer = _Lexer().feed(prefix)
-    start = lexer.depth
-    lexer.lowest = start
+    lexer.lowest = lexer.depth
     return after <= before and lexer.feed(text).lowest >= 0
 
 

@@ -144,7 +144,7 @@ class CodegenService:
 
     # -- completion -------------------------------------------------------
 
-    def _completion_request(self, req: CompleteRequest) -> GenerationRequest:
+    def _completion_request(self, req: CompleteRequest, scope: Scope) -> GenerationRequest:
         limits = self.limits
         max_tokens = self._tokens(
             req.max_tokens,
@@ -184,8 +184,6 @@ class CodegenService:
         stop_check = None
         if limits.early_stop:
             # Stop once the text leaves its scope or rewrites the code after the cursor.
-            scope = self._scope(req)
-
             def stop_check(_index: int, text: str) -> bool:
                 return should_stop(text, prefix, suffix, scope)
 
@@ -203,10 +201,9 @@ class CodegenService:
     def _scope(req: CompleteRequest) -> Scope:
         return completion_scope(req.prefix, req.suffix) if req.multiline else "line"
 
-    def _completion_reply(self, timed: Timed, req: CompleteRequest) -> CompleteReply:
+    def _completion_reply(self, timed: Timed, req: CompleteRequest, scope: Scope) -> CompleteReply:
         seen: set[str] = set()
         completions: list[Completion] = []
-        scope = self._scope(req)
         for number, cand in enumerate(timed.result.candidates):
             finished = cand.finish_reason != "length"
             text = clean_completion(
@@ -229,24 +226,25 @@ class CodegenService:
         return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
 
     async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
-        gen = self._completion_request(req)
-        return self._completion_reply(await self.host.run(gen, ticket), req)
+        scope = self._scope(req)
+        gen = self._completion_request(req, scope)
+        return self._completion_reply(await self.host.run(gen, ticket), req, scope)
 
     def stream_complete(
         self, req: CompleteRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Validate now, then stream events: ``("completion", {"index", "text"})``
         with each candidate's cleaned text so far, then ``("done", <CompleteReply>)``."""
-        return self._completion_events(self._completion_request(req), req, ticket)
+        scope = self._scope(req)
+        return self._completion_events(self._completion_request(req, scope), req, scope, ticket)
 
     async def _completion_events(
-        self, gen: GenerationRequest, req: CompleteRequest, ticket: Ticket
+        self, gen: GenerationRequest, req: CompleteRequest, scope: Scope, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         raw: dict[int, str] = {}
-        scope = self._scope(req)
         async for item in self.host.stream(gen, ticket):
             if isinstance(item, Timed):
-                yield "done", self._completion_reply(item, req).model_dump()
+                yield "done", self._completion_reply(item, req, scope).model_dump()
                 return
             index, delta = item
             raw[index] = raw.get(index, "") + delta

@@ -204,6 +204,7 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
     { stream: CompletionStream; index: number; typed: string }
   >();
   private _counter = 0;
+  private _tokens = 0;
   private _pending = 0;
 
   async fetch(
@@ -290,7 +291,7 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
         }
         continue;
       }
-      const token = `${stream.id}:${index}:${typed.length}:${Math.random().toString(36).slice(2)}`;
+      const token = `${stream.id}:${index}:${++this._tokens}`;
       this._streams.set(token, { stream, index, typed });
       items.push({
         insertText: text.startsWith(typed) ? text.slice(typed.length) : '',
@@ -320,19 +321,13 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
 export function readSettings(
   composite: Record<string, any>
 ): ICompletionSettings {
-  const pick = <K extends keyof ICompletionSettings>(
-    key: K
-  ): ICompletionSettings[K] =>
-    composite[key] === undefined ? DEFAULT_SETTINGS[key] : composite[key];
-  return {
-    enabled: pick('enabled'),
-    trigger: pick('trigger'),
-    maxTokens: pick('maxTokens'),
-    multiline: pick('multiline'),
-    useOtherCells: pick('useOtherCells'),
-    candidates: pick('candidates'),
-    debounceMs: pick('debounceMs')
-  };
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SETTINGS)) {
+    if (composite[key] !== undefined) {
+      settings[key] = composite[key];
+    }
+  }
+  return settings as unknown as ICompletionSettings;
 }
 
 /**
