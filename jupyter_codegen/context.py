@@ -144,22 +144,31 @@ def select_context(
     budget: int,
     count: TokenCounter,
     *,
-    with_after: bool = True,
+    after_budget: int | None = None,
 ) -> Context:
     """The context for a cell whose text (cursor removed) is ``active``, within
-    ``budget`` tokens, by ``strategy`` (one of :data:`STRATEGIES`)."""
+    ``budget`` tokens, by ``strategy`` (one of :data:`STRATEGIES`). The
+    following cells get at most ``after_budget`` tokens (None: what ``budget``
+    leaves; 0: none) besides."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown context strategy {strategy!r}; expected one of {STRATEGIES}")
     if strategy == "cell" or budget <= 0:
         return Context([], [])
     if strategy == "preceding" or not is_python(language):
         before = nearest_that_fit(cell_chunks(cells_before, language), budget, count)
-        if strategy == "preceding" or not with_after:
+        if strategy == "preceding":
             return Context(before, [])
         used = sum(count(c + SEPARATOR) for c in before)
-        after = first_that_fit(cell_chunks(cells_after, language), budget - used, count)
+        after = _following(cells_after, language, budget - used, after_budget, count)
         return Context(before, after)
-    return _syntax_context(cells_before, cells_after, active, language, budget, count, with_after)
+    return _syntax_context(cells_before, cells_after, active, language, budget, count, after_budget)
+
+
+def _following(
+    cells: Sequence[Cell], language: str, left: int, after_budget: int | None, count: TokenCounter
+) -> list[str]:
+    budget = left if after_budget is None else after_budget
+    return first_that_fit(cell_chunks(cells, language), budget, count) if budget > 0 else []
 
 
 def _syntax_context(
@@ -169,7 +178,7 @@ def _syntax_context(
     language: str,
     budget: int,
     count: TokenCounter,
-    with_after: bool,
+    after_budget: int | None,
 ) -> Context:
     texts = [cell_text(c, language) for c in cells_before]
     parsed: list[CellSyntax | None] = [
@@ -234,9 +243,7 @@ def _syntax_context(
         if not _add_cell(sel, i, texts[i], parsed[i]):
             break
 
-    after: list[str] = []
-    if with_after:
-        after = first_that_fit(cell_chunks(cells_after, language), budget - sel.used, count)
+    after = _following(cells_after, language, budget - sel.used, after_budget, count)
     return Context(sel.render(), after)
 
 

@@ -131,7 +131,10 @@ class GenerationHandler(CodegenHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         raise NotImplementedError
 
-    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    def stream(
+        self, req: Any, ticket: Ticket
+    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
+        """Validate and prepare the request, then the events to relay."""
         raise NotImplementedError
 
     @web.authenticated
@@ -141,7 +144,8 @@ class GenerationHandler(CodegenHandler):
             req = self.read_request(self.request_model)
             self._ticket = self.service.ticket(req.request_id, self.kind)
             if req.stream:
-                await self.send_events(self.stream(req, self._ticket))
+                # Errors in the request come back as HTTP errors, before any event.
+                await self.send_events(await self.stream(req, self._ticket))
             else:
                 reply = await self.call(req, self._ticket)
                 self.finish(reply.model_dump_json())
@@ -157,7 +161,9 @@ class CompleteHandler(GenerationHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         return self.service.complete(req, ticket)
 
-    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    def stream(
+        self, req: Any, ticket: Ticket
+    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
         return self.service.stream_complete(req, ticket)
 
 
@@ -167,7 +173,9 @@ class ExplainHandler(GenerationHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         return self.service.explain(req, ticket)
 
-    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    def stream(
+        self, req: Any, ticket: Ticket
+    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
         return self.service.stream_explain(req, ticket)
 
 
@@ -177,7 +185,9 @@ class GenerateHandler(GenerationHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         return self.service.generate(req, ticket)
 
-    def stream(self, req: Any, ticket: Ticket) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    def stream(
+        self, req: Any, ticket: Ticket
+    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
         return self.service.stream_generate(req, ticket)
 
 

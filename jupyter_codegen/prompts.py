@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from .engine.base import ChatMessage, Segment
 
 TokenCounter = Callable[[str], int]
-#: Given the tokens left and whether text may follow the cell, the context
-#: chunks to put before the active cell and after it.
-ContextSelector = Callable[[int, bool], tuple[Sequence[str], Sequence[str]]]
+#: Given the tokens for text before the active cell and for text after it (0:
+#: none), the context chunks to put before the active cell and after it.
+ContextSelector = Callable[[int, int], tuple[Sequence[str], Sequence[str]]]
+
+#: No token of a code tokenizer spans more characters than this (long runs of
+#: spaces are the longest), so text beyond ``tokens * MAX_CHARS_PER_TOKEN``
+#: characters is clipped before anything is tokenized.
+MAX_CHARS_PER_TOKEN = 8
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,13 @@ def detect_template(has_token: Callable[[str], bool], override: str = "auto") ->
 def keep_tail(text: str, budget: int, count: TokenCounter) -> str:
     """The longest run of whole trailing lines of ``text`` within ``budget`` tokens.
 
-    If even the last line does not fit, its tail is cut by characters.
+    If even the last line does not fit, its tail is cut by characters. The
+    text is clipped by characters first, so a huge text costs no more to
+    tokenize than one of about ``budget`` tokens.
     """
     if budget <= 0 or not text:
         return ""
+    text = text[-budget * MAX_CHARS_PER_TOKEN :]
     if count(text) <= budget:
         return text
     lines = text.splitlines(keepends=True)
@@ -154,6 +162,7 @@ def keep_head(text: str, budget: int, count: TokenCounter) -> str:
     """The longest run of whole leading lines of ``text`` within ``budget`` tokens."""
     if budget <= 0 or not text:
         return ""
+    text = text[: budget * MAX_CHARS_PER_TOKEN]
     if count(text) <= budget:
         return text
     lines = text.splitlines(keepends=True)
@@ -170,12 +179,77 @@ def keep_head(text: str, budget: int, count: TokenCounter) -> str:
     return first[: max(1, len(first) * budget // max(1, count(first)))]
 
 
+def stable_tail(text: str, budget: int, count: TokenCounter, step_chars: int) -> str:
+    """The end of ``text`` within ``budget`` tokens, cut where typing at its end
+    does not move the cut.
+
+    The cut may only fall at line starts spaced at least ``step_chars`` apart,
+    counted from the start of ``text``: appending text moves
+    the cut only when the kept part outgrows the budget, and then by at least
+    ``step_chars``, so the prompt's head, and the computation cached for it,
+    survives many keystrokes. Falls back to :func:`keep_tail` when no such cut
+    fits (a single huge line).
+    """
+    if budget <= 0 or not text:
+        return ""
+    window = len(text) - budget * MAX_CHARS_PER_TOKEN
+    if window <= 0 and count(text) <= budget:
+        return text
+    # Candidate cuts: line starts, each the first at least step_chars after the
+    # one before (counted from the start, so typing at the end moves none).
+    cuts: list[int] = []
+    mark, offset = step_chars, 0
+    for line in text.splitlines(keepends=True):
+        if offset >= mark:
+            if offset >= window:  # a longer tail could not fit: no need to try it
+                cuts.append(offset)
+            mark = offset + step_chars
+        offset += len(line)
+    # The earliest cut whose tail fits (tails shrink as the cut moves right).
+    lo, hi, best = 0, len(cuts) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if count(text[cuts[mid] :]) <= budget:
+            best, hi = cuts[mid], mid - 1
+        else:
+            lo = mid + 1
+    return text[best:] if best is not None else keep_tail(text, budget, count)
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    """How a completion prompt's tokens are shared out.
+
+    - ``total``: the whole prompt;
+    - ``suffix``: the most for text after the cursor (the rest of the cell,
+      then following cells). All of it is computed again on every keystroke,
+      since it comes after the edit in the prompt, so it is kept short where
+      computing is slow;
+    - the active cell before the cursor gets at most half of ``total``;
+    - the context before the cell gets the rest, with the cell's share rounded
+      up to a multiple of ``total // 8``, so that what the context may use (and
+      so the context itself) changes only every few lines of typing.
+    """
+
+    total: int
+    suffix: int
+
+    @property
+    def prefix(self) -> int:
+        return self.total // 2
+
+    @property
+    def step(self) -> int:
+        return max(16, self.total // 8)
+
+
 @dataclass(frozen=True)
 class FimPrompt:
     segments: list[Segment]
     prefix_text: str  # everything shown before the hole, context included
     suffix_text: str
     prompt_tokens_estimate: int
+    head: str = ""  # the context part of prefix_text, before the active cell
 
 
 def build_fim_prompt(
@@ -183,33 +257,33 @@ def build_fim_prompt(
     prefix: str,
     suffix: str,
     context: ContextSelector,
-    budget: int,
+    budget: PromptBudget,
     count: TokenCounter,
     *,
     separator: str = "\n\n",
 ) -> FimPrompt:
-    """Fit the active cell and its context into ``budget`` tokens.
-
-    The text nearest the cursor matters most, so the budget goes first to the
-    end of the prefix (up to half), then to the start of the suffix (up to a
-    sixth), and what remains to ``context(remaining, with_after)``, which
-    chooses the other cells' text. When the cell itself had to be clipped there
-    is no room for more.
+    """Fit the active cell and its context into ``budget``, laid out so that it
+    stays reusable while the user types: the context comes first and changes
+    rarely, then the cell up to the cursor, cut in large steps; only the few
+    tokens at the cursor and the capped suffix are new on each keystroke.
     """
-    prefix_part = keep_tail(prefix, budget // 2, count)
-    used = count(prefix_part)
-    suffix_part = (
-        keep_head(suffix, min(budget // 6, budget - used), count) if template.has_fim else ""
+    prefix_part = stable_tail(prefix, budget.prefix, count, step_chars=budget.step * 3)
+    prefix_tokens = count(prefix_part)
+    suffix_part = keep_head(suffix, budget.suffix, count) if template.has_fim else ""
+    suffix_tokens = count(suffix_part)
+    reserved = -(-prefix_tokens // budget.step) * budget.step
+    before_budget = max(0, budget.total - budget.suffix - reserved)
+    after_budget = (
+        budget.suffix - suffix_tokens if template.has_fim and suffix_part == suffix else 0
     )
-    used += count(suffix_part)
-    before: Sequence[str] = []
-    after: Sequence[str] = []
-    if prefix_part == prefix:
-        before, after = context(budget - used, template.has_fim and suffix_part == suffix)
-        used += sum(count(c + separator) for c in (*before, *after))
-    full_prefix = "".join(c + separator for c in before) + prefix_part
+    before, after = context(before_budget, after_budget)
+    used = prefix_tokens + suffix_tokens + sum(count(c + separator) for c in (*before, *after))
+    head = "".join(c + separator for c in before)
+    full_prefix = head + prefix_part
     full_suffix = suffix_part + "".join(separator + c for c in after)
-    return FimPrompt(template.render(full_prefix, full_suffix), full_prefix, full_suffix, used)
+    return FimPrompt(
+        template.render(full_prefix, full_suffix), full_prefix, full_suffix, used, head
+    )
 
 
 # -- explanations --------------------------------------------------------

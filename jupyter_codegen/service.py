@@ -3,12 +3,14 @@ cleaned results out. Handlers stay thin and call one method here."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -26,6 +28,7 @@ from .postprocess import (
 )
 from .prompts import (
     FimTemplate,
+    PromptBudget,
     build_explain_messages,
     build_fim_prompt,
     build_generate_messages,
@@ -44,6 +47,13 @@ from .schemas import (
 )
 from .syntax import is_python
 
+T = TypeVar("T")
+
+#: Post-processing (scope, stopping, clean-up, the parse gate) looks at this
+#: many characters of the cell on each side of the cursor: whole cells as people
+#: write them, and a bounded cost for a pasted megabyte.
+POSTPROCESS_WINDOW = 32_000
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -54,6 +64,8 @@ class Limits:
     explain_max_tokens: int = 1024
     explain_default_tokens: int = 512
     context_tokens: int = 0  # 0: auto, by device
+    #: Most prompt tokens after the cursor, recomputed on every keystroke (0: auto).
+    suffix_tokens: int = 0
     max_candidates: int = 4
     max_prompt_chars: int = 1_000_000
     generation_timeout: float = 120.0
@@ -65,12 +77,19 @@ class Limits:
     early_stop: bool = True
 
 
+#: Automatic prompt budgets (tokens), chosen from the evaluation in the README
+#: ("Speed"): the whole prompt, and the part after the cursor.
+AUTO_CONTEXT_CPU, AUTO_SUFFIX_CPU = 1024, 64
+AUTO_CONTEXT_GPU, AUTO_SUFFIX_GPU = 4096, 512
+
+
 class CodegenService:
     def __init__(self, host: ModelHost, limits: Limits):
         self.host = host
         self.limits = limits
         self._template: FimTemplate | None = None
-        self._auto_budget: int | None = None
+        self._budget: PromptBudget | None = None
+        self._prep = ThreadPoolExecutor(2, thread_name_prefix="codegen-prep")
 
     # -- shared -----------------------------------------------------------
 
@@ -83,12 +102,20 @@ class CodegenService:
     def context_budget(self) -> int:
         """The prompt budget in tokens: the configured one, or by device (decided
         once: the engine's info also reads GPU memory, which a hot path need not)."""
-        if self.limits.context_tokens > 0:
-            return self.limits.context_tokens
-        if self._auto_budget is None:
-            device = self.host.ready_engine().info().device
-            self._auto_budget = 512 if device == "cpu" else 2048
-        return self._auto_budget
+        return self.prompt_budget().total
+
+    def prompt_budget(self) -> PromptBudget:
+        if self._budget is None:
+            on_cpu = self.host.ready_engine().info().device == "cpu"
+            total = self.limits.context_tokens or (AUTO_CONTEXT_CPU if on_cpu else AUTO_CONTEXT_GPU)
+            suffix = self.limits.suffix_tokens or (AUTO_SUFFIX_CPU if on_cpu else AUTO_SUFFIX_GPU)
+            self._budget = PromptBudget(total=total, suffix=min(suffix, total // 2))
+        return self._budget
+
+    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run CPU-bound preparation (parsing, tokenizing, the parse gate) in the
+        service's own threads, so the server's event loop never waits on it."""
+        return await asyncio.get_running_loop().run_in_executor(self._prep, fn, *args)
 
     def ticket(self, request_id: str | None, kind: str) -> Ticket:
         return self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
@@ -144,7 +171,8 @@ class CodegenService:
 
     # -- completion -------------------------------------------------------
 
-    def _completion_request(self, req: CompleteRequest, scope: Scope) -> GenerationRequest:
+    def _completion_tokens(self, req: CompleteRequest) -> int:
+        """Check what is cheap to check, on the event loop: sizes and limits."""
         limits = self.limits
         max_tokens = self._tokens(
             req.max_tokens,
@@ -160,6 +188,12 @@ class CodegenService:
         self._check_size(
             req.prefix, req.suffix, *(c.source for c in (*req.cells_before, *req.cells_after))
         )
+        self.host.ready_engine()
+        return max_tokens
+
+    def _prepare_completion(self, req: CompleteRequest, max_tokens: int) -> _Completion:
+        """Parse, select context, tokenize: in a preparation thread."""
+        limits = self.limits
         engine = self.host.ready_engine()
         template = self.template()
         count = engine.count_tokens
@@ -167,7 +201,7 @@ class CodegenService:
             template,
             req.prefix,
             req.suffix,
-            lambda budget, with_after: select_context(
+            lambda budget, after_budget: select_context(
                 limits.context_strategy,
                 req.cells_before,
                 req.cells_after,
@@ -175,19 +209,20 @@ class CodegenService:
                 req.language,
                 budget,
                 count,
-                with_after=with_after,
+                after_budget=after_budget,
             ),
-            self.context_budget(),
+            self.prompt_budget(),
             count,
         )
-        prefix, suffix = req.prefix, req.suffix
+        prefix, suffix = _window(req.prefix, req.suffix)
+        scope = self._scope(req)
         stop_check = None
         if limits.early_stop:
             # Stop once the text leaves its scope or rewrites the code after the cursor.
             def stop_check(_index: int, text: str) -> bool:
                 return should_stop(text, prefix, suffix, scope)
 
-        return GenerationRequest(
+        gen = GenerationRequest(
             max_new_tokens=max_tokens,
             segments=prompt.segments,
             num_candidates=req.n,
@@ -195,24 +230,25 @@ class CodegenService:
             stop_tokens=template.stop_tokens,
             stop_check=stop_check,
             timeout_s=limits.generation_timeout,
+            cache_key=f"complete:{req.path or ''}",
         )
+        return _Completion(prefix, suffix, scope, is_python(req.language), gen)
 
     @staticmethod
     def _scope(req: CompleteRequest) -> Scope:
-        return completion_scope(req.prefix, req.suffix) if req.multiline else "line"
+        return completion_scope(*_window(req.prefix, req.suffix)) if req.multiline else "line"
 
-    def _completion_reply(self, timed: Timed, req: CompleteRequest, scope: Scope) -> CompleteReply:
+    def _completion_reply(self, timed: Timed, prepared: _Completion) -> CompleteReply:
         seen: set[str] = set()
         completions: list[Completion] = []
+        prefix, suffix, scope = prepared.prefix, prepared.suffix, prepared.scope
         for number, cand in enumerate(timed.result.candidates):
             finished = cand.finish_reason != "length"
-            text = clean_completion(
-                cand.text, req.prefix, req.suffix, finished=finished, scope=scope
-            )
+            text = clean_completion(cand.text, prefix, suffix, finished=finished, scope=scope)
             if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
                 continue
             # Fewer candidates rather than one that breaks a cell that parses.
-            if is_python(req.language) and not keeps_parsing(req.prefix, text, req.suffix):
+            if prepared.python and not keeps_parsing(prefix, text, suffix):
                 continue
             seen.add(text)
             completions.append(
@@ -225,30 +261,37 @@ class CodegenService:
             )
         return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
 
-    async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
-        scope = self._scope(req)
-        gen = self._completion_request(req, scope)
-        return self._completion_reply(await self.host.run(gen, ticket), req, scope)
+    async def _prepared_completion(self, req: CompleteRequest) -> _Completion:
+        max_tokens = self._completion_tokens(req)
+        return await self._off_loop(self._prepare_completion, req, max_tokens)
 
-    def stream_complete(
+    async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
+        prepared = await self._prepared_completion(req)
+        timed = await self.host.run(prepared.gen, ticket)
+        return await self._off_loop(self._completion_reply, timed, prepared)
+
+    async def stream_complete(
         self, req: CompleteRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Validate now, then stream events: ``("completion", {"index", "text"})``
-        with each candidate's cleaned text so far, then ``("done", <CompleteReply>)``."""
-        scope = self._scope(req)
-        return self._completion_events(self._completion_request(req, scope), req, scope, ticket)
+        """Validate and prepare, then stream events: ``("completion", {"index",
+        "text"})`` with each candidate's cleaned text so far, then ``("done",
+        <CompleteReply>)``. Errors in the request are raised here, before any event."""
+        return self._completion_events(await self._prepared_completion(req), ticket)
 
     async def _completion_events(
-        self, gen: GenerationRequest, req: CompleteRequest, scope: Scope, ticket: Ticket
+        self, prepared: _Completion, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         raw: dict[int, str] = {}
-        async for item in self.host.stream(gen, ticket):
+        async for item in self.host.stream(prepared.gen, ticket):
             if isinstance(item, Timed):
-                yield "done", self._completion_reply(item, req, scope).model_dump()
+                reply = await self._off_loop(self._completion_reply, item, prepared)
+                yield "done", reply.model_dump()
                 return
             index, delta = item
             raw[index] = raw.get(index, "") + delta
-            text = clean_completion(raw[index], req.prefix, req.suffix, scope=scope)
+            text = clean_completion(
+                raw[index], prepared.prefix, prepared.suffix, scope=prepared.scope
+            )
             yield "completion", {"index": index, "text": text}
 
     # -- chat: explanations and generated code -----------------------------
@@ -262,6 +305,7 @@ class CodegenService:
         max_tokens: int,
         build: Callable[[str], list[ChatMessage]],
         what: str,
+        kind: str,
     ) -> GenerationRequest:
         """A chat generation whose prompt holds ``main_text`` plus as many of the
         nearest ``cells`` as fit the context budget (``build`` gets them joined)."""
@@ -282,6 +326,7 @@ class CodegenService:
             messages=build(context),
             stop_tokens=self.template().stop_tokens,
             timeout_s=self.limits.generation_timeout,
+            cache_key=kind,
         )
 
     async def _chat_events(
@@ -316,6 +361,7 @@ class CodegenService:
             max_tokens=self._chat_tokens(req.max_tokens),
             build=lambda ctx: build_explain_messages(req.code, ctx, req.question, req.language),
             what="code to explain",
+            kind="explain",
         )
 
     def _explain_reply(self, timed: Timed) -> ExplainReply:
@@ -325,14 +371,15 @@ class CodegenService:
         )
 
     async def explain(self, req: ExplainRequest, ticket: Ticket) -> ExplainReply:
-        return self._explain_reply(await self.host.run(self._explain_request(req), ticket))
+        gen = await self._off_loop(self._explain_request, req)
+        return self._explain_reply(await self.host.run(gen, ticket))
 
-    def stream_explain(
+    async def stream_explain(
         self, req: ExplainRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Validate now, then stream events: ``("explanation", {"delta"})`` as
-        text arrives, then ``("done", <ExplainReply>)``."""
-        gen = self._explain_request(req)
+        """Validate and prepare, then stream events: ``("explanation", {"delta"})``
+        as text arrives, then ``("done", <ExplainReply>)``."""
+        gen = await self._off_loop(self._explain_request, req)
         return self._chat_events(gen, ticket, "explanation", self._explain_reply)
 
     def _generate_request(self, req: GenerateRequest) -> GenerationRequest:
@@ -345,6 +392,7 @@ class CodegenService:
                 req.instruction, ctx, req.namespace, req.language
             ),
             what="instruction",
+            kind="generate",
         )
 
     def _generate_reply(self, timed: Timed) -> GenerateReply:
@@ -358,14 +406,42 @@ class CodegenService:
         )
 
     async def generate(self, req: GenerateRequest, ticket: Ticket) -> GenerateReply:
-        return self._generate_reply(await self.host.run(self._generate_request(req), ticket))
+        gen = await self._off_loop(self._generate_request, req)
+        return self._generate_reply(await self.host.run(gen, ticket))
 
-    def stream_generate(
+    async def stream_generate(
         self, req: GenerateRequest, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Validate now, then stream ``("text", {"delta"})``, then ``("done", <GenerateReply>)``."""
-        gen = self._generate_request(req)
+        """Validate and prepare, then stream ``("text", {"delta"})``, then ``("done",
+        <GenerateReply>)``."""
+        gen = await self._off_loop(self._generate_request, req)
         return self._chat_events(gen, ticket, "text", self._generate_reply)
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """A completion request, prepared: the cell around the cursor as
+    post-processing sees it, its scope, and the generation to run."""
+
+    prefix: str
+    suffix: str
+    scope: Scope
+    python: bool
+    gen: GenerationRequest
+
+
+def _window(prefix: str, suffix: str) -> tuple[str, str]:
+    """The cell around the cursor, at most :data:`POSTPROCESS_WINDOW` characters
+    on each side, cut at line starts."""
+    if len(prefix) > POSTPROCESS_WINDOW:
+        head = prefix[-POSTPROCESS_WINDOW:]
+        newline = head.find("\n")
+        prefix = head[newline + 1 :] if 0 <= newline < len(head) - 1 else head
+    if len(suffix) > POSTPROCESS_WINDOW:
+        tail = suffix[:POSTPROCESS_WINDOW]
+        newline = tail.rfind("\n")
+        suffix = tail[: newline + 1] if newline > 0 else tail
+    return prefix, suffix
 
 
 def _memory() -> dict[str, int]:

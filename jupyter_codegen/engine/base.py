@@ -53,6 +53,10 @@ class GenerationRequest:
     stop_tokens: Sequence[str] = ()
     stop_check: StopCheck | None = None
     timeout_s: float | None = None
+    #: The document this prompt belongs to (a notebook or file path and the
+    #: request kind). Engines that keep prompt caches replace that document's
+    #: slot; reuse itself is by content, whatever the key.
+    cache_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,20 @@ class Candidate:
 class GenerationResult:
     candidates: list[Candidate]
     prompt_tokens: int
+    #: Prompt tokens whose computation was reused from an earlier request.
+    cached_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the local engine runs (from the CodegenApp traits)."""
+
+    #: "auto": int8 weights on the CPU, none elsewhere; "int8"; "none".
+    quantize: str = "auto"
+    #: Bytes of key/value caches kept for reuse across requests (0: none).
+    prompt_cache_bytes: int = 512 * 1024 * 1024
+    #: Most tokens drafted from the prompt per step of greedy decoding (0: none).
+    draft_tokens: int = 6
 
 
 @dataclass(frozen=True)

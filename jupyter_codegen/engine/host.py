@@ -71,6 +71,8 @@ class _Stats:
     cancelled: int = 0
     failed: int = 0
     rejected_busy: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
     recent: collections.deque[dict[str, Any]] = field(
         default_factory=lambda: collections.deque(maxlen=20)
     )
@@ -255,8 +257,12 @@ class ModelHost:
             "generate_ms": _ms(t2 - t1),
             "total_ms": _ms(t2 - t0),
             "prompt_tokens": float(result.prompt_tokens),
+            "cached_tokens": float(result.cached_tokens),
+            "reuse": round(result.cached_tokens / max(1, result.prompt_tokens), 3),
             "generated_tokens": float(tokens),
         }
+        self._stats.prompt_tokens += result.prompt_tokens
+        self._stats.cached_tokens += result.cached_tokens
         if first:
             timings["first_token_ms"] = _ms(first[0] - t1)
         if t2 > t1 and tokens:
@@ -315,11 +321,7 @@ class ModelHost:
                 "outcome": outcome,
                 "generated_tokens": sum(c.tokens for c in result.candidates) if result else 0,
                 "total_ms": _ms(time.monotonic() - t0),
-                **(
-                    {"first_token_ms": timings["first_token_ms"]}
-                    if timings and "first_token_ms" in timings
-                    else {}
-                ),
+                **{k: timings[k] for k in ("first_token_ms", "reuse") if timings and k in timings},
             }
         )
 
@@ -331,6 +333,10 @@ class ModelHost:
             "cancelled": self._stats.cancelled,
             "failed": self._stats.failed,
             "rejected_busy": self._stats.rejected_busy,
+            "prompt_tokens": self._stats.prompt_tokens,
+            "cached_tokens": self._stats.cached_tokens,
+            # Of all prompt tokens so far, the share whose computation was reused.
+            "reuse": round(self._stats.cached_tokens / max(1, self._stats.prompt_tokens), 3),
             "recent": list(self._stats.recent),
         }
 

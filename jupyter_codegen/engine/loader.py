@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..embedded import ensure_converted
 from ..models import ModelSource
-from .base import Engine
+from .base import Engine, EngineOptions
 
 
 def convert_gguf_to_safetensors(gguf_dir: Path, gguf_name: str, out: Path) -> None:
@@ -33,6 +33,7 @@ def load_engine(
     dtype: str,
     cache_dir: Path,
     progress: Callable[[str], None],
+    options: EngineOptions | None = None,
 ) -> Engine:
     from .transformers_engine import TransformersEngine
 
@@ -43,15 +44,17 @@ def load_engine(
             source.embedded, cache_dir, convert_gguf_to_safetensors, progress=progress
         )
         progress("loading the converted model")
-        return TransformersEngine.load(str(path), name=name, device=device, dtype=dtype)
+        return TransformersEngine.load(
+            str(path), name=name, device=device, dtype=dtype, options=options
+        )
     if source.kind == "gguf":
         assert source.path is not None
         p = Path(source.path)
         progress("loading and dequantizing the GGUF file")
         return TransformersEngine.load(
-            str(p.parent), name=name, device=device, dtype=dtype, gguf_file=p.name
+            str(p.parent), name=name, device=device, dtype=dtype, gguf_file=p.name, options=options
         )
     progress("loading the model" + (" from the hub cache" if source.kind == "hub" else ""))
     return TransformersEngine.load(
-        source.path or source.spec, name=name, device=device, dtype=dtype
+        source.path or source.spec, name=name, device=device, dtype=dtype, options=options
     )

@@ -1,32 +1,38 @@
-"""Hugging Face transformers + torch engine. The only module that imports torch."""
+"""Hugging Face transformers + torch engine: the local engine.
+
+With :mod:`.decode` (the decode loop) and :mod:`.quantize` (int8 weights) it
+is the only code that imports torch. Each generation reuses the longest
+token prefix it shares with a recent prompt (:mod:`.prefix_cache`), so while
+the user types only the unseen tail of the prompt is computed.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    PreTrainedModel,
-    StoppingCriteria,
-    StoppingCriteriaList,
-)
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from .base import (
     Candidate,
     ChatMessage,
     DeltaCallback,
     EngineInfo,
+    EngineOptions,
     FinishReason,
     GenerationRequest,
     GenerationResult,
     Segment,
+    StopCheck,
 )
+from .decode import Decoder, Halted, KVState, Limits
+from .prefix_cache import PrefixCache
+from .quantize import int8_supported, quantize_int8, weight_bytes
 
 log = logging.getLogger(__name__)
 
@@ -101,82 +107,152 @@ def load_pretrained(
     return model, tokenizer
 
 
-class _StepMonitor(StoppingCriteria):
-    """Runs after every decode step: streams new text, applies the caller's
-    stop check, ends candidates that produced a stop token, and halts all of
-    them at once when the request is cancelled or times out."""
+class _ThreadTokenizers:
+    """Encoders and decoders, one set per thread.
+
+    A fast tokenizer is one Rust object whose settings transformers flips on
+    every call (``split_special_tokens`` toggles ``encode_special_tokens``), so
+    sharing it between the event loop and the workers can give wrong tokens or
+    "Already borrowed". Each thread gets its own copies: ``plain`` never makes
+    special tokens out of text (user code that contains ``<|im_end|>`` stays
+    text), ``control`` does (for a chat template's own markers)."""
+
+    def __init__(self, tokenizer: Any):
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        self._json: str | None = backend.to_str() if backend is not None else None
+        self._slow = tokenizer
+        self._slow_lock = threading.Lock()
+        self._local = threading.local()
+
+    def _pair(self) -> tuple[Any, Any]:
+        pair = getattr(self._local, "pair", None)
+        if pair is None:
+            from tokenizers import Tokenizer
+
+            assert self._json is not None
+            plain, control = Tokenizer.from_str(self._json), Tokenizer.from_str(self._json)
+            for tok in (plain, control):
+                tok.no_truncation()
+                tok.no_padding()
+            plain.encode_special_tokens = True
+            control.encode_special_tokens = False
+            pair = self._local.pair = (plain, control)
+        return pair
+
+    def plain(self, text: str) -> list[int]:
+        """``text`` as text: special-token markers in it are split like any text."""
+        if self._json is None:
+            with self._slow_lock:
+                return list(
+                    self._slow.encode(text, add_special_tokens=False, split_special_tokens=True)
+                )
+        return list(self._pair()[0].encode(text, add_special_tokens=False).ids)
+
+    def control(self, text: str) -> list[int]:
+        """``text`` with its special-token markers as those tokens (template text only)."""
+        if self._json is None:
+            with self._slow_lock:
+                return list(self._slow.encode(text, add_special_tokens=False))
+        return list(self._pair()[1].encode(text, add_special_tokens=False).ids)
+
+    def decode(self, ids: list[int]) -> str:
+        if self._json is None:
+            with self._slow_lock:
+                return str(self._slow.decode(ids, skip_special_tokens=True))
+        return str(self._pair()[0].decode(ids, skip_special_tokens=True))
+
+
+class _Candidates:
+    """Each candidate's tokens and text as they are chosen: streams the new
+    text, applies the caller's stop check, and ends a candidate on a stop token."""
 
     def __init__(
         self,
-        tokenizer: Any,
-        prompt_len: int,
+        tokens: _ThreadTokenizers,
         num: int,
         stop_ids: set[int],
-        cancel: threading.Event,
-        request: GenerationRequest,
+        stop_check: StopCheck | None,
         on_delta: DeltaCallback | None,
     ):
-        self.tokenizer = tokenizer
-        self.prompt_len = prompt_len
-        self.stop_ids = stop_ids
-        self.cancel = cancel
-        self.request = request
-        self.on_delta = on_delta
-        self.deadline = time.monotonic() + request.timeout_s if request.timeout_s else None
+        self._tokens = tokens
+        self._stop_ids = stop_ids
+        self._stop_check = stop_check
+        self._on_delta = on_delta
+        self.ids: list[list[int]] = [[] for _ in range(num)]
         self.texts = [""] * num
-        self.lengths = [0] * num
+        self.counts = [0] * num
         self.reasons: list[FinishReason | None] = [None] * num
-        self.halt: FinishReason | None = None
 
-    def _text_of(self, ids: list[int]) -> str:
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        # Hold back an incomplete UTF-8 sequence until its next byte arrives.
-        return text[:-1] if text.endswith("\ufffd") else text
+    def push(self, index: int, token: int) -> bool:
+        """Take the candidate's next token; True once the candidate is done."""
+        if self.reasons[index] is not None:
+            return True
+        self.counts[index] += 1
+        if token in self._stop_ids:
+            self.reasons[index] = "stop"
+            return True
+        ids = self.ids[index]
+        ids.append(token)
+        text = self._tokens.decode(ids)
+        if text.endswith("\ufffd"):  # hold back an incomplete UTF-8 sequence
+            text = text[:-1]
+        old = self.texts[index]
+        if text != old:
+            self.texts[index] = text
+            if self._on_delta is not None and len(text) > len(old) and text.startswith(old):
+                self._on_delta(index, text[len(old) :])
+        if self._stop_check is not None and self._stop_check(index, text):
+            self.reasons[index] = "scope"
+            return True
+        return False
 
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        rows = input_ids[:, self.prompt_len :].tolist()
-        for i, row in enumerate(rows):
-            if self.reasons[i] is not None:
-                done[i] = True
-                continue
-            new = row
-            hit_stop = bool(new) and new[-1] in self.stop_ids
-            if hit_stop:
-                new = new[:-1]
-            self.lengths[i] = len(row)
-            text = self._text_of(new)
-            if len(text) > len(self.texts[i]) and text.startswith(self.texts[i]):
-                delta = text[len(self.texts[i]) :]
-                self.texts[i] = text
-                if self.on_delta is not None:
-                    self.on_delta(i, delta)
-            elif text != self.texts[i]:
-                self.texts[i] = text
-            if hit_stop:
-                self.reasons[i] = "stop"
-            elif self.request.stop_check is not None and self.request.stop_check(i, text):
-                self.reasons[i] = "scope"
-            if self.reasons[i] is not None:
-                done[i] = True
-        if self.cancel.is_set():
-            self.halt = "cancelled"
-        elif self.deadline is not None and time.monotonic() > self.deadline:
-            self.halt = "timeout"
-        if self.halt is not None:
-            done[:] = True
-        return done
+    def result(self, halt: FinishReason | None) -> list[Candidate]:
+        return [
+            Candidate(text, reason or halt or "length", count)
+            for text, reason, count in zip(self.texts, self.reasons, self.counts, strict=True)
+        ]
+
+
+def wants_int8(quantize: str, device: str) -> bool:
+    quantize = (quantize or "auto").strip().lower()
+    if quantize == "none":
+        return False
+    if quantize == "int8":
+        if device != "cpu":
+            raise ValueError(f"int8 weights run on the CPU only, not on {device!r}")
+        if not int8_supported():
+            raise RuntimeError("this torch build has no quantized CPU engine (fbgemm/qnnpack)")
+        return True
+    if quantize != "auto":
+        raise ValueError(f"quantize must be 'auto', 'int8' or 'none', not {quantize!r}")
+    return device == "cpu" and int8_supported()
 
 
 class TransformersEngine:
     """A transformers causal LM on one device."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: Any, *, name: str, device: str):
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: Any,
+        *,
+        name: str,
+        device: str,
+        options: EngineOptions | None = None,
+        quantized: bool = False,
+        parameters: int | None = None,
+    ):
+        options = options or EngineOptions()
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
         self.device = device
-        self.dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        self.options = options
+        self.quantized = quantized
+        self.dtype = (
+            "int8" if quantized else str(next(model.parameters()).dtype).removeprefix("torch.")
+        )
+        self._tokens = _ThreadTokenizers(tokenizer)
         self._vocab = tokenizer.get_vocab()
         eos = tokenizer.eos_token_id
         self._eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
@@ -187,7 +263,10 @@ class TransformersEngine:
             self._eos_ids.update(gen_eos)
         pad = tokenizer.pad_token_id
         self._pad_id = pad if pad is not None else next(iter(self._eos_ids), 0)
-        self._parameters = sum(p.numel() for p in model.parameters())
+        self._parameters = parameters or sum(p.numel() for p in model.parameters())
+        self._weight_bytes = weight_bytes(model)
+        self.decoder = Decoder(model, device, max_draft=options.draft_tokens)
+        self.prompt_cache: PrefixCache[KVState] = PrefixCache(options.prompt_cache_bytes)
 
     @classmethod
     def load(
@@ -198,12 +277,28 @@ class TransformersEngine:
         device: str = "auto",
         dtype: str = "auto",
         gguf_file: str | None = None,
+        options: EngineOptions | None = None,
     ) -> TransformersEngine:
+        options = options or EngineOptions()
         dev = pick_device(device)
+        if wants_int8(options.quantize, dev):
+            # Load compact, then quantize layer by layer: never a float32 copy of it all.
+            model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
+            parameters = sum(p.numel() for p in model.parameters())
+            quantize_int8(model)
+            return cls(
+                model,
+                tokenizer,
+                name=name,
+                device=dev,
+                options=options,
+                quantized=True,
+                parameters=parameters,
+            )
         torch_dtype = pick_dtype(dtype, dev)
         model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch_dtype)
         model.to(dev)
-        return cls(model, tokenizer, name=name, device=dev)
+        return cls(model, tokenizer, name=name, device=dev, options=options)
 
     # -- Engine interface -------------------------------------------------
 
@@ -215,6 +310,17 @@ class TransformersEngine:
         else:
             extra["torch_threads"] = torch.get_num_threads()
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
+        extra["quantization"] = "int8 per-channel (float32 activations)" if self.quantized else None
+        extra["weight_bytes"] = self._weight_bytes
+        extra["draft_tokens"] = self.options.draft_tokens
+        cache = self.prompt_cache.stats()
+        extra["prompt_cache"] = {
+            "slots": cache.slots,
+            "bytes": cache.bytes,
+            "budget_bytes": cache.budget_bytes,
+            "hits": cache.hits,
+            "misses": cache.misses,
+        }
         return EngineInfo(
             model=self.name,
             device=self.device,
@@ -227,7 +333,7 @@ class TransformersEngine:
         return token in self._vocab
 
     def count_tokens(self, text: str) -> int:
-        return len(self._encode_text(text))
+        return len(self._tokens.plain(text))
 
     def generate(
         self,
@@ -241,47 +347,53 @@ class TransformersEngine:
             if tok in self._vocab:
                 stop_ids.add(self._vocab[tok])
         num = request.num_candidates
-        monitor = _StepMonitor(
-            self.tokenizer, len(prompt_ids), num, stop_ids, cancel, request, on_delta
-        )
-        input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=self.device)
-        sampling = num > 1 or request.temperature > 0
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": request.max_new_tokens,
-            "do_sample": sampling,
-            "num_return_sequences": num,
-            "eos_token_id": sorted(stop_ids),
-            "pad_token_id": self._pad_id,
-            "stopping_criteria": StoppingCriteriaList([monitor]),
-        }
-        if sampling:
-            kwargs.update(temperature=request.temperature or 0.6, top_p=0.95)
-        else:
-            # Clear sampling knobs that a model's generation_config may carry.
-            kwargs.update(temperature=None, top_p=None, top_k=None)
+        candidates = _Candidates(self._tokens, num, stop_ids, request.stop_check, on_delta)
+        deadline = time.monotonic() + request.timeout_s if request.timeout_s else None
+        limits = Limits(request.max_new_tokens, cancel, deadline)
         if cancel.is_set():
-            return GenerationResult(
-                [Candidate("", "cancelled", 0) for _ in range(num)], len(prompt_ids)
-            )
+            return GenerationResult(candidates.result("cancelled"), len(prompt_ids))
+        halt: FinishReason | None = None
         with torch.inference_mode():
-            self.model.generate(input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
-        candidates = []
-        for i in range(num):
-            reason: FinishReason
-            if monitor.reasons[i] is not None:
-                reason = monitor.reasons[i]  # type: ignore[assignment]
-            elif monitor.halt is not None:
-                reason = monitor.halt
-            else:
-                reason = "length"
-            candidates.append(Candidate(monitor.texts[i], reason, monitor.lengths[i]))
-        return GenerationResult(candidates, len(prompt_ids))
+            state, reused = self._take(prompt_ids)
+            try:
+                logits = self.decoder.prefill(state, prompt_ids, limits)
+                if num > 1 or request.temperature > 0:
+                    self.decoder.sample(
+                        state,
+                        logits,
+                        num,
+                        limits,
+                        candidates.push,
+                        temperature=request.temperature or 0.6,
+                    )
+                else:
+                    self.decoder.greedy(
+                        state,
+                        logits,
+                        limits,
+                        candidates.push,
+                        drafting=self.options.draft_tokens > 0,
+                    )
+            except Halted as halted:  # between steps: what was computed stays valid
+                halt = halted.reason  # type: ignore[assignment]
+            # Any other error propagates, and the possibly half-updated state is dropped.
+            self._keep(request.cache_key, state)
+        return GenerationResult(candidates.result(halt), len(prompt_ids), cached_tokens=reused)
+
+    # -- prompt cache -----------------------------------------------------
+
+    def _take(self, prompt_ids: list[int]) -> tuple[KVState, int]:
+        slot, reused = self.prompt_cache.take(prompt_ids)
+        if slot is None:
+            return self.decoder.new_state(), 0
+        slot.state.crop_to(reused)
+        return slot.state, reused
+
+    def _keep(self, key: str | None, state: KVState) -> None:
+        if self.prompt_cache.enabled and state.tokens:
+            self.prompt_cache.put(key or "default", state.tokens, state, state.nbytes())
 
     # -- prompts ----------------------------------------------------------
-
-    def _encode_text(self, text: str) -> list[int]:
-        # split_special_tokens: a user's "<|fim_prefix|>" stays text, not a control token.
-        return self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
 
     def _prompt_ids(self, request: GenerationRequest) -> list[int]:
         if request.messages:
@@ -296,19 +408,30 @@ class TransformersEngine:
                     raise ValueError(f"the model's vocabulary has no token {seg.text!r}")
                 ids.append(self._vocab[seg.text])
             elif seg.text:
-                ids.extend(self._encode_text(seg.text))
+                ids.extend(self._tokens.plain(seg.text))
         if not ids:
             bos = self.tokenizer.bos_token_id
             ids = [bos if bos is not None else self._pad_id]
         return ids
 
     def _chat_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
-        msgs = [{"role": m.role, "content": m.content} for m in messages]
-        if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template(
-                msgs, tokenize=False, add_generation_prompt=True
-            )
-            return list(self.tokenizer.encode(text, add_special_tokens=False))
-        # A base model without a chat template: a plain transcript still works.
-        text = "".join(f"### {m['role'].capitalize()}\n{m['content']}\n\n" for m in msgs)
-        return self._encode_text(text + "### Assistant\n")
+        if not getattr(self.tokenizer, "chat_template", None):
+            # A base model without a chat template: a plain transcript still works.
+            text = "".join(f"### {m.role.capitalize()}\n{m.content}\n\n" for m in messages)
+            return self._tokens.plain(text + "### Assistant\n")
+        # Render the template around placeholders, then encode the template's
+        # own text with its markers and each message's content as plain text:
+        # "<|im_end|>" in a user's code never becomes a control token.
+        marks = [f"@@codegen-content-{uuid.uuid4().hex}@@" for _ in messages]
+        text = self.tokenizer.apply_chat_template(
+            [{"role": m.role, "content": mark} for m, mark in zip(messages, marks, strict=True)],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        ids: list[int] = []
+        for mark, message in zip(marks, messages, strict=True):
+            before, found, text = text.partition(mark)
+            if not found:
+                raise ValueError("the chat template does not show every message's content")
+            ids += self._tokens.control(before) + self._tokens.plain(message.content)
+        return ids + self._tokens.control(text)

@@ -103,7 +103,7 @@ def test_following_cells_go_after_when_budget_remains() -> None:
     assert ctx.after == ["z = y + 1", "# done"]
     assert syntax("y = 1", 1000, [code("x = 1")], after=[code("z = 2")]).after != []
     no_after = select_context(
-        "syntax", [code("x = 1")], [code("z = 2")], "y", "python", 1000, words, with_after=False
+        "syntax", [code("x = 1")], [code("z = 2")], "y", "python", 1000, words, after_budget=0
     )
     assert no_after.after == []
 

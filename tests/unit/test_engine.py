@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_codegen.engine.base import ChatMessage, GenerationRequest, Segment
+from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.host import HostBusy, ModelHost, ModelNotReady
 from jupyter_codegen.engine.transformers_engine import (
     TransformersEngine,
@@ -21,7 +21,13 @@ from jupyter_codegen.engine.transformers_engine import (
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir: Path) -> TransformersEngine:
-    return TransformersEngine.load(str(tiny_model_dir), name="tiny", device="cpu", dtype="float32")
+    return TransformersEngine.load(
+        str(tiny_model_dir),
+        name="tiny",
+        device="cpu",
+        dtype="float32",
+        options=EngineOptions(quantize="none"),
+    )
 
 
 FIM = [

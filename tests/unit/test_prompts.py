@@ -10,11 +10,13 @@ from jupyter_codegen.prompts import (
     PLAIN,
     TEMPLATES_BY_FAMILY,
     build_explain_messages,
+    PromptBudget,
     build_fim_prompt,
     build_generate_messages,
     detect_template,
     keep_head,
     keep_tail,
+    stable_tail,
 )
 
 
@@ -94,49 +96,109 @@ def test_keep_tail_cuts_a_single_long_line_by_characters() -> None:
 def nearest(before: list[str], after: list[str]):
     """A context selector: nearest cells before, then cells after, as fit."""
 
-    def select(budget: int, with_after: bool) -> tuple[list[str], list[str]]:
-        kept = nearest_that_fit(before, budget, words)
-        used = sum(words(c + "\n\n") for c in kept)
-        return kept, first_that_fit(after, budget - used, words) if with_after else []
+    def select(budget: int, after_budget: int) -> tuple[list[str], list[str]]:
+        return nearest_that_fit(before, budget, words), first_that_fit(after, after_budget, words)
 
     return select
 
 
+QWEN = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
+
+
 def test_build_fim_prompt_gives_context_what_the_cell_leaves() -> None:
-    # Given three earlier cells and a budget that fits the cell and two chunks
-    template = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
+    # Given three earlier cells and a budget whose context share fits two of them
     before = ["import os", "x = 1", "y = 2"]
+    budget = PromptBudget(total=16 * 4 + 4, suffix=2)
     # When the prompt is built
     prompt = build_fim_prompt(
-        template, "z = ", "\nprint(z)", nearest(before, ["after = 3"]), 9, words
+        QWEN, "z = ", "\nprint(z)", nearest(before, ["after = 3"]), budget, words
     )
-    # Then the nearest cells come first, in notebook order, and the far one is dropped
-    assert prompt.prefix_text == "x = 1\n\ny = 2\n\nz = "
+    # Then the cell takes one step of 16, the suffix its 2: 50 are left for context
+    assert prompt.prefix_text == "import os\n\nx = 1\n\ny = 2\n\nz = "
     assert prompt.suffix_text == "\nprint(z)"
-    assert prompt.prompt_tokens_estimate <= 9
-
-
-def test_build_fim_prompt_uses_cells_after_when_budget_remains() -> None:
-    template = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
-    prompt = build_fim_prompt(
-        template, "z = ", "", nearest(["x = 1"], ["w = z", "v = w"]), 100, words
+    # And a smaller budget drops the farthest cell first
+    small = build_fim_prompt(
+        QWEN, "z = ", "\nprint(z)", nearest(before, []), PromptBudget(16 + 4 + 5, 2), words
     )
+    assert small.prefix_text == "x = 1\n\ny = 2\n\nz = "
+    assert small.prompt_tokens_estimate <= 16 + 4 + 5
+
+
+def test_following_cells_share_the_suffix_budget() -> None:
+    after = ["w = z", "v = w", "u = v"]
+    prompt = build_fim_prompt(
+        QWEN, "z = ", "", nearest(["x = 1"], after), PromptBudget(100, 6), words
+    )
+    # Each following cell costs 3 "tokens" here: two fit the suffix's 6
     assert prompt.suffix_text == "\n\nw = z\n\nv = w"
     assert rendered(prompt.segments).startswith("<|fim_prefix|>x = 1\n\nz = <|fim_suffix|>")
+    # A suffix that does not fit whole leaves no room for following cells
+    long_suffix = "".join(f"s{i} = {i}\n" for i in range(20))
+    clipped = build_fim_prompt(
+        QWEN, "z = ", long_suffix, nearest([], after), PromptBudget(100, 6), words
+    )
+    assert clipped.suffix_text == "s0 = 0\ns1 = 1\n"
 
 
-def test_build_fim_prompt_clips_a_long_cell_and_skips_context() -> None:
-    template = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
+def test_build_fim_prompt_clips_a_long_cell_to_half_the_budget() -> None:
     prefix = "".join(f"line{i} = {i}\n" for i in range(50))
-    prompt = build_fim_prompt(template, prefix, "", nearest(["import os"], []), 30, words)
-    assert "import os" not in prompt.prefix_text
+    prompt = build_fim_prompt(
+        QWEN, prefix, "", nearest(["import os"], []), PromptBudget(60, 4), words
+    )
     assert prompt.prefix_text.endswith("line49 = 49\n")
-    assert words(prompt.prefix_text) <= 15
+    assert words(prompt.prefix_text) <= 30 + 2
 
 
 def test_plain_template_ignores_the_suffix() -> None:
-    prompt = build_fim_prompt(PLAIN, "def f():\n    ", "\nf()", nearest([], ["g()"]), 100, words)
+    prompt = build_fim_prompt(
+        PLAIN, "def f():\n    ", "\nf()", nearest([], ["g()"]), PromptBudget(100, 20), words
+    )
     assert rendered(prompt.segments) == "def f():\n    "
+
+
+def test_stable_tail_moves_its_cut_in_steps_while_text_grows() -> None:
+    # Given a cell typed one character at a time at its end
+    text = "".join(f"value_{i} = compute({i}, {i + 1})\n" for i in range(200))
+    cuts = []
+    for end in range(2000, len(text), 7):
+        kept = stable_tail(text[:end], 120, words, step_chars=300)
+        assert words(kept) <= 120 and text[:end].endswith(kept)
+        cuts.append(end - len(kept))
+    # Then the cut moved only a few times, and each time by a step or more
+    moves = [b - a for a, b in zip(cuts, cuts[1:]) if b != a]
+    assert 0 < len(moves) < len(cuts) / 20
+    assert all(m >= 300 for m in moves)
+    # While keep_tail, which keeps all it can, moves with nearly every line
+    tails = [end - len(keep_tail(text[:end], 120, words)) for end in range(2000, len(text), 7)]
+    assert len(set(tails)) > 3 * len(set(cuts))
+
+
+def test_stable_tail_keeps_whole_text_that_fits_and_clips_huge_lines() -> None:
+    assert stable_tail("a = 1\nb = 2\n", 100, words, 50) == "a = 1\nb = 2\n"
+    line = " ".join(f"w{i}" for i in range(10_000))
+    kept = stable_tail(line, 10, words, 50)
+    assert line.endswith(kept) and 0 < words(kept) <= 11
+
+
+def test_the_prompt_head_survives_typing_in_the_cell() -> None:
+    """What a prompt cache can reuse: typing at the cursor changes the prompt
+    only from the cell's cut onwards, and the context rarely."""
+    before = [f"def helper_{i}(x):\n    return x * {i}\n" for i in range(30)]
+    target = "".join(f"total_{i} = helper_{i % 30}(data) + {i}\n" for i in range(40))
+    budget = PromptBudget(total=400, suffix=16)
+    prompts = [
+        build_fim_prompt(QWEN, target[:end], "\nprint(total)\n", nearest(before, []), budget, words)
+        for end in range(1, len(target), 3)
+    ]
+    context_changes = 0
+    for old, new in zip(prompts, prompts[1:]):
+        assert new.prompt_tokens_estimate <= budget.total
+        assert old.prefix_text.startswith(old.head) and len(old.head) > 1000
+        if new.head != old.head:
+            context_changes += 1
+    # The context share moves in steps of total // 8, and the cut of the cell in
+    # steps too: a few dozen keystrokes share each prompt head.
+    assert context_changes < len(prompts) / 10
 
 
 def test_explain_messages_carry_code_context_and_question() -> None:

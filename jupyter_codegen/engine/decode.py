@@ -1,0 +1,282 @@
+"""The local engine's decode loop: prefill in chunks that a cancel can
+interrupt, greedy decoding with prompt-lookup drafting, and sampled candidates
+that share one prefill.
+
+Part of the local (transformers) engine, like :mod:`.quantize`; nothing else
+imports torch. It calls the model's forward directly instead of ``generate``:
+
+- ``generate`` checks its stopping criteria only after the whole prefill, so a
+  cancelled request would hold the model for seconds on a CPU; here the
+  prefill runs in chunks sized to take about ``chunk_seconds`` each, and the
+  cancel is checked between them;
+- prompt-lookup drafting: the tokens that followed the last n-gram earlier in
+  the prompt or output are proposed and verified in one forward pass. Code
+  repeats names, calls and whole lines, and the verification keeps exactly
+  the tokens greedy decoding would have chosen;
+- the key/value cache is the caller's, so it can be reused across requests
+  (:mod:`.prefix_cache`): generate with a non-empty cache is unreliable in
+  transformers 5 (it re-feeds cached tokens when drafting).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+#: Called with (candidate index, token id); True when that candidate is done.
+TokenSink = Callable[[int, int], bool]
+
+
+class Halted(Exception):
+    """The request was cancelled or ran out of time; ``reason`` says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Limits:
+    """What ends a request as a whole."""
+
+    max_new_tokens: int
+    cancel: threading.Event
+    deadline: float | None = None
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Halted("cancelled")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise Halted("timeout")
+
+
+@dataclass
+class KVState:
+    """A key/value cache and the token ids it holds, from position 0."""
+
+    cache: Any
+    tokens: list[int] = field(default_factory=list)
+
+    def crop_to(self, length: int) -> None:
+        extra = len(self.tokens) - length
+        if extra > 0:
+            self.cache.crop(-extra)  # transformers 5: a negative count removes that many
+            del self.tokens[length:]
+
+    def nbytes(self) -> int:
+        total = 0
+        for layer in getattr(self.cache, "layers", ()):
+            for t in (getattr(layer, "keys", None), getattr(layer, "values", None)):
+                if isinstance(t, torch.Tensor):
+                    total += t.numel() * t.element_size()
+        return total
+
+
+def draft_tokens(
+    seq: list[int], max_tokens: int, ngram_sizes: tuple[int, ...] = (3, 2)
+) -> list[int]:
+    """Tokens proposed to follow ``seq``: what followed the most recent earlier
+    occurrence of its last n-gram (longest n first)."""
+    if max_tokens <= 0:
+        return []
+    n_seq = len(seq)
+    for n in ngram_sizes:
+        if n_seq <= n:
+            continue
+        tail = seq[-n:]
+        first = tail[0]
+        # Scan backwards for the most recent earlier occurrence of the tail.
+        for start in range(n_seq - n - 1, -1, -1):
+            if seq[start] == first and seq[start : start + n] == tail:
+                follow = seq[start + n : start + n + max_tokens]
+                if follow:
+                    return follow
+                break
+    return []
+
+
+class Decoder:
+    """Runs prefill and decoding for one model on one device."""
+
+    def __init__(
+        self,
+        model: Any,
+        device: str,
+        *,
+        chunk_seconds: float = 0.1,
+        min_chunk: int = 8,
+        max_chunk: int = 2048,
+        max_draft: int = 6,
+    ):
+        self.model = model
+        self.device = device
+        self.chunk_seconds = chunk_seconds
+        self.min_chunk = min_chunk
+        self.max_chunk = max_chunk
+        self.max_draft = max_draft
+        self._chunk = 16 if device == "cpu" else 512
+        params = inspect.signature(model.forward).parameters
+        # transformers 5 names the cache argument ``cache``; 4.x ``past_key_values``.
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+
+    def new_state(self) -> KVState:
+        from transformers import DynamicCache
+
+        try:
+            cache = DynamicCache(config=self.model.config)
+        except TypeError:  # transformers 4.x
+            cache = DynamicCache()
+        return KVState(cache)
+
+    # -- forward ------------------------------------------------------------
+
+    def _forward(self, state: KVState, ids: list[int], keep: int) -> torch.Tensor:
+        """Run ``ids`` after what ``state`` holds; the logits of the last ``keep``
+        positions, shape (batch, keep, vocab)."""
+        start = len(state.tokens)
+        input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)
+        batch = self._batch(state)
+        if batch > 1:
+            input_ids = input_ids.expand(batch, -1)
+        positions = torch.arange(start, start + len(ids), device=self.device).unsqueeze(0)
+        out = self.model(
+            input_ids=input_ids,
+            position_ids=positions.expand(input_ids.shape[0], -1),
+            use_cache=True,
+            logits_to_keep=keep,
+            **{self._cache_arg: state.cache},
+        )
+        state.tokens.extend(ids)
+        return out.logits
+
+    @staticmethod
+    def _batch(state: KVState) -> int:
+        for layer in getattr(state.cache, "layers", ()):
+            keys = getattr(layer, "keys", None)
+            if isinstance(keys, torch.Tensor) and keys.dim() == 4:
+                return int(keys.shape[0])
+        return 1
+
+    def prefill(self, state: KVState, prompt: list[int], limits: Limits) -> torch.Tensor:
+        """Extend ``state`` (whose tokens are a prefix of ``prompt``, shorter than
+        it) to the whole prompt, in chunks; the last position's logits (vocab,).
+        Raises :class:`Halted` between chunks; ``state`` then holds what was done."""
+        pos = len(state.tokens)
+        assert prompt[:pos] == state.tokens and pos < len(prompt)
+        while True:
+            limits.check()
+            end = min(len(prompt), pos + self._chunk)
+            started = time.perf_counter()
+            logits = self._forward(state, prompt[pos:end], keep=1)
+            per_token = (time.perf_counter() - started) / (end - pos)
+            if end - pos >= self._chunk // 2:  # only full-ish chunks say how fast we go
+                wanted = int(self.chunk_seconds / max(per_token, 1e-6))
+                self._chunk = max(self.min_chunk, min(self.max_chunk, wanted))
+            pos = end
+            if pos == len(prompt):
+                return logits[0, -1]
+
+    # -- greedy -------------------------------------------------------------
+
+    def greedy(
+        self,
+        state: KVState,
+        logits: torch.Tensor,
+        limits: Limits,
+        sink: TokenSink,
+        *,
+        drafting: bool = True,
+    ) -> int:
+        """Greedy decoding after a prefill whose last logits are ``logits``.
+        Every chosen token goes to ``sink`` in order until it says done. Drafted
+        tokens are kept only where they equal the model's own choice, so the
+        output is that of plain greedy decoding. Returns how many were drafted
+        and kept."""
+        seq = list(state.tokens)
+        token = int(logits.argmax())
+        produced = 0
+        drafted_kept = 0
+        while True:
+            seq.append(token)
+            produced += 1
+            if sink(0, token) or produced >= limits.max_new_tokens:
+                return drafted_kept
+            limits.check()
+            room = limits.max_new_tokens - produced - 1
+            draft = draft_tokens(seq, min(self.max_draft, room)) if drafting else []
+            step = self._forward(state, [token, *draft], keep=1 + len(draft))[0]
+            choices = step.argmax(-1).tolist()
+            kept = 0
+            for proposed, chosen in zip(draft, choices, strict=False):
+                if proposed != chosen:
+                    break
+                seq.append(proposed)
+                produced += 1
+                kept += 1
+                if sink(0, proposed):
+                    state.crop_to(len(seq) - 1)
+                    return drafted_kept + kept
+            drafted_kept += kept
+            state.crop_to(len(seq))
+            token = int(choices[kept])
+
+    # -- sampling -----------------------------------------------------------
+
+    def sample(
+        self,
+        state: KVState,
+        logits: torch.Tensor,
+        num: int,
+        limits: Limits,
+        sink: TokenSink,
+        *,
+        temperature: float,
+        top_p: float = 0.95,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        """``num`` sampled candidates that share the prefill in ``state``, which
+        is left as it was (the prompt only)."""
+        work = KVState(copy.deepcopy(state.cache), list(state.tokens))
+        if num > 1:
+            work.cache.batch_repeat_interleave(num)
+        done = [False] * num
+        row_logits = logits.unsqueeze(0).expand(num, -1)
+        for produced in range(1, limits.max_new_tokens + 1):
+            tokens = _sample_rows(row_logits, temperature, top_p, generator)
+            for i, tok in enumerate(tokens):
+                if not done[i]:
+                    done[i] = sink(i, tok)
+            if all(done) or produced >= limits.max_new_tokens:
+                return
+            limits.check()
+            ids = torch.tensor([[t] for t in tokens], dtype=torch.long, device=self.device)
+            start = len(work.tokens)
+            positions = torch.full((num, 1), start, dtype=torch.long, device=self.device)
+            out = self.model(
+                input_ids=ids,
+                position_ids=positions,
+                use_cache=True,
+                logits_to_keep=1,
+                **{self._cache_arg: work.cache},
+            )
+            work.tokens.append(tokens[0])  # only the length matters here
+            row_logits = out.logits[:, -1]
+
+
+def _sample_rows(
+    logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None
+) -> list[int]:
+    probs = torch.softmax(logits.float() / max(temperature, 1e-4), dim=-1)
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    cumulative = sorted_probs.cumsum(dim=-1)
+    # Keep the smallest set of tokens whose mass reaches top_p (at least one).
+    sorted_probs = sorted_probs.masked_fill(cumulative - sorted_probs > top_p, 0.0)
+    picked = torch.multinomial(sorted_probs, 1, generator=generator)
+    return order.gather(-1, picked).squeeze(-1).tolist()
