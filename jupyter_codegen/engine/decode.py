@@ -122,6 +122,8 @@ class Decoder:
         self.max_chunk = max_chunk
         self.max_draft = max_draft
         self._chunk = 16 if device == "cpu" else 512
+        #: Drafted tokens that verification kept, over the decoder's life.
+        self.drafted_kept = 0
         params = inspect.signature(model.forward).parameters
         # transformers 5 names the cache argument ``cache``; 4.x ``past_key_values``.
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
@@ -193,21 +195,19 @@ class Decoder:
         sink: TokenSink,
         *,
         drafting: bool = True,
-    ) -> int:
+    ) -> None:
         """Greedy decoding after a prefill whose last logits are ``logits``.
         Every chosen token goes to ``sink`` in order until it says done. Drafted
         tokens are kept only where they equal the model's own choice, so the
-        output is that of plain greedy decoding. Returns how many were drafted
-        and kept."""
+        output is that of plain greedy decoding."""
         seq = list(state.tokens)
         token = int(logits.argmax())
         produced = 0
-        drafted_kept = 0
         while True:
             seq.append(token)
             produced += 1
             if sink(0, token) or produced >= limits.max_new_tokens:
-                return drafted_kept
+                return
             limits.check()
             room = limits.max_new_tokens - produced - 1
             draft = draft_tokens(seq, min(self.max_draft, room)) if drafting else []
@@ -220,10 +220,10 @@ class Decoder:
                 seq.append(proposed)
                 produced += 1
                 kept += 1
+                self.drafted_kept += 1
                 if sink(0, proposed):
                     state.crop_to(len(seq) - 1)
-                    return drafted_kept + kept
-            drafted_kept += kept
+                    return
             state.crop_to(len(seq))
             token = int(choices[kept])
 

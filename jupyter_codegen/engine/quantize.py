@@ -62,7 +62,7 @@ def _int8_linear(linear: nn.Linear) -> nn.Module:
         work.weight.copy_(linear.weight.float())
         if linear.bias is not None:
             work.bias.copy_(linear.bias.float())
-    work.qconfig = per_channel_dynamic_qconfig  # type: ignore[assignment]
+    work.qconfig = per_channel_dynamic_qconfig
     with warnings.catch_warnings():
         # torch 2.13 marks its quantized tensor types deprecated; they still are
         # its only int8 CPU matmul without torch.compile (shared/notes).
@@ -74,11 +74,10 @@ def quantize_int8(model: nn.Module) -> int:
     """Replace every ``nn.Linear`` of ``model`` (on the CPU) by an int8 one,
     keep the embeddings compact, and turn the remaining floats (norms) to
     float32. Returns the number of layers quantized."""
-    embeddings = model.get_input_embeddings()  # type: ignore[operator]
-    tied = (
-        getattr(model, "lm_head", None) is not None
-        and getattr(model.lm_head, "weight", None) is getattr(embeddings, "weight", None)  # type: ignore[union-attr]
-    )
+    embeddings = model.get_input_embeddings()
+    tied = getattr(model, "lm_head", None) is not None and getattr(
+        model.lm_head, "weight", None
+    ) is getattr(embeddings, "weight", None)
     count = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -89,7 +88,7 @@ def quantize_int8(model: nn.Module) -> int:
         # lm_head now has its own int8 weight; nothing may tie it back.
         model.config.tie_word_embeddings = False
     if isinstance(embeddings, nn.Embedding):
-        model.set_input_embeddings(  # type: ignore[operator]
+        model.set_input_embeddings(
             CastEmbedding(embeddings.weight.data, torch.float32, embeddings.padding_idx)
         )
     for module in model.modules():

@@ -313,6 +313,7 @@ class TransformersEngine:
         extra["quantization"] = "int8 per-channel (float32 activations)" if self.quantized else None
         extra["weight_bytes"] = self._weight_bytes
         extra["draft_tokens"] = self.options.draft_tokens
+        extra["drafted_tokens_kept"] = self.decoder.drafted_kept
         cache = self.prompt_cache.stats()
         extra["prompt_cache"] = {
             "slots": cache.slots,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from jupyter_codegen.context import first_that_fit, nearest_that_fit
@@ -9,8 +11,8 @@ from jupyter_codegen.engine.base import Segment
 from jupyter_codegen.prompts import (
     PLAIN,
     TEMPLATES_BY_FAMILY,
-    build_explain_messages,
     PromptBudget,
+    build_explain_messages,
     build_fim_prompt,
     build_generate_messages,
     detect_template,
@@ -165,7 +167,7 @@ def test_stable_tail_moves_its_cut_in_steps_while_text_grows() -> None:
         assert words(kept) <= 120 and text[:end].endswith(kept)
         cuts.append(end - len(kept))
     # Then the cut moved only a few times, and each time by a step or more
-    moves = [b - a for a, b in zip(cuts, cuts[1:]) if b != a]
+    moves = [b - a for a, b in itertools.pairwise(cuts) if b != a]
     assert 0 < len(moves) < len(cuts) / 20
     assert all(m >= 300 for m in moves)
     # While keep_tail, which keeps all it can, moves with nearly every line
@@ -191,7 +193,7 @@ def test_the_prompt_head_survives_typing_in_the_cell() -> None:
         for end in range(1, len(target), 3)
     ]
     context_changes = 0
-    for old, new in zip(prompts, prompts[1:]):
+    for old, new in itertools.pairwise(prompts):
         assert new.prompt_tokens_estimate <= budget.total
         assert old.prefix_text.startswith(old.head) and len(old.head) > 1000
         if new.head != old.head:
