@@ -95,9 +95,11 @@ async def test_status_reaches_ready_with_model_details(jp_fetch, tiny_model_dir:
     assert status["model"] == str(tiny_model_dir)
     assert (status["device"], status["dtype"], status["family"]) == (
         "cpu",
-        "float32",
+        "int8",  # int8 weights by default on the CPU
         "qwen2.5-coder",
     )
+    assert "int8" in status["engine"]["quantization"]
+    assert status["engine"]["prompt_cache"]["budget_bytes"] == 512 * 2**20
     assert status["error"] is None and status["load_seconds"] > 0
     assert status["memory"]["rss_bytes"] > 0
     assert status["limits"]["completion_max_tokens"] == 4096
@@ -407,6 +409,34 @@ async def test_disconnect_cancels_the_generation(
     assert reply["timings"]["queue_ms"] < 500
 
 
+async def test_typing_reuses_the_prompt_and_status_reports_it(jp_fetch) -> None:
+    await wait_state(jp_fetch, "ready")
+    cells = [
+        {
+            "cell_type": "code",
+            "source": "import json\n\ndef load(path):\n    return json.load(path)\n",
+        }
+    ]
+    body = {"cells_before": cells, "max_tokens": 4, "path": "analysis.ipynb"}
+    # Given a first request for the cell, and then the same cell one keystroke on
+    first = await call(jp_fetch, "complete", {**body, "prefix": "data = lo"})
+    second = await call(jp_fetch, "complete", {**body, "prefix": "data = loa"})
+    # Then the second computed only the tail of its prompt
+    assert first["timings"]["cached_tokens"] == 0 and first["timings"]["reuse"] == 0
+    assert second["timings"]["cached_tokens"] >= 0.5 * second["timings"]["prompt_tokens"]
+    assert second["timings"]["reuse"] >= 0.5
+    # And the status says how much was reused, overall and per request
+    status = await call(jp_fetch, "status")
+    requests = status["requests"]
+    assert requests["cached_tokens"] == second["timings"]["cached_tokens"]
+    assert 0 < requests["reuse"] < second["timings"]["reuse"]
+    assert requests["recent"][-1]["reuse"] == second["timings"]["reuse"]
+    assert status["engine"]["prompt_cache"]["slots"] == 1
+
+
+# Without drafting: the random model repeats itself, and drafting would make
+# its 4000 tokens too quick to cancel.
+@pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
 async def test_cancel_endpoint_and_superseding_request_ids(jp_fetch) -> None:
     await wait_state(jp_fetch, "ready")
     long = asyncio.ensure_future(
