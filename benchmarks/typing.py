@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # evals/ is not installed
 
 from evals import notebooks  # noqa: E402
-
 from jupyter_codegen.app import CodegenApp  # noqa: E402
 from jupyter_codegen.postprocess import clean_completion, completion_scope, should_stop  # noqa: E402
 from jupyter_codegen.schemas import CompleteRequest, ExplainRequest  # noqa: E402
@@ -247,9 +246,10 @@ async def explain_speed(service: Any, reference: Reference | None, tokens: int) 
     return result
 
 
-def table(rows: dict[str, list[dict[str, Any]]]) -> str:
+def table(rows: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
     lines = [
-        "| engine | requests | n | first token p50 | p90 | whole p50 | p90 | reuse | prompt tokens p50 |",
+        "| engine | requests | n | first token p50 | p90 | whole p50 | p90 | reuse "
+        "| prompt tokens p50 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (who, phase), sel in rows.items():
