@@ -23,6 +23,14 @@ latency of a cancel during a long prefill, and explanation tokens/s.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# Run as a script, this file's folder comes first on sys.path, and this file
+# would stand in for the standard library's ``typing``: take the folder out.
+if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]
+
 import argparse
 import asyncio
 import gc
@@ -30,7 +38,6 @@ import json
 import platform
 import resource
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path

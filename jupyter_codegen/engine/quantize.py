@@ -18,6 +18,9 @@ to the embeddings in Qwen2.5).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import warnings
 
 import torch
@@ -54,26 +57,75 @@ def int8_supported() -> bool:
 
 
 def _int8_linear(linear: nn.Linear) -> nn.Module:
+    """The int8 twin of ``linear``: symmetric per-output-channel weights, as
+    torch's ``per_channel_dynamic_qconfig`` makes them, computed directly."""
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
-    from torch.ao.quantization import per_channel_dynamic_qconfig
 
-    work = nn.Linear(linear.in_features, linear.out_features, bias=linear.bias is not None)
-    with torch.no_grad():
-        work.weight.copy_(linear.weight.float())
-        if linear.bias is not None:
-            work.bias.copy_(linear.bias.float())
-    work.qconfig = per_channel_dynamic_qconfig
+    weight = linear.weight.detach().float()
+    scales = (weight.abs().amax(dim=1) / 127.5).clamp_min(torch.finfo(torch.float32).eps)
+    zero_points = torch.zeros(weight.shape[0], dtype=torch.long)
+    bias = None if linear.bias is None else linear.bias.detach().float()
     with warnings.catch_warnings():
         # torch 2.13 marks its quantized tensor types deprecated; they still are
         # its only int8 CPU matmul without torch.compile (shared/notes).
         warnings.simplefilter("ignore", UserWarning)
-        return DynamicInt8Linear.from_float(work)
+        qweight = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8)
+        layer = DynamicInt8Linear(linear.in_features, linear.out_features, dtype=torch.qint8)
+        layer.set_weight_bias(qweight, bias)
+    return layer
+
+
+class _FilePages:
+    """Gives back the pages of weights that are mapped from a checkpoint file
+    once they are no longer needed (Linux).
+
+    transformers maps safetensors files into memory and lets the weights view
+    the mapping. Every page quantization reads stays resident, and counted in
+    the process's memory, until the whole mapping goes: 3.3 GB for the
+    embedded model, on top of the int8 copy being built. ``madvise(DONTNEED)``
+    on a file-backed range drops those pages (they would be read again from
+    the file if touched). Only ranges that /proc/self/maps shows as mapped
+    from a ``.safetensors`` file are touched, never anonymous memory."""
+
+    MADV_DONTNEED = 4
+
+    def __init__(self) -> None:
+        self._ranges: list[tuple[int, int]] = []
+        self._madvise = None
+        if sys.platform != "linux":
+            return
+        try:
+            with open("/proc/self/maps") as fh:
+                for line in fh:
+                    fields = line.split()
+                    if len(fields) >= 6 and fields[-1].endswith(".safetensors"):
+                        start, end = (int(x, 16) for x in fields[0].split("-"))
+                        self._ranges.append((start, end))
+            self._madvise = ctypes.CDLL(None, use_errno=True).madvise
+            self._page = os.sysconf("SC_PAGE_SIZE")
+        except (OSError, AttributeError, ValueError):
+            self._ranges = []
+
+    def release(self, tensor: torch.Tensor) -> None:
+        if not self._ranges or self._madvise is None:
+            return
+        start = tensor.data_ptr()
+        end = start + tensor.numel() * tensor.element_size()
+        if not any(lo <= start and end <= hi for lo, hi in self._ranges):
+            return
+        first = -(-start // self._page) * self._page  # whole pages inside the tensor only
+        last = end // self._page * self._page
+        if last > first:
+            self._madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), self.MADV_DONTNEED)
 
 
 def quantize_int8(model: nn.Module) -> int:
     """Replace every ``nn.Linear`` of ``model`` (on the CPU) by an int8 one,
     keep the embeddings compact, and turn the remaining floats (norms) to
-    float32. Returns the number of layers quantized."""
+    float32. Returns the number of layers quantized. The checkpoint's pages
+    are given back layer by layer (:class:`_FilePages`), so loading never
+    holds much more than the int8 model."""
+    pages = _FilePages()
     embeddings = model.get_input_embeddings()
     tied = getattr(model, "lm_head", None) is not None and getattr(
         model.lm_head, "weight", None
@@ -84,13 +136,18 @@ def quantize_int8(model: nn.Module) -> int:
             if isinstance(child, nn.Linear):
                 setattr(parent, name, _int8_linear(child))
                 count += 1
+                if not (tied and child is getattr(model, "lm_head", None)):
+                    pages.release(child.weight)
     if tied and hasattr(model, "config"):
         # lm_head now has its own int8 weight; nothing may tie it back.
         model.config.tie_word_embeddings = False
     if isinstance(embeddings, nn.Embedding):
+        # A copy: the loaded weight may view the whole checkpoint's buffer,
+        # which would then stay in memory for this one tensor.
         model.set_input_embeddings(
-            CastEmbedding(embeddings.weight.data, torch.float32, embeddings.padding_idx)
+            CastEmbedding(embeddings.weight.data.clone(), torch.float32, embeddings.padding_idx)
         )
+        pages.release(embeddings.weight)
     for module in model.modules():
         if isinstance(module, CastEmbedding):
             continue
@@ -100,7 +157,16 @@ def quantize_int8(model: nn.Module) -> int:
         for bname, buf in list(module.named_buffers(recurse=False)):
             if buf is not None and buf.is_floating_point() and buf.dtype != torch.float32:
                 module.register_buffer(bname, buf.float(), persistent=False)
+    _trim_heap()
     return count
+
+
+def _trim_heap() -> None:
+    """Give the float32 temporaries' freed heap back to the system (glibc)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def weight_bytes(model: nn.Module) -> int:
