@@ -17,10 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
-#: Set by the server extension in the environment that kernels inherit.
-URL_ENV = "JUPYTER_CODEGEN_URL"
-TOKEN_ENV = "JUPYTER_CODEGEN_TOKEN"
-HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+from .env import HUB_TOKEN_ENV, TOKEN_ENV, URL_ENV
 
 
 class CodegenError(RuntimeError):
@@ -113,13 +110,18 @@ class InProcessClient:
         service.host.wait_loaded()
         coro: Any
         try:
-            if kind == "generate":
-                req = parse_request(GenerateRequest, body)
-                coro = service.generate(req, service.ticket(None, kind))
-            else:
-                req = parse_request(ExplainRequest, body)
-                coro = service.explain(req, service.ticket(None, kind))
-            reply = asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+            model = GenerateRequest if kind == "generate" else ExplainRequest
+            req = parse_request(model, body)
+            ticket = service.ticket(None, kind)
+            call = service.generate if kind == "generate" else service.explain
+            coro = call(req, ticket)
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            try:
+                reply = future.result()
+            except BaseException:  # Ctrl-C in the kernel: stop the generation too
+                ticket.cancel()
+                future.cancel()
+                raise
         except (ModelNotReady, HostBusy, RequestError) as exc:
             raise CodegenError(str(exc)) from None
         return dict(reply.model_dump())

@@ -4,7 +4,7 @@ cleaned results out. Handlers stay thin and call one method here."""
 from __future__ import annotations
 
 import os
-import resource
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -93,15 +93,24 @@ class CodegenService:
     def ticket(self, request_id: str | None, kind: str) -> Ticket:
         return self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
 
-    def _tokens(self, asked: int | None, default: int, cap: int, field: str) -> int:
-        if asked is None:
-            return min(default, cap)
-        if asked > cap:
-            raise RequestError(
-                f"Invalid request: {field}: must be at most {cap} (CodegenApp limit)",
-                errors=[{"field": field, "message": f"must be at most {cap}"}],
-            )
-        return asked
+    def release(self, ticket: Ticket) -> None:
+        """Forget a ticket whose request ended or never ran."""
+        self.host.release(ticket)
+
+    def cancel(self, request_id: str) -> bool:
+        """Cancel the request with this id; False if none is in flight."""
+        return self.host.cancel(request_id)
+
+    def record_rejected(self, kind: str, outcome: str) -> None:
+        self.host.record_rejected(kind, outcome)
+
+    def record_failure(self, kind: str) -> None:
+        self.host.record_failure(kind)
+
+    @staticmethod
+    def _tokens(asked: int | None, default: int, cap: int) -> int:
+        """The tokens a request asked for, clamped to the server's cap (in /status limits)."""
+        return min(default if asked is None else asked, cap)
 
     def _check_size(self, *texts: str) -> None:
         total = sum(len(t) for t in texts)
@@ -131,6 +140,7 @@ class CodegenService:
                 "max_candidates": self.limits.max_candidates,
                 "max_concurrent": host.max_concurrent,
                 "max_queued": host.max_queued,
+                "queue_timeout": host.queue_timeout,
             },
             "memory": _memory(),
             "requests": host.stats(),
@@ -147,16 +157,9 @@ class CodegenService:
     def _completion_request(self, req: CompleteRequest, scope: Scope) -> GenerationRequest:
         limits = self.limits
         max_tokens = self._tokens(
-            req.max_tokens,
-            limits.completion_default_tokens,
-            limits.completion_max_tokens,
-            "max_tokens",
+            req.max_tokens, limits.completion_default_tokens, limits.completion_max_tokens
         )
-        if req.n > limits.max_candidates:
-            raise RequestError(
-                f"Invalid request: n: must be at most {limits.max_candidates}",
-                errors=[{"field": "n", "message": f"must be at most {limits.max_candidates}"}],
-            )
+        num = min(req.n, limits.max_candidates)
         self._check_size(
             req.prefix, req.suffix, *(c.source for c in (*req.cells_before, *req.cells_after))
         )
@@ -190,8 +193,8 @@ class CodegenService:
         return GenerationRequest(
             max_new_tokens=max_tokens,
             segments=prompt.segments,
-            num_candidates=req.n,
-            temperature=0.0 if req.n == 1 else 0.6,
+            num_candidates=num,
+            temperature=0.0 if num == 1 else 0.6,
             stop_tokens=template.stop_tokens,
             stop_check=stop_check,
             timeout_s=limits.generation_timeout,
@@ -304,9 +307,7 @@ class CodegenService:
 
     def _chat_tokens(self, asked: int | None) -> int:
         limits = self.limits
-        return self._tokens(
-            asked, limits.explain_default_tokens, limits.explain_max_tokens, "max_tokens"
-        )
+        return self._tokens(asked, limits.explain_default_tokens, limits.explain_max_tokens)
 
     def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
         return self._chat_request(
@@ -369,10 +370,33 @@ class CodegenService:
 
 
 def _memory() -> dict[str, int]:
-    mem = {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    mem: dict[str, int] = {}
+    peak = _peak_rss()
+    if peak is not None:
+        mem["peak_rss_bytes"] = peak
     try:
         with open("/proc/self/statm") as fh:
             mem["rss_bytes"] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, AttributeError):
         pass
     return mem
+
+
+def _peak_rss() -> int | None:
+    """Peak resident memory in bytes: getrusage where there is one (not on
+    Windows), else /proc's VmHWM, else unknown."""
+    try:
+        import resource
+    except ImportError:
+        resource = None  # type: ignore[assignment]
+    if resource is not None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)  # macOS: bytes
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
