@@ -272,7 +272,7 @@ class ModelHost:
             ticket._waiter.set_result(None)
         try:
             await asyncio.wait_for(asyncio.shield(ticket._waiter), self.queue_timeout or None)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
             if ticket._place == "slot":  # handed a slot just as time ran out: use it
                 return
             self._free(ticket)
@@ -456,9 +456,11 @@ class ModelHost:
         }
 
     def shutdown(self) -> None:
-        for ticket in list(self._tickets.values()):
+        """Cancel everything and wait for the worker threads, which stop within
+        one decode step (a thread left running at exit can abort the process)."""
+        for ticket in [*self._tickets.values(), *self._running, *self._waiting]:
             ticket.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ms(seconds: float) -> float:
