@@ -10,6 +10,7 @@ at import time.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import threading
@@ -117,7 +118,7 @@ class InProcessClient:
             coro = call(req, ticket)
             future = asyncio.run_coroutine_threadsafe(coro, self._loop)
             try:
-                reply = future.result()
+                reply = _wait(future)
             except BaseException:  # Ctrl-C in the kernel: stop the generation too
                 ticket.cancel()
                 future.cancel()
@@ -136,6 +137,16 @@ class InProcessClient:
         return self._run("explain", body)
 
 
+def _wait(future: concurrent.futures.Future[Any]) -> Any:
+    """The future's result, waited for in short steps so that Ctrl-C (SIGINT,
+    whichever thread the signal lands on) interrupts the wait promptly."""
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except concurrent.futures.TimeoutError:
+            continue
+
+
 def _server_config() -> Any:
     """The jupyter_server configuration files, as the server would read them."""
     from jupyter_core.paths import jupyter_config_path
@@ -146,7 +157,8 @@ def _server_config() -> Any:
     paths = jupyter_config_path()
     for name in ("jupyter_config", "jupyter_server_config"):
         for loaded in Application._load_config_files(name, path=paths[::-1]):
-            config.merge(loaded)
+            # traitlets 5 yields (config, file name); older ones the config alone
+            config.merge(loaded[0] if isinstance(loaded, tuple) else loaded)
     return config
 
 
