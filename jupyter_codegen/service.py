@@ -91,7 +91,15 @@ class CodegenService:
         return self._auto_budget
 
     def ticket(self, request_id: str | None, kind: str) -> Ticket:
-        return self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
+        """Register a request and reserve its generation slot or queue place now,
+        before any work on its prompt; raises ModelNotReady or HostBusy."""
+        ticket = self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
+        try:
+            self.host.admit(ticket)
+        except Exception:
+            self.host.release(ticket)
+            raise
+        return ticket
 
     def release(self, ticket: Ticket) -> None:
         """Forget a ticket whose request ended or never ran."""
