@@ -174,6 +174,9 @@ async def test_streamed_requests_that_cannot_start_get_a_plain_http_error(raw, r
     # Invalid: 400 JSON, not a 200 with an error event
     resp = await raw.post(route, {**body[route], "stream": True, "language": 3})
     assert resp.code == 400 and "language" in json.loads(resp.body)["message"]
+    # Too large: 413 JSON
+    resp = await raw.post(route, {**body[route], "stream": True, "pad": "x" * 70_000})
+    assert resp.code == 413 and "at most" in json.loads(resp.body)["message"]
 
 
 # -- cancellation --------------------------------------------------------------
