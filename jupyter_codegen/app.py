@@ -10,10 +10,10 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, default, validate
 
-from .client import TOKEN_ENV, URL_ENV
 from .embedded import DEFAULT_EMBEDDED, default_cache_dir
 from .engine.base import EngineOptions
 from .engine.host import ModelHost
+from .env import MODEL_ENV, TOKEN_ENV, URL_ENV
 from .handlers import (
     CancelHandler,
     CompleteHandler,
@@ -24,7 +24,6 @@ from .handlers import (
 from .models import EMBEDDED_PREFIX, ModelSource, resolve_model
 from .service import CodegenService, Limits
 
-MODEL_ENV = "JUPYTER_CODEGEN_MODEL"
 NAMESPACE = "jupyter-codegen"
 
 
@@ -89,14 +88,14 @@ class CodegenApp(ExtensionApp):
         return str(default_cache_dir())
 
     completion_max_tokens = Int(
-        256, help="Most new tokens one completion may ask for (max_tokens above it gets 400)."
+        256, help="Most new tokens one completion may generate (a larger max_tokens is clamped)."
     ).tag(config=True)
     completion_default_tokens = Int(
         64, help="New tokens for a completion request that does not say (max_tokens)."
     ).tag(config=True)
-    explain_max_tokens = Int(1024, help="Most new tokens one explanation may ask for.").tag(
-        config=True
-    )
+    explain_max_tokens = Int(
+        1024, help="Most new tokens one explanation may generate (a larger max_tokens is clamped)."
+    ).tag(config=True)
     explain_default_tokens = Int(
         512, help="New tokens for an explanation request that does not say."
     ).tag(config=True)
@@ -112,7 +111,9 @@ class CodegenApp(ExtensionApp):
         "cells). They are computed again on every keystroke. 0 (auto) is 512 on a GPU and 64 "
         "on the CPU.",
     ).tag(config=True)
-    max_candidates = Int(4, help="Most completion candidates per request (n).").tag(config=True)
+    max_candidates = Int(
+        4, help="Most completion candidates per request (a larger n is clamped)."
+    ).tag(config=True)
     max_concurrent_generations = Int(
         1,
         help="Generations that run at once. Others wait in a queue. On a CPU one is best; "
@@ -120,6 +121,10 @@ class CodegenApp(ExtensionApp):
     ).tag(config=True)
     max_queued_requests = Int(
         8, help="Requests that may wait for a generation slot; more get 429."
+    ).tag(config=True)
+    queue_timeout = Float(
+        60.0,
+        help="Seconds a request may wait for a generation slot before it gets 429 (0: no limit).",
     ).tag(config=True)
     max_request_bytes = Int(
         2 * 1024 * 1024, help="Largest request body accepted; larger ones get 413."
@@ -185,6 +190,7 @@ class CodegenApp(ExtensionApp):
             load,
             max_concurrent=self.max_concurrent_generations,
             max_queued=self.max_queued_requests,
+            queue_timeout=self.queue_timeout,
         )
         return CodegenService(
             host,

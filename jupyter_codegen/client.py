@@ -10,6 +10,7 @@ at import time.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import threading
@@ -17,10 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
-#: Set by the server extension in the environment that kernels inherit.
-URL_ENV = "JUPYTER_CODEGEN_URL"
-TOKEN_ENV = "JUPYTER_CODEGEN_TOKEN"
-HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+from .env import HUB_TOKEN_ENV, TOKEN_ENV, URL_ENV
 
 
 class CodegenError(RuntimeError):
@@ -113,13 +111,18 @@ class InProcessClient:
         service.host.wait_loaded()
         coro: Any
         try:
-            if kind == "generate":
-                req = parse_request(GenerateRequest, body)
-                coro = service.generate(req, service.ticket(None, kind))
-            else:
-                req = parse_request(ExplainRequest, body)
-                coro = service.explain(req, service.ticket(None, kind))
-            reply = asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+            model = GenerateRequest if kind == "generate" else ExplainRequest
+            req = parse_request(model, body)
+            ticket = service.ticket(None, kind)
+            call = service.generate if kind == "generate" else service.explain
+            coro = call(req, ticket)
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            try:
+                reply = _wait(future)
+            except BaseException:  # Ctrl-C in the kernel: stop the generation too
+                ticket.cancel()
+                future.cancel()
+                raise
         except (ModelNotReady, HostBusy, RequestError) as exc:
             raise CodegenError(str(exc)) from None
         return dict(reply.model_dump())
@@ -134,6 +137,16 @@ class InProcessClient:
         return self._run("explain", body)
 
 
+def _wait(future: concurrent.futures.Future[Any]) -> Any:
+    """The future's result, waited for in short steps so that Ctrl-C (SIGINT,
+    whichever thread the signal lands on) interrupts the wait promptly."""
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except concurrent.futures.TimeoutError:
+            continue
+
+
 def _server_config() -> Any:
     """The jupyter_server configuration files, as the server would read them."""
     from jupyter_core.paths import jupyter_config_path
@@ -144,7 +157,8 @@ def _server_config() -> Any:
     paths = jupyter_config_path()
     for name in ("jupyter_config", "jupyter_server_config"):
         for loaded in Application._load_config_files(name, path=paths[::-1]):
-            config.merge(loaded)
+            # traitlets 5 yields (config, file name); older ones the config alone
+            config.merge(loaded[0] if isinstance(loaded, tuple) else loaded)
     return config
 
 

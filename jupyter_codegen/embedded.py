@@ -10,7 +10,6 @@ that a killed conversion leaves no half model behind.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +20,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import IO
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+try:  # Windows
+    import msvcrt
+except ImportError:  # POSIX
+    msvcrt = None  # type: ignore[assignment]
 
 MARKER = "jupyter_codegen_embedded.json"
 CHUNK = 8 * 1024 * 1024
@@ -151,24 +160,51 @@ def is_converted(model: EmbeddedModel, cache_dir: Path) -> bool:
     return data.get("sha256") == model.sha256
 
 
+def _try_lock(fh: IO[str]) -> bool:
+    """Take the exclusive lock on ``fh`` if it is free; True if taken."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        elif msvcrt is not None:
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:  # BlockingIOError on POSIX, PermissionError on Windows
+        return False
+    return True
+
+
+def _lock(fh: IO[str]) -> None:
+    if fcntl is not None:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        return
+    while not _try_lock(fh):  # msvcrt has no unbounded blocking lock
+        time.sleep(0.5)
+
+
+def _unlock(fh: IO[str]) -> None:
+    if fcntl is not None:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    elif msvcrt is not None:
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+
+
 @contextlib.contextmanager
 def conversion_lock(
     model: EmbeddedModel, cache_dir: Path, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
-    """Hold an exclusive lock so that two processes never convert at once."""
+    """Hold an exclusive lock so that two processes never convert at once
+    (flock on POSIX, msvcrt.locking on Windows; without either, no lock)."""
     locks = cache_dir / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     with open(locks / f"{model.name}.lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fh):
             if on_wait is not None:
                 on_wait("waiting for another process that is converting the embedded model")
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            _lock(fh)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            _unlock(fh)
 
 
 #: Loads (directory, gguf file name) and saves a bfloat16 model to a directory.

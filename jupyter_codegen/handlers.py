@@ -2,7 +2,10 @@
 
 Streaming uses server-sent events on the same POST endpoints: send
 ``"stream": true`` and read ``text/event-stream``. Closing the connection
-cancels the generation within one decode step.
+cancels the generation within one decode step. Errors found before the first
+event (invalid, too large, not ready, busy) are plain JSON errors with their
+HTTP status: the headers of a stream are written only once its first event is
+there.
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ from pydantic import BaseModel
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from .engine.host import HostBusy, ModelNotReady, Ticket
+from .engine.host import GenerationFailed, HostBusy, ModelNotReady, Ticket
 from .schemas import (
     CancelRequest,
     CompleteRequest,
     ExplainRequest,
     GenerateRequest,
     RequestError,
+    decode_json,
     parse_request,
 )
 from .service import CodegenService
 
 AUTH_RESOURCE = "codegen"
+Events = AsyncIterator[tuple[str, dict[str, Any]]]
 
 
 class CodegenHandler(APIHandler):
@@ -38,6 +43,8 @@ class CodegenHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
     service: CodegenService
     max_request_bytes: int
+    #: The endpoint's name in the metrics.
+    kind = "other"
 
     def initialize(self, service: CodegenService, max_request_bytes: int) -> None:
         self.service = service
@@ -52,28 +59,30 @@ class CodegenHandler(APIHandler):
                 f"{self.max_request_bytes:,} are accepted (CodegenApp.max_request_bytes)",
                 status=413,
             )
-        try:
-            payload = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RequestError(f"Malformed JSON: {exc}") from None
-        return parse_request(model, payload)
+        return parse_request(model, decode_json(body))
 
     def reply_error(self, exc: Exception) -> None:
-        """Write ``exc`` as a JSON error with the status it calls for."""
+        """Write ``exc`` as a JSON error with the status it calls for. Expected
+        errors are not logged with a traceback; unexpected ones are, and count
+        as failures."""
         body: dict[str, Any]
         if isinstance(exc, RequestError):
             status, body = exc.status, {"message": exc.message}
             if exc.errors:
                 body["errors"] = exc.errors
+            self.service.record_rejected(self.kind, "too_large" if status == 413 else "invalid")
         elif isinstance(exc, ModelNotReady):
             status, body = 503, {"message": str(exc), "state": exc.state}
             self.set_header("Retry-After", "5" if exc.state == "loading" else "60")
         elif isinstance(exc, HostBusy):
             status, body = 429, {"message": f"The model is busy: {exc}"}
             self.set_header("Retry-After", "1")
+        elif isinstance(exc, GenerationFailed):  # logged and counted by the host
+            status, body = 500, {"message": f"Generation failed: {exc}"}
         else:
-            self.log.exception("jupyter-codegen: request failed")
-            status, body = 500, {"message": f"Generation failed: {type(exc).__name__}: {exc}"}
+            self.log.exception("jupyter-codegen: %s request failed", self.kind)
+            self.service.record_failure(self.kind)
+            status, body = 500, {"message": f"Request failed: {type(exc).__name__}: {exc}"}
         body["reason"] = HTTPStatus(status).phrase
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -85,35 +94,10 @@ class CodegenHandler(APIHandler):
             self._ticket.cancel()
         super().on_connection_close()
 
-    async def send_events(self, events: AsyncIterator[tuple[str, dict[str, Any]]]) -> None:
-        """Relay service events as server-sent events until done or disconnect."""
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
-        try:
-            async for name, data in events:
-                self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
-                await self.flush()
-        except StreamClosedError:
-            pass  # closing the iterator above cancelled the generation
-        except Exception as exc:  # headers are gone: report in-band
-            self.log.exception("jupyter-codegen: streamed request failed")
-            message = (
-                str(exc)
-                if isinstance(exc, RequestError | ModelNotReady | HostBusy)
-                else (f"Generation failed: {type(exc).__name__}: {exc}")
-            )
-            try:
-                self.write(f"event: error\ndata: {json.dumps({'message': message})}\n\n")
-            except StreamClosedError:
-                return
-        finally:
-            await events.aclose()  # type: ignore[attr-defined]
-        if not self._finished:
-            self.finish()
-
 
 class StatusHandler(CodegenHandler):
+    kind = "status"
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -126,33 +110,67 @@ class GenerationHandler(CodegenHandler):
     the two service calls."""
 
     request_model: type[BaseModel]
-    kind: str
 
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         raise NotImplementedError
 
-    def stream(
-        self, req: Any, ticket: Ticket
-    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
-        """Validate and prepare the request, then the events to relay."""
+    def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
+        """Validate and prepare the request (off the event loop), then the events."""
         raise NotImplementedError
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
+        ticket: Ticket | None = None
         try:
             req = self.read_request(self.request_model)
-            self._ticket = self.service.ticket(req.request_id, self.kind)
+            ticket = self._ticket = self.service.ticket(req.request_id, self.kind)
             if req.stream:
-                # Errors in the request come back as HTTP errors, before any event.
-                await self.send_events(await self.stream(req, self._ticket))
+                # Errors in the request, its preparation and its admission come
+                # back as HTTP errors, before any event.
+                events = await self.stream(req, ticket)
+                try:
+                    first = await anext(events)  # admission and its errors come first
+                except BaseException:
+                    await events.aclose()  # type: ignore[attr-defined]
+                    raise
+                await self.send_events(first, events)
             else:
-                reply = await self.call(req, self._ticket)
+                reply = await self.call(req, ticket)
                 self.finish(reply.model_dump_json())
         except Exception as exc:
-            if self._ticket is not None:  # e.g. a request rejected before it ran
-                self.service.host.release(self._ticket)
+            if ticket is not None:  # e.g. a request rejected before it ran
+                self.service.release(ticket)
             self.reply_error(exc)
+
+    async def send_events(self, first: tuple[str, dict[str, Any]], events: Events) -> None:
+        """Relay service events as server-sent events until done or disconnect."""
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        try:
+            name, data = first
+            while True:
+                self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
+                await self.flush()
+                try:
+                    name, data = await anext(events)
+                except StopAsyncIteration:
+                    break
+        except StreamClosedError:
+            pass  # closing the iterator below cancels the generation
+        except Exception as exc:  # headers are gone: report in-band
+            if not isinstance(exc, RequestError | ModelNotReady | HostBusy | GenerationFailed):
+                self.log.exception("jupyter-codegen: streamed %s request failed", self.kind)
+                self.service.record_failure(self.kind)
+            try:
+                self.write(f"event: error\ndata: {json.dumps({'message': str(exc)})}\n\n")
+            except StreamClosedError:
+                return
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        if not self._finished:
+            self.finish()
 
 
 class CompleteHandler(GenerationHandler):
@@ -161,9 +179,7 @@ class CompleteHandler(GenerationHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         return self.service.complete(req, ticket)
 
-    def stream(
-        self, req: Any, ticket: Ticket
-    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
+    def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
         return self.service.stream_complete(req, ticket)
 
 
@@ -173,9 +189,7 @@ class ExplainHandler(GenerationHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         return self.service.explain(req, ticket)
 
-    def stream(
-        self, req: Any, ticket: Ticket
-    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
+    def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
         return self.service.stream_explain(req, ticket)
 
 
@@ -185,18 +199,18 @@ class GenerateHandler(GenerationHandler):
     def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
         return self.service.generate(req, ticket)
 
-    def stream(
-        self, req: Any, ticket: Ticket
-    ) -> Awaitable[AsyncIterator[tuple[str, dict[str, Any]]]]:
+    def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
         return self.service.stream_generate(req, ticket)
 
 
 class CancelHandler(CodegenHandler):
+    kind = "cancel"
+
     @web.authenticated
     @authorized
     async def post(self) -> None:
         try:
             req = self.read_request(CancelRequest)
-            self.finish(json.dumps({"cancelled": self.service.host.cancel(req.request_id)}))
+            self.finish(json.dumps({"cancelled": self.service.cancel(req.request_id)}))
         except Exception as exc:
             self.reply_error(exc)

@@ -8,6 +8,7 @@ knows the configuration; the limits here are the fixed, structural ones.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
@@ -20,6 +21,8 @@ MAX_PATH_CHARS = 4096
 MAX_QUESTION_CHARS = 4000
 MAX_REQUEST_ID_CHARS = 128
 MAX_NAMESPACE_CHARS = 20_000
+#: Deepest nesting of arrays and objects in a request body (a request needs 4).
+MAX_JSON_DEPTH = 32
 
 
 class _Model(BaseModel):
@@ -131,6 +134,59 @@ def describe_validation_error(exc: ValidationError) -> RequestError:
     if len(errors) > 5:
         summary += f"; and {len(errors) - 5} more"
     return RequestError(f"Invalid request: {summary}", 400, errors)
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a request body, or raise :class:`RequestError` (400) for text that
+    is not JSON, is nested deeper than :data:`MAX_JSON_DEPTH`, or holds a lone
+    surrogate (``"\\ud800"``) in any string, which no tokenizer can encode."""
+    try:
+        payload = json.loads(body or b"null")
+    except RecursionError:  # the C decoder gives up near the interpreter's limit
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"Malformed JSON: {exc}") from None
+    _check_payload(payload)
+    return payload
+
+
+def _too_deep() -> RequestError:
+    return RequestError(
+        f"Invalid request: the body is nested more than {MAX_JSON_DEPTH} levels deep"
+    )
+
+
+def _check_payload(payload: Any) -> None:
+    """Walk the decoded body once, without recursion: depth and string checks."""
+    stack: list[tuple[Any, int, str]] = [(payload, 0, "")]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, where)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                path = f"{where}.{key}" if where else str(key)
+                _check_text(key, path)
+                stack.append((item, depth + 1, path))
+        else:
+            stack.extend((item, depth + 1, f"{where}.{i}") for i, item in enumerate(value))
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        field = where or "(body)"
+        raise RequestError(
+            f"Invalid request: {field}: a lone surrogate ({text[exc.start]!a}) at character "
+            f"{exc.start} is not valid Unicode text",
+            errors=[{"field": field, "message": "lone surrogate", "type": "unicode"}],
+        ) from None
 
 
 def parse_request(model: type[BaseModel], payload: Any) -> Any:

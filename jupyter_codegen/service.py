@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -118,17 +118,34 @@ class CodegenService:
         return await asyncio.get_running_loop().run_in_executor(self._prep, fn, *args)
 
     def ticket(self, request_id: str | None, kind: str) -> Ticket:
-        return self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
+        """Register a request and reserve its generation slot or queue place now,
+        before any work on its prompt; raises ModelNotReady or HostBusy."""
+        ticket = self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
+        try:
+            self.host.admit(ticket)
+        except Exception:
+            self.host.release(ticket)
+            raise
+        return ticket
 
-    def _tokens(self, asked: int | None, default: int, cap: int, field: str) -> int:
-        if asked is None:
-            return min(default, cap)
-        if asked > cap:
-            raise RequestError(
-                f"Invalid request: {field}: must be at most {cap} (CodegenApp limit)",
-                errors=[{"field": field, "message": f"must be at most {cap}"}],
-            )
-        return asked
+    def release(self, ticket: Ticket) -> None:
+        """Forget a ticket whose request ended or never ran."""
+        self.host.release(ticket)
+
+    def cancel(self, request_id: str) -> bool:
+        """Cancel the request with this id; False if none is in flight."""
+        return self.host.cancel(request_id)
+
+    def record_rejected(self, kind: str, outcome: str) -> None:
+        self.host.record_rejected(kind, outcome)
+
+    def record_failure(self, kind: str) -> None:
+        self.host.record_failure(kind)
+
+    @staticmethod
+    def _tokens(asked: int | None, default: int, cap: int) -> int:
+        """The tokens a request asked for, clamped to the server's cap (in /status limits)."""
+        return min(default if asked is None else asked, cap)
 
     def _check_size(self, *texts: str) -> None:
         total = sum(len(t) for t in texts)
@@ -158,6 +175,7 @@ class CodegenService:
                 "max_candidates": self.limits.max_candidates,
                 "max_concurrent": host.max_concurrent,
                 "max_queued": host.max_queued,
+                "queue_timeout": host.queue_timeout,
             },
             "memory": _memory(),
             "requests": host.stats(),
@@ -171,27 +189,21 @@ class CodegenService:
 
     # -- completion -------------------------------------------------------
 
-    def _completion_tokens(self, req: CompleteRequest) -> int:
-        """Check what is cheap to check, on the event loop: sizes and limits."""
+    def _completion_limits(self, req: CompleteRequest) -> tuple[int, int]:
+        """Check what is cheap to check, on the event loop: sizes; and clamp the
+        new tokens and candidates to the server's limits."""
         limits = self.limits
         max_tokens = self._tokens(
-            req.max_tokens,
-            limits.completion_default_tokens,
-            limits.completion_max_tokens,
-            "max_tokens",
+            req.max_tokens, limits.completion_default_tokens, limits.completion_max_tokens
         )
-        if req.n > limits.max_candidates:
-            raise RequestError(
-                f"Invalid request: n: must be at most {limits.max_candidates}",
-                errors=[{"field": "n", "message": f"must be at most {limits.max_candidates}"}],
-            )
+        num = min(req.n, limits.max_candidates)
         self._check_size(
             req.prefix, req.suffix, *(c.source for c in (*req.cells_before, *req.cells_after))
         )
         self.host.ready_engine()
-        return max_tokens
+        return max_tokens, num
 
-    def _prepare_completion(self, req: CompleteRequest, max_tokens: int) -> _Completion:
+    def _prepare_completion(self, req: CompleteRequest, max_tokens: int, num: int) -> _Completion:
         """Parse, select context, tokenize: in a preparation thread."""
         limits = self.limits
         engine = self.host.ready_engine()
@@ -225,8 +237,8 @@ class CodegenService:
         gen = GenerationRequest(
             max_new_tokens=max_tokens,
             segments=prompt.segments,
-            num_candidates=req.n,
-            temperature=0.0 if req.n == 1 else 0.6,
+            num_candidates=num,
+            temperature=0.0 if num == 1 else 0.6,
             stop_tokens=template.stop_tokens,
             stop_check=stop_check,
             timeout_s=limits.generation_timeout,
@@ -262,8 +274,8 @@ class CodegenService:
         return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
 
     async def _prepared_completion(self, req: CompleteRequest) -> _Completion:
-        max_tokens = self._completion_tokens(req)
-        return await self._off_loop(self._prepare_completion, req, max_tokens)
+        max_tokens, num = self._completion_limits(req)
+        return await self._off_loop(self._prepare_completion, req, max_tokens, num)
 
     async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
         prepared = await self._prepared_completion(req)
@@ -349,9 +361,7 @@ class CodegenService:
 
     def _chat_tokens(self, asked: int | None) -> int:
         limits = self.limits
-        return self._tokens(
-            asked, limits.explain_default_tokens, limits.explain_max_tokens, "max_tokens"
-        )
+        return self._tokens(asked, limits.explain_default_tokens, limits.explain_max_tokens)
 
     def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
         return self._chat_request(
@@ -445,10 +455,33 @@ def _window(prefix: str, suffix: str) -> tuple[str, str]:
 
 
 def _memory() -> dict[str, int]:
-    mem = {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    mem: dict[str, int] = {}
+    peak = _peak_rss()
+    if peak is not None:
+        mem["peak_rss_bytes"] = peak
     try:
         with open("/proc/self/statm") as fh:
             mem["rss_bytes"] = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, AttributeError):
         pass
     return mem
+
+
+def _peak_rss() -> int | None:
+    """Peak resident memory in bytes: getrusage where there is one (not on
+    Windows), else /proc's VmHWM, else unknown."""
+    try:
+        import resource
+    except ImportError:
+        resource = None  # type: ignore[assignment]
+    if resource is not None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)  # macOS: bytes
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

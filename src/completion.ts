@@ -43,6 +43,7 @@ import {
   IShownSuggestion,
   remainingSuggestion
 } from './request';
+import { requestErrors } from './requestErrors';
 
 /** The plugin that owns the user's settings (schema/plugin.json). */
 export const PLUGIN_ID = 'jupyter-codegen:plugin';
@@ -94,6 +95,7 @@ export class CompletionStream {
         },
         this.controller.signal
       );
+      requestErrors.clear('completion');
     } catch (reason) {
       if (!this.controller.signal.aborted) {
         this.error =
@@ -101,6 +103,7 @@ export class CompletionStream {
             ? reason.message
             : String((reason as Error)?.message ?? reason);
         console.warn(`jupyter-codegen: completion failed: ${this.error}`);
+        requestErrors.report('completion', reason);
       }
     } finally {
       this.done = true;

@@ -16,6 +16,7 @@ import {
   streamAPI
 } from './api';
 import { inertMarkdown } from './request';
+import { requestErrors } from './requestErrors';
 
 /** History entries kept per document. */
 export const HISTORY_SIZE = 10;
@@ -178,6 +179,7 @@ export class ExplainPanel extends Panel {
         entry.controller.signal
       );
       entry.finish(entry.controller.signal.aborted ? 'stopped' : 'done');
+      requestErrors.clear('explanation');
     } catch (reason) {
       if (entry.controller.signal.aborted) {
         entry.finish('stopped');
@@ -187,6 +189,7 @@ export class ExplainPanel extends Panel {
             ? reason.message
             : String((reason as Error)?.message ?? reason);
         entry.finish('error', message);
+        requestErrors.report('explanation', reason);
       }
     }
     this._update();

@@ -43,6 +43,7 @@ def codegen_config(
         "dtype": "float32",
         "cache_dir": str(tmp_path / "cache"),
         "completion_max_tokens": 4096,
+        "explain_max_tokens": 4096,
         "max_request_bytes": 64 * 1024,
         "context_tokens": 512,
         **overrides,

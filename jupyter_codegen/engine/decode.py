@@ -217,6 +217,9 @@ class Decoder:
             for proposed, chosen in zip(draft, choices, strict=False):
                 if proposed != chosen:
                     break
+                if limits.cancel.is_set():  # nothing more reaches the client
+                    state.crop_to(len(seq))
+                    raise Halted("cancelled")
                 seq.append(proposed)
                 produced += 1
                 kept += 1

@@ -3,6 +3,11 @@ off the event loop with bounded concurrency, timing and cancellation.
 
 It wraps an :class:`~jupyter_codegen.engine.base.Engine` rather than editing
 it: any engine gets the same loading states, queue, limits and cancellation.
+
+Admission is synchronous: :meth:`ModelHost.admit` reserves a generation slot
+or a queue place in one step on the event loop, or raises, so a burst of
+requests never overfills the queue. A slot stays held until the worker thread
+has returned, so the concurrency bound is honest even for cancelled work.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .. import metrics
 from .base import Engine, GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
 
 State = Literal["loading", "ready", "error"]
+#: Where a ticket stands: not yet admitted, waiting in the queue, holding a
+#: generation slot, or finished with both.
+Place = Literal["new", "queued", "slot", "done"]
 
 
 class ModelNotReady(RuntimeError):
@@ -33,10 +42,18 @@ class ModelNotReady(RuntimeError):
 
 
 class HostBusy(RuntimeError):
-    """The queue of waiting generations is full."""
+    """The queue of waiting generations is full, or a request waited too long."""
 
 
-@dataclass
+class QueueTimeout(HostBusy):
+    """A request waited in the queue longer than the host's queue timeout."""
+
+
+class GenerationFailed(RuntimeError):
+    """The engine raised while generating (counted as a failure by the host)."""
+
+
+@dataclass(eq=False)
 class Ticket:
     """One request's handle: cancel it from the event loop or any thread."""
 
@@ -44,6 +61,8 @@ class Ticket:
     kind: str
     cancelled: threading.Event = field(default_factory=threading.Event)
     _waiter: asyncio.Future[None] | None = None
+    _place: Place = "new"
+    _admitted_at: float = 0.0
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -71,6 +90,7 @@ class _Stats:
     cancelled: int = 0
     failed: int = 0
     rejected_busy: int = 0
+    queue_timeouts: int = 0
     prompt_tokens: int = 0
     cached_tokens: int = 0
     recent: collections.deque[dict[str, Any]] = field(
@@ -86,23 +106,28 @@ class ModelHost:
         *,
         max_concurrent: int = 1,
         max_queued: int = 8,
+        queue_timeout: float = 60.0,
     ):
         self.name = name
         self._loader = loader
         self.max_concurrent = max(1, max_concurrent)
         self.max_queued = max(0, max_queued)
+        #: Seconds a request may wait for a slot before it gets 429 (0: no limit).
+        self.queue_timeout = queue_timeout
         self.state: State = "loading"
         self.error: str | None = None
         self.detail: str | None = "waiting to start"
         self.load_seconds: float | None = None
         self.engine: Engine | None = None
         self._pool = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="codegen-gen")
-        self._slots: asyncio.Semaphore | None = None
-        self._active = 0
-        self._queued = 0
+        self._held = 0  # slots reserved (admitted or running, until the thread returns)
+        self._active = 0  # worker threads running a generation
+        self._waiting: collections.deque[Ticket] = collections.deque()
+        self._running: set[Ticket] = set()  # tickets whose worker thread has not returned
         self._tickets: dict[str, Ticket] = {}
         self._stats = _Stats()
         self._load_thread: threading.Thread | None = None
+        metrics.set_model_state(self.state)
 
     # -- loading ----------------------------------------------------------
 
@@ -125,12 +150,14 @@ class ModelHost:
             self.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self.detail = None
             self.state = "error"
+            metrics.set_model_state(self.state)
             log.error("jupyter-codegen: loading %s failed: %s", self.name, self.error)
             return
         self.load_seconds = round(time.monotonic() - started, 2)
         self.engine = engine
         self.detail = None
         self.state = "ready"
+        metrics.set_model_state(self.state)
         log.info("jupyter-codegen: %s ready in %.1f s", self.name, self.load_seconds)
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
@@ -171,40 +198,100 @@ class ModelHost:
         return True
 
     def release(self, ticket: Ticket) -> None:
-        """Forget a ticket (its request ended, or never started)."""
+        """Forget a ticket (its request ended, or never started). A place it
+        reserved but never used is given back; a running generation keeps its
+        slot until its thread returns."""
         if self._tickets.get(ticket.request_id) is ticket:
             del self._tickets[ticket.request_id]
+        if ticket._place in ("new", "queued"):
+            self._free(ticket)
+        elif ticket._place == "slot" and ticket not in self._running:
+            self._free(ticket)
 
-    # -- running ----------------------------------------------------------
+    # -- admission ----------------------------------------------------------
 
-    async def _acquire(self, ticket: Ticket) -> bool:
-        """Wait for a generation slot; False if the ticket was cancelled first."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_concurrent)
-        if self._slots.locked() and self._queued >= self.max_queued:
+    def _queued(self) -> int:
+        return sum(1 for t in self._waiting if not t.cancelled.is_set())
+
+    def admit(self, ticket: Ticket) -> None:
+        """Reserve a generation slot or a queue place for ``ticket`` now, in one
+        synchronous step, or raise :class:`ModelNotReady` or :class:`HostBusy`."""
+        if ticket._place != "new":
+            return
+        try:
+            self.ready_engine()
+        except ModelNotReady as exc:
+            self.record_rejected(ticket.kind, "not_ready" if exc.state == "loading" else "error")
+            raise
+        while self._waiting and self._waiting[0].cancelled.is_set():
+            self._waiting.popleft()._place = "done"
+        if self._held < self.max_concurrent and not self._waiting:
+            self._held += 1
+            ticket._place = "slot"
+        elif self._queued() < self.max_queued:
+            self._waiting.append(ticket)
+            ticket._place = "queued"
+        else:
             self._stats.rejected_busy += 1
+            self.record_rejected(ticket.kind, "busy")
             raise HostBusy(
-                f"{self._active} generations are running and {self._queued} are waiting; "
+                f"{self._held} generations are running and {self._queued()} are waiting; "
                 "try again shortly"
             )
-        self._queued += 1
-        loop = asyncio.get_running_loop()
-        ticket._waiter = loop.create_future()
-        acquire = asyncio.ensure_future(self._slots.acquire())
-        try:
-            if ticket.cancelled.is_set():
-                ticket._waiter.set_result(None)
-            waiters: set[asyncio.Future[Any]] = {acquire, ticket._waiter}
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._queued -= 1
+        ticket._admitted_at = time.monotonic()
+        metrics.set_queue(self._queued(), self._held)
+
+    def _free(self, ticket: Ticket) -> None:
+        """Give back what ``ticket`` holds; a freed slot goes to the next live waiter."""
+        place, ticket._place = ticket._place, "done"
+        if place == "queued":
+            try:
+                self._waiting.remove(ticket)
+            except ValueError:
+                pass
+        elif place == "slot":
+            self._held -= 1
+            while self._waiting:
+                nxt = self._waiting.popleft()
+                if nxt.cancelled.is_set():
+                    nxt._place = "done"
+                    if nxt._waiter is not None:
+                        _resolve(nxt._waiter)
+                    continue
+                nxt._place = "slot"
+                self._held += 1
+                if nxt._waiter is not None:
+                    _resolve(nxt._waiter)
+                break
+        metrics.set_queue(self._queued(), self._held)
+
+    async def _wait_for_slot(self, ticket: Ticket) -> None:
+        """Wait in the queue until ``ticket`` holds a slot or is cancelled."""
+        if ticket._place != "queued":
+            return
+        ticket._waiter = asyncio.get_running_loop().create_future()
         if ticket.cancelled.is_set():
-            if acquire.done() and not acquire.cancelled():
-                self._slots.release()
-            else:
-                acquire.cancel()
-            return False
-        return True
+            ticket._waiter.set_result(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(ticket._waiter), self.queue_timeout or None)
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
+            if ticket._place == "slot":  # handed a slot just as time ran out: use it
+                return
+            self._free(ticket)
+            ticket.cancel()
+            self._stats.queue_timeouts += 1
+            self.record_rejected(ticket.kind, "queue_timeout")
+            raise QueueTimeout(
+                f"the request waited {self.queue_timeout:g} s for a generation slot; "
+                "try again shortly"
+            ) from None
+        except asyncio.CancelledError:
+            ticket.cancel()
+            if ticket._place in ("queued", "slot"):
+                self._free(ticket)
+            raise
+
+    # -- running ----------------------------------------------------------
 
     async def run(
         self,
@@ -213,24 +300,23 @@ class ModelHost:
         on_delta: Callable[[int, str], None] | None = None,
     ) -> Timed:
         """Run one generation in the worker pool. ``on_delta`` is called on the
-        event loop's thread."""
+        event loop's thread. Cancelling the awaiting task cancels the generation."""
+        self.admit(ticket)
         engine = self.ready_engine()
         loop = asyncio.get_running_loop()
-        t0 = time.monotonic()
+        t0 = ticket._admitted_at or time.monotonic()
         first: list[float] = []
         try:
-            if not await self._acquire(ticket):
+            await self._wait_for_slot(ticket)
+            t1 = time.monotonic()
+            metrics.observe_queue_wait(ticket.kind, t1 - t0)
+            if ticket.cancelled.is_set():
+                self._free(ticket)
                 self._record(ticket, None, t0, None, "cancelled")
                 return Timed(
                     GenerationResult([], 0),
-                    {
-                        "queue_ms": _ms(time.monotonic() - t0),
-                        "total_ms": _ms(time.monotonic() - t0),
-                    },
+                    {"queue_ms": _ms(t1 - t0), "total_ms": _ms(t1 - t0)},
                 )
-            assert self._slots is not None
-            t1 = time.monotonic()
-            self._active += 1
 
             def deliver(index: int, text: str) -> None:
                 if not first:
@@ -238,16 +324,38 @@ class ModelHost:
                 if on_delta is not None:
                     loop.call_soon_threadsafe(on_delta, index, text)
 
-            try:
-                result = await loop.run_in_executor(
-                    self._pool, engine.generate, request, ticket.cancelled, deliver
-                )
-            except BaseException:
-                self._stats.failed += 1
-                raise
-            finally:
+            self._active += 1
+            self._running.add(ticket)
+            work = loop.run_in_executor(
+                self._pool, engine.generate, request, ticket.cancelled, deliver
+            )
+
+            def finished(fut: asyncio.Future[GenerationResult]) -> None:
+                # The thread has returned: only now is its slot free.
+                if not fut.cancelled():
+                    fut.exception()  # retrieved, also when nobody awaits it any more
                 self._active -= 1
-                self._slots.release()
+                self._running.discard(ticket)
+                self._free(ticket)
+
+            work.add_done_callback(finished)
+            try:
+                result = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                ticket.cancel()  # the engine stops within one decode step
+                self._record(ticket, None, t0, None, "cancelled")
+                raise
+            except Exception as exc:
+                self._stats.failed += 1
+                self._record(ticket, None, t0, None, "failed")
+                log.error(
+                    "jupyter-codegen: %s generation failed: %s: %s",
+                    ticket.kind,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=exc,
+                )
+                raise GenerationFailed(f"{type(exc).__name__}: {exc}") from exc
             t2 = time.monotonic()
         finally:
             self.release(ticket)
@@ -286,6 +394,7 @@ class ModelHost:
             except BaseException as exc:  # handed to the consumer
                 queue.put_nowait(exc)
 
+        self.admit(ticket)  # now, so that a full queue is an error before any event
         task = asyncio.ensure_future(produce())
         try:
             while True:
@@ -302,6 +411,15 @@ class ModelHost:
 
     # -- reporting --------------------------------------------------------
 
+    def record_rejected(self, kind: str, outcome: str) -> None:
+        """Count a request turned away before it ran (busy, invalid, not ready...)."""
+        metrics.observe_request(kind, outcome)
+
+    def record_failure(self, kind: str) -> None:
+        """Count a request that failed on the server outside the engine."""
+        self._stats.failed += 1
+        metrics.observe_request(kind, "failed")
+
     def _record(
         self,
         ticket: Ticket,
@@ -312,15 +430,17 @@ class ModelHost:
     ) -> None:
         if outcome == "cancelled":
             self._stats.cancelled += 1
-        else:
+        elif outcome == "ok":
             self._stats.completed += 1
+        total = time.monotonic() - t0
+        metrics.observe_generation(ticket.kind, outcome, total, result, timings)
         self._stats.recent.append(
             {
                 "request_id": ticket.request_id,
                 "kind": ticket.kind,
                 "outcome": outcome,
                 "generated_tokens": sum(c.tokens for c in result.candidates) if result else 0,
-                "total_ms": _ms(time.monotonic() - t0),
+                "total_ms": _ms(total),
                 **{k: timings[k] for k in ("first_token_ms", "reuse") if timings and k in timings},
             }
         )
@@ -328,11 +448,12 @@ class ModelHost:
     def stats(self) -> dict[str, Any]:
         return {
             "active": self._active,
-            "queued": self._queued,
+            "queued": self._queued(),
             "completed": self._stats.completed,
             "cancelled": self._stats.cancelled,
             "failed": self._stats.failed,
             "rejected_busy": self._stats.rejected_busy,
+            "queue_timeouts": self._stats.queue_timeouts,
             "prompt_tokens": self._stats.prompt_tokens,
             "cached_tokens": self._stats.cached_tokens,
             # Of all prompt tokens so far, the share whose computation was reused.
@@ -341,9 +462,11 @@ class ModelHost:
         }
 
     def shutdown(self) -> None:
-        for ticket in list(self._tickets.values()):
+        """Cancel everything and wait for the worker threads, which stop within
+        one decode step (a thread left running at exit can abort the process)."""
+        for ticket in [*self._tickets.values(), *self._running, *self._waiting]:
             ticket.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ms(seconds: float) -> float:

@@ -7,9 +7,9 @@ import {
   inertMarkdown,
   languageFromMime,
   MAX_CONTEXT_CHARS,
-  remainingSuggestion,
-  SSEParser
+  remainingSuggestion
 } from '../request';
+import { SSEParser } from '../sse';
 
 const notebook: IEditorSnapshot = {
   text: 'total = 0\nfor n in nums:\n    \nprint(total)',

@@ -1,0 +1,10 @@
+"""Environment variables shared by the server extension and the kernel clients
+(a leaf module: it imports nothing of the package)."""
+
+#: The model to host; overrides CodegenApp.model.
+MODEL_ENV = "JUPYTER_CODEGEN_MODEL"
+#: Set by the server extension in the environment that kernels inherit.
+URL_ENV = "JUPYTER_CODEGEN_URL"
+TOKEN_ENV = "JUPYTER_CODEGEN_TOKEN"
+#: JupyterHub's token, used when TOKEN_ENV is not set.
+HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"

@@ -1,0 +1,76 @@
+"""The magics' in-process client: Ctrl-C stops the generation, not only the wait."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_codegen.client import InProcessClient
+
+LONG = 4000
+
+
+class Watched:
+    """The real engine, noting whether it was cancelled and how many text
+    deliveries it made after its cancel flag was set."""
+
+    def __init__(self, engine: Any):
+        self.engine, self.after_cancel, self.cancelled = engine, 0, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def generate(self, request: Any, cancel: threading.Event, on_delta: Any = None) -> Any:
+        def deliver(index: int, text: str) -> None:
+            self.after_cancel += cancel.is_set()
+            if on_delta is not None:
+                on_delta(index, text)
+
+        try:
+            return self.engine.generate(request, cancel, deliver)
+        finally:
+            self.cancelled = cancel.is_set()
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"CodegenApp": {"explain_max_tokens": LONG, "device": "cpu"}})
+    )
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config))
+    monkeypatch.setenv("JUPYTER_CODEGEN_MODEL", str(tiny_model_dir))
+    client = InProcessClient()
+    assert client.service.host.wait_loaded(120)
+    yield client
+    client.service.host.shutdown()
+
+
+def test_ctrl_c_stops_the_in_process_generation_within_one_step(client) -> None:
+    host = client.service.host
+    host.engine = engine = Watched(host.engine)
+
+    def press_ctrl_c() -> None:  # once the generation runs
+        deadline = time.monotonic() + 60
+        while host.stats()["active"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _thread.interrupt_main()
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        client.explain({"code": "x = 1", "max_tokens": LONG})
+    deadline = time.monotonic() + 30
+    while host.stats()["active"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stats = host.stats()
+    assert (stats["active"], stats["cancelled"], stats["completed"]) == (0, 1, 0), stats
+    assert engine.cancelled and engine.after_cancel <= 1
+    # And the client serves the next request
+    assert client.explain({"code": "x = 1", "max_tokens": 2})["explanation"] is not None
