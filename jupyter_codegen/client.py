@@ -107,6 +107,7 @@ class InProcessClient:
 
     def _run(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         from .engine.host import HostBusy, ModelNotReady
+        from .engine.openai_http import UpstreamError
         from .schemas import ExplainRequest, GenerateRequest, RequestError, parse_request
 
         service = self.service
@@ -120,7 +121,7 @@ class InProcessClient:
                 req = parse_request(ExplainRequest, body)
                 coro = service.explain(req, service.ticket(None, kind))
             reply = asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-        except (ModelNotReady, HostBusy, RequestError) as exc:
+        except (ModelNotReady, HostBusy, RequestError, UpstreamError) as exc:
             raise CodegenError(str(exc)) from None
         return dict(reply.model_dump())
 

@@ -19,6 +19,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .engine.host import HostBusy, ModelNotReady, Ticket
+from .engine.openai_http import UpstreamError
 from .schemas import (
     CancelRequest,
     CompleteRequest,
@@ -71,6 +72,11 @@ class CodegenHandler(APIHandler):
         elif isinstance(exc, HostBusy):
             status, body = 429, {"message": f"The model is busy: {exc}"}
             self.set_header("Retry-After", "1")
+        elif isinstance(exc, UpstreamError):
+            self.log.warning("jupyter-codegen: %s", exc)
+            status, body = exc.status, {"message": str(exc), "upstream": exc.upstream}
+            if status == 503:
+                self.set_header("Retry-After", "5")
         else:
             self.log.exception("jupyter-codegen: request failed")
             status, body = 500, {"message": f"Generation failed: {type(exc).__name__}: {exc}"}
@@ -100,7 +106,7 @@ class CodegenHandler(APIHandler):
             self.log.exception("jupyter-codegen: streamed request failed")
             message = (
                 str(exc)
-                if isinstance(exc, RequestError | ModelNotReady | HostBusy)
+                if isinstance(exc, RequestError | ModelNotReady | HostBusy | UpstreamError)
                 else (f"Generation failed: {type(exc).__name__}: {exc}")
             )
             try:
