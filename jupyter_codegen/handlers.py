@@ -96,13 +96,19 @@ class CodegenHandler(APIHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
+        sent = False
         try:
             async for name, data in events:
                 self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
                 await self.flush()
+                sent = True
         except StreamClosedError:
             pass  # closing the iterator above cancelled the generation
-        except Exception as exc:  # headers are gone: report in-band
+        except Exception as exc:
+            if not sent:  # nothing went out yet: a plain JSON error with its status
+                self.reply_error(exc)
+                return
+            # The headers are gone: report in-band.
             self.log.exception("jupyter-codegen: streamed request failed")
             message = (
                 str(exc)

@@ -214,27 +214,38 @@ class Upstream:
     def _events(
         self, resp: http.client.HTTPResponse, path: str, closer: _Closer
     ) -> Iterator[dict[str, Any]]:
+        # read1, not readline: on a chunked reply cut short, readline returns
+        # b"" as at a clean end, while read1 raises IncompleteRead.
         data: list[str] = []
+        buffer = b""
         while True:
             if closer.stopped():
                 raise _Stopped
-            raw = resp.readline(MAX_LINE)
+            chunk = resp.read1(65536)
             if closer.stopped():
                 raise _Stopped
-            if not raw:  # the end of the reply
+            if not chunk:  # the end of the reply
+                lines, buffer = ([buffer] if buffer else []), b""
+            else:
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                if len(buffer) > MAX_LINE:
+                    raise UpstreamError(502, self.name, f"streamed a line over {MAX_LINE} bytes")
+            for raw in lines:
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                if not line:
+                    if data == ["[DONE]"]:
+                        return
+                    if data:
+                        yield from self._dispatch(data, path)
+                    data = []
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                # "event:", "id:", "retry:" and ":" comments carry nothing we need.
+            if not chunk:
                 if data:
                     yield from self._dispatch(data, path)
                 return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if not line:
-                if data:
-                    if data == ["[DONE]"]:
-                        return
-                    yield from self._dispatch(data, path)
-                    data = []
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            # "event:", "id:", "retry:" and ":" comments carry nothing we need.
 
     def _dispatch(self, data: list[str], path: str) -> Iterator[dict[str, Any]]:
         text = "\n".join(data)
