@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 HEALTH_TTL_S = 10.0
 #: Without a configured model name, how long loading waits for the server to list one.
 MODEL_WAIT_S = 60.0
+#: Most stop strings sent (the OpenAI API's limit).
+MAX_STOP = 4
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,11 @@ class RemoteEngine:
             "temperature": request.temperature,
             "stream": True,
         }
+        if request.stop_tokens:
+            # Not every served model's EOS covers the family's end markers (the
+            # embedded model's converted config stops only at <|im_end|>, while
+            # FIM ends with <|endoftext|>). Four is the OpenAI API's limit.
+            payload["stop"] = list(request.stop_tokens[:MAX_STOP])
         if request.messages:
             path, chat = "chat/completions", True
             payload["messages"] = self.guard.messages(request.messages)

@@ -370,6 +370,18 @@ def test_each_candidate_is_its_own_request(scripted: Scripted) -> None:
     assert len(posts) == 3 and all("n" not in r and "suffix" not in r for r in posts)
     assert posts[0]["prompt"] == "<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|>"
     assert posts[0]["temperature"] == 0.6 and posts[0]["stream"] is True
+    assert "stop" not in posts[0]  # this request named no stop tokens
+
+
+def test_the_familys_stop_tokens_are_sent_as_stop_strings(scripted: Scripted) -> None:
+    scripted.script = lambda h: sse(h, event("x", "stop") + "\n\n")
+    engine(scripted.url).generate(request(stop_tokens=QWEN.stop_tokens), threading.Event())
+    assert scripted.requests[0]["stop"] == [
+        "<|endoftext|>",
+        "<|fim_pad|>",
+        "<|file_sep|>",
+        "<|im_end|>",
+    ]
 
 
 def test_chat_goes_to_chat_completions(scripted: Scripted) -> None:
