@@ -315,3 +315,29 @@ async def test_several_candidates_are_several_requests(proxy: Proxy, jp_fetch) -
     assert len(proxy.authorizations) == 3
     assert 1 <= len(reply["completions"]) <= 3
     assert reply["timings"]["generated_tokens"] == 15
+
+
+# -- configuration errors --------------------------------------------------------
+
+
+@pytest.fixture
+def bad_remote(codegen_config: dict, request: pytest.FixtureRequest) -> None:
+    codegen_config.update(request.param)
+
+
+@pytest.mark.parametrize(
+    ("bad_remote", "reason"),
+    [
+        ({"remote_url": "vllm:8000/v1"}, "is not an http(s) URL (for example http://vllm:8000/v1)"),
+        ({"tokenizer_file": "/no/tokenizer.json"}, "the tokenizer file '/no/tokenizer.json'"),
+    ],
+    indirect=["bad_remote"],
+)
+async def test_a_bad_remote_configuration_reports_why(bad_remote, jp_fetch, reason: str) -> None:
+    deadline = time.monotonic() + 30
+    while (status := await call(jp_fetch, "status"))["state"] == "loading":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    assert status["state"] == "error" and reason in status["error"]
+    code, reply = await error_of(call(jp_fetch, "complete", {"prefix": "x"}))
+    assert code == 503 and reason in reply["message"]
