@@ -99,9 +99,9 @@ class CodegenHandler(APIHandler):
         sent = False
         try:
             async for name, data in events:
+                sent = True
                 self.write(f"event: {name}\ndata: {json.dumps(data)}\n\n")
                 await self.flush()
-                sent = True
         except StreamClosedError:
             pass  # closing the iterator above cancelled the generation
         except Exception as exc:

@@ -207,6 +207,8 @@ class RemoteEngine:
             "temperature": request.temperature,
             "stream": True,
         }
+        if request.temperature > 0:
+            payload["top_p"] = 0.95  # as the local engine samples
         if request.stop_tokens:
             # Not every served model's EOS covers the family's end markers (the
             # embedded model's converted config stops only at <|im_end|>, while

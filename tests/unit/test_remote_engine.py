@@ -369,7 +369,8 @@ def test_each_candidate_is_its_own_request(scripted: Scripted) -> None:
     posts = [r for r in scripted.requests if r["path"] == "/v1/completions"]
     assert len(posts) == 3 and all("n" not in r and "suffix" not in r for r in posts)
     assert posts[0]["prompt"] == "<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|>"
-    assert posts[0]["temperature"] == 0.6 and posts[0]["stream"] is True
+    assert posts[0]["temperature"] == 0.6 and posts[0]["top_p"] == 0.95
+    assert posts[0]["stream"] is True
     assert "stop" not in posts[0]  # this request named no stop tokens
 
 
