@@ -114,7 +114,21 @@ class Upstream:
         try:
             try:
                 resp = self._send(conn, "POST", path, json.dumps(payload).encode())
-                yield from self._events(resp, path, closer)
+                kind = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+                if kind == "application/json":  # a server that does not stream
+                    body = resp.read(MAX_LINE).decode("utf-8", "replace")
+                    if closer.stopped():
+                        return
+                    yield from self._dispatch([body], path)
+                elif kind == "text/event-stream":
+                    yield from self._events(resp, path, closer)
+                else:
+                    raise UpstreamError(
+                        502,
+                        self.name,
+                        f"answered POST /{path} with {kind or 'no content type'}, not an event "
+                        "stream (is the URL the server's OpenAI base, ending in /v1?)",
+                    )
             except _Stopped:
                 return
             except (OSError, http.client.HTTPException) as exc:

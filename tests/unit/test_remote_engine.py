@@ -258,6 +258,7 @@ def test_error_statuses_are_mapped_and_quoted(scripted: Scripted, status: int, o
 def test_a_reply_cut_short_is_a_502(scripted: Scripted) -> None:
     def cut(h: http.server.BaseHTTPRequestHandler) -> None:
         h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
         data = (event("a") + "\n\n").encode()
@@ -281,6 +282,7 @@ def test_an_error_event_mid_stream_is_a_502(scripted: Scripted) -> None:
 def test_stop_closes_the_connection_even_while_the_server_is_silent(scripted: Scripted) -> None:
     def slow(h: http.server.BaseHTTPRequestHandler) -> None:
         h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
         h.wfile.flush()
@@ -302,6 +304,33 @@ def test_stop_closes_the_connection_even_while_the_server_is_silent(scripted: Sc
     assert collect(Upstream(scripted.url), stop.is_set) == []
     assert time.monotonic() - started < 0.5
     assert scripted.disconnected.wait(3)
+
+
+def test_a_server_that_does_not_stream_is_read_whole(scripted: Scripted) -> None:
+    def whole(h: http.server.BaseHTTPRequestHandler) -> None:
+        body = json.dumps({"choices": [{"index": 0, "text": "abc", "finish_reason": "stop"}]})
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body.encode())
+
+    scripted.script = whole
+    [cand] = engine(scripted.url).generate(request(), threading.Event()).candidates
+    assert (cand.text, cand.finish_reason) == ("abc", "stop")
+
+
+def test_a_reply_that_is_no_event_stream_is_a_502(scripted: Scripted) -> None:
+    def html(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", "5")
+        h.end_headers()
+        h.wfile.write(b"<html")
+
+    scripted.script = html
+    with pytest.raises(UpstreamError, match=r"with text/html, not an event stream \(is the URL"):
+        collect(Upstream(scripted.url))
 
 
 def test_urls_are_checked_and_shown_without_credentials() -> None:
@@ -346,6 +375,7 @@ def test_a_reply_without_a_finish_reason_ends_as_stop(scripted: Scripted) -> Non
 def test_the_generation_timeout_ends_as_timeout(scripted: Scripted) -> None:
     def one_event_then_silence(h: http.server.BaseHTTPRequestHandler) -> None:
         h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
         data = (event("a") + "\n\n").encode()
