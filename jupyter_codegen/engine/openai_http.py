@@ -83,9 +83,12 @@ class Upstream:
 
     # -- requests -----------------------------------------------------------
 
-    def get_json(self, path: str) -> Any:
-        """GET ``path`` (relative to the base URL) and parse the JSON reply."""
+    def get_json(self, path: str, timeout: float | None = None) -> Any:
+        """GET ``path`` (relative to the base URL) and parse the JSON reply;
+        ``timeout`` (seconds) may shorten the read timeout."""
         conn = self._connect()
+        if timeout is not None and conn.sock is not None:
+            conn.sock.settimeout(min(timeout, self.read_timeout))
         try:
             resp = self._send(conn, "GET", path, None)
             body = resp.read(MAX_LINE)

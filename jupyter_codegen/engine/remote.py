@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 HEALTH_TTL_S = 10.0
 #: Without a configured model name, how long loading waits for the server to list one.
 MODEL_WAIT_S = 60.0
+#: A health probe waits at most this long for the model list.
+PROBE_TIMEOUT_S = 10.0
 #: Most stop strings sent (the OpenAI API's limit).
 MAX_STOP = 4
 
@@ -116,7 +118,7 @@ class RemoteEngine:
         """``GET /models`` now: record the server's health, models and latency."""
         started = time.monotonic()
         try:
-            reply = self.upstream.get_json("models")
+            reply = self.upstream.get_json("models", timeout=PROBE_TIMEOUT_S)
             data = reply.get("data") if isinstance(reply, dict) else None
             if not isinstance(data, list):
                 raise UpstreamError(502, self.upstream.name, "sent a model list without 'data'")
