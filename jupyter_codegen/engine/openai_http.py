@@ -87,13 +87,14 @@ class Upstream:
         """GET ``path`` (relative to the base URL) and parse the JSON reply;
         ``timeout`` (seconds) may shorten the read timeout."""
         conn = self._connect()
-        if timeout is not None and conn.sock is not None:
-            conn.sock.settimeout(min(timeout, self.read_timeout))
+        waited = min(timeout, self.read_timeout) if timeout is not None else self.read_timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(waited)
         try:
             resp = self._send(conn, "GET", path, None)
             body = resp.read(MAX_LINE)
         except (OSError, http.client.HTTPException) as exc:
-            raise self._transport_error(exc) from None
+            raise self._transport_error(exc, waited=waited) from None
         finally:
             conn.close()
         try:
@@ -216,11 +217,14 @@ class Upstream:
             f"answered {method} /{path} with {status} {reason}{hint}: {detail or '(no body)'}",
         )
 
-    def _transport_error(self, exc: BaseException, path: str | None = None) -> UpstreamError:
+    def _transport_error(
+        self, exc: BaseException, path: str | None = None, waited: float | None = None
+    ) -> UpstreamError:
         where = f" during POST /{path}" if path else ""
         if isinstance(exc, TimeoutError):
+            waited = self.read_timeout if waited is None else waited
             return UpstreamError(
-                504, self.name, f"sent nothing for {self.read_timeout:g} s{where} (read timeout)"
+                504, self.name, f"sent nothing for {waited:g} s{where} (read timeout)"
             )
         if isinstance(exc, http.client.IncompleteRead | ConnectionError):
             return UpstreamError(502, self.name, f"closed the connection mid-reply{where}")
