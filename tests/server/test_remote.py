@@ -341,3 +341,16 @@ async def test_a_bad_remote_configuration_reports_why(bad_remote, jp_fetch, reas
     assert status["state"] == "error" and reason in status["error"]
     code, reply = await error_of(call(jp_fetch, "complete", {"prefix": "x"}))
     assert code == 503 and reason in reply["message"]
+
+
+# -- the magics ------------------------------------------------------------------
+
+
+async def test_the_magics_reach_the_remote_server_through_jupyter(jp_fetch, jp_serverapp) -> None:
+    from test_kernel_magics import _session, started_kernel
+
+    await ready(jp_fetch)
+    async with started_kernel(jp_serverapp) as kernel:
+        await _session(jp_fetch, kernel)  # %%codegen, %explain, %codegen_status; no torch
+    status = await call(jp_fetch, "status")
+    assert status["device"] == "remote" and status["requests"]["failed"] == 0
