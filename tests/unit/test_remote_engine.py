@@ -287,7 +287,7 @@ def test_stop_closes_the_connection_even_while_the_server_is_silent(scripted: Sc
         h.end_headers()
         h.wfile.flush()
         # Silent (a long prefill); then the write fails once the client left.
-        time.sleep(0.6)
+        time.sleep(2.0)
         try:
             h.wfile.write(b"5\r\nhello\r\n")
             h.wfile.flush()
@@ -302,8 +302,8 @@ def test_stop_closes_the_connection_even_while_the_server_is_silent(scripted: Sc
     threading.Timer(0.2, stop.set).start()
     started = time.monotonic()
     assert collect(Upstream(scripted.url), stop.is_set) == []
-    assert time.monotonic() - started < 0.5
-    assert scripted.disconnected.wait(3)
+    assert time.monotonic() - started < 1.0  # not waiting for the server's next bytes
+    assert scripted.disconnected.wait(5)
 
 
 def test_a_server_that_does_not_stream_is_read_whole(scripted: Scripted) -> None:
