@@ -13,7 +13,9 @@ from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, de
 from .embedded import DEFAULT_EMBEDDED, default_cache_dir
 from .engine.base import EngineOptions
 from .engine.host import ModelHost
-from .env import MODEL_ENV, TOKEN_ENV, URL_ENV
+from .engine.openai_http import display_url
+from .engine.remote import RemoteSettings
+from .env import API_KEY_ENV, MODEL_ENV, REMOTE_URL_ENV, TOKEN_ENV, URL_ENV
 from .handlers import (
     CancelHandler,
     CompleteHandler,
@@ -148,6 +150,34 @@ class CodegenApp(ExtensionApp):
             raise TraitError(f"CodegenApp.fim_family must be one of {known}, not {value!r}")
         return str(value)
 
+    remote_url = Unicode(
+        "",
+        help="Base URL of an OpenAI-compatible inference server (vLLM, llama.cpp server, "
+        "Ollama, transformers serve), e.g. 'http://vllm:8000/v1'. When set, no model is loaded "
+        "here: the server generates, and `model` names the model on it (the embedded default "
+        f"means: the first model it lists). The environment variable {REMOTE_URL_ENV} "
+        "overrides it.",
+    ).tag(config=True)
+    remote_api_key = Unicode(
+        "",
+        help="API key of the remote inference server, sent as a bearer token; never logged "
+        f"nor shown. The environment variable {API_KEY_ENV} overrides it.",
+    ).tag(config=True)
+    remote_connect_timeout = Float(
+        5.0, help="Seconds to wait for the remote inference server to accept a connection."
+    ).tag(config=True)
+    remote_read_timeout = Float(
+        60.0,
+        help="Seconds the remote inference server may stay silent in a reply (the prefill "
+        "before the first token included) before the request fails with 504.",
+    ).tag(config=True)
+    tokenizer_file = Unicode(
+        "",
+        help="The remote model family's tokenizer.json (or a directory holding one), to count "
+        "prompt tokens exactly with the 'tokenizers' package; without it they are estimated "
+        "on the high side. The local engine uses its own tokenizer.",
+    ).tag(config=True)
+
     load_on_start = Bool(
         True,
         help="Start loading the model in the background when the server starts. If False, "
@@ -157,17 +187,39 @@ class CodegenApp(ExtensionApp):
     def model_spec(self) -> str:
         return os.environ.get(MODEL_ENV, "").strip() or self.model
 
+    def remote_settings(self) -> RemoteSettings | None:
+        """The remote engine's settings, or None to load a model here."""
+        url = os.environ.get(REMOTE_URL_ENV, "").strip() or self.remote_url.strip()
+        if not url:
+            return None
+        spec = self.model_spec()
+        return RemoteSettings(
+            url=url,
+            model=None if spec == "embedded" or spec.startswith(EMBEDDED_PREFIX) else spec,
+            api_key=os.environ.get(API_KEY_ENV, "").strip() or self.remote_api_key or None,
+            connect_timeout=self.remote_connect_timeout,
+            read_timeout=self.remote_read_timeout,
+            tokenizer_file=self.tokenizer_file or None,
+        )
+
     def build_service(self) -> CodegenService:
         """The model host and the service over it, from these settings. Loading
         has not started; the server and the magics' in-process fallback share this."""
         spec = self.model_spec()
+        remote = self.remote_settings()
         try:
-            source: ModelSource | None = resolve_model(spec)
+            source: ModelSource | None = None if remote else resolve_model(spec)
             error = None
         except ValueError as exc:
             source, error = None, str(exc)
 
         def load(progress):  # runs in the host's loading thread
+            if remote is not None:
+                from .engine.remote import load_remote
+
+                engine = load_remote(remote, progress)
+                host.name = engine.model or host.name
+                return engine
             if source is None:
                 raise ValueError(error)
             from .engine.loader import load_engine
@@ -185,6 +237,8 @@ class CodegenApp(ExtensionApp):
                 ),
             )
 
+        if remote is not None:
+            spec = remote.model or display_url(remote.url)
         host = ModelHost(
             source.display_name if source else spec,
             load,

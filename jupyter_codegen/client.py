@@ -105,6 +105,7 @@ class InProcessClient:
 
     def _run(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         from .engine.host import HostBusy, ModelNotReady
+        from .engine.openai_http import UpstreamError
         from .schemas import ExplainRequest, GenerateRequest, RequestError, parse_request
 
         service = self.service
@@ -123,7 +124,7 @@ class InProcessClient:
                 ticket.cancel()
                 future.cancel()
                 raise
-        except (ModelNotReady, HostBusy, RequestError) as exc:
+        except (ModelNotReady, HostBusy, RequestError, UpstreamError) as exc:
             raise CodegenError(str(exc)) from None
         return dict(reply.model_dump())
 

@@ -22,6 +22,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from .engine.host import GenerationFailed, HostBusy, ModelNotReady, Ticket
+from .engine.openai_http import UpstreamError
 from .schemas import (
     CancelRequest,
     CompleteRequest,
@@ -79,6 +80,11 @@ class CodegenHandler(APIHandler):
             self.set_header("Retry-After", "1")
         elif isinstance(exc, GenerationFailed):  # logged and counted by the host
             status, body = 500, {"message": f"Generation failed: {exc}"}
+        elif isinstance(exc, UpstreamError):
+            self.log.warning("jupyter-codegen: %s", exc)
+            status, body = exc.status, {"message": str(exc), "upstream": exc.upstream}
+            if status == 503:
+                self.set_header("Retry-After", "5")
         else:
             self.log.exception("jupyter-codegen: %s request failed", self.kind)
             self.service.record_failure(self.kind)
@@ -160,7 +166,9 @@ class GenerationHandler(CodegenHandler):
         except StreamClosedError:
             pass  # closing the iterator below cancels the generation
         except Exception as exc:  # headers are gone: report in-band
-            if not isinstance(exc, RequestError | ModelNotReady | HostBusy | GenerationFailed):
+            if not isinstance(
+                exc, RequestError | ModelNotReady | HostBusy | GenerationFailed | UpstreamError
+            ):
                 self.log.exception("jupyter-codegen: streamed %s request failed", self.kind)
                 self.service.record_failure(self.kind)
             try:

