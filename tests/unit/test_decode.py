@@ -166,6 +166,7 @@ def test_a_cancel_during_prefill_stops_between_chunks_and_keeps_what_was_done(
 ):
     engine = make_engine(model_and_tokenizer)
     engine.decoder.chunk_seconds = 0.01  # small chunks, so the prompt takes several
+    engine.decoder._chunk = engine.decoder.min_chunk
     long_text = "".join(f"value_{i} = compute_{i % 17}(value_{i - 1}, {i})\n" for i in range(300))
     segments = fim(long_text)
     prompt_len = len(engine._segment_ids(segments))
@@ -188,6 +189,35 @@ def test_a_cancel_during_prefill_stops_between_chunks_and_keeps_what_was_done(
     fresh = greedy(make_engine(model_and_tokenizer, prompt_cache_bytes=0), segments, 4)
     assert again.candidates[0].text == fresh.candidates[0].text
     assert elapsed < 10  # sanity only: the latency is measured in benchmarks/
+
+
+def test_a_cancel_inside_a_forward_pass_rolls_back_the_layers_that_ran(model_and_tokenizer):
+    engine = make_engine(model_and_tokenizer)
+    assert engine.decoder.layer_checks == engine.model.config.num_hidden_layers
+    # Given a cached prompt, and a longer one that extends it
+    first, longer = fim(CELL), fim(CELL + "data = load('a.json')\nkeys = sorted(data)\n")
+    assert greedy(engine, first, 4).candidates[0].tokens == 4
+    # When a cancel lands while layer 0 runs the new part
+    cancel = threading.Event()
+    hook = engine.model.model.layers[0].register_forward_hook(lambda *_: cancel.set())
+    try:
+        result = engine.generate(
+            GenerationRequest(max_new_tokens=4, segments=longer, cache_key="doc"), cancel
+        )
+    finally:
+        hook.remove()
+    # Then it stopped before layer 1, and the kept state is whole again: every
+    # layer holds the reused prefix and nothing of the interrupted chunk
+    assert result.candidates[0].finish_reason == "cancelled" and result.cached_tokens > 10
+    slot, _ = engine.prompt_cache.take(engine._segment_ids(longer))
+    assert slot is not None and len(slot.state.tokens) == result.cached_tokens
+    assert {layer.get_seq_length() for layer in slot.state.cache.layers} == {result.cached_tokens}
+    engine.prompt_cache.put("doc", slot.tokens, slot.state, slot.state.nbytes())
+    # And the next request computes on top of it what a fresh start computes
+    again = greedy(engine, longer, 8)
+    fresh = greedy(make_engine(model_and_tokenizer, prompt_cache_bytes=0), longer, 8)
+    assert again.cached_tokens == result.cached_tokens
+    assert again.candidates[0].text == fresh.candidates[0].text
 
 
 def test_candidates_share_one_prefill(model_and_tokenizer):
