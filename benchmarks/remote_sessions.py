@@ -71,8 +71,12 @@ def completion_body(i: int, max_tokens: int) -> dict[str, Any]:
 
 
 def session(settings: RemoteSettings, *, early_stop: bool = True) -> CodegenService:
-    engine = load_remote(settings, lambda message: None)
-    host = ModelHost(engine.model or settings.url, lambda progress: engine)
+    return session_over(load_remote(settings, lambda message: None), early_stop=early_stop)
+
+
+def session_over(engine: Any, *, early_stop: bool = True) -> CodegenService:
+    """One user's service and host (one generation at a time) over ``engine``."""
+    host = ModelHost(engine.info().model, lambda progress: engine)
     host.start_loading()
     host.wait_loaded()
     return CodegenService(host, Limits(completion_max_tokens=4096, early_stop=early_stop))
@@ -83,7 +87,8 @@ async def through_engine(service: CodegenService, body: dict[str, Any]) -> Sampl
     t0 = time.monotonic()
     first = None
     done: dict[str, Any] = {}
-    async for name, data in service.stream_complete(req, service.ticket(None, "complete")):
+    events = await service.stream_complete(req, service.ticket(None, "complete"))
+    async for name, data in events:
         if name == "completion" and first is None and data["text"]:
             first = time.monotonic()
         elif name == "done":
@@ -173,11 +178,9 @@ async def overhead(settings: RemoteSettings, n: int, max_tokens: int) -> None:
 
 
 async def load(
-    settings: RemoteSettings, sessions: int, requests: int, max_tokens: int, think: float
+    make_session: Any, sessions: int, requests: int, max_tokens: int, think: float
 ) -> Results:
-    services = await asyncio.gather(
-        *(asyncio.to_thread(session, settings) for _ in range(sessions))
-    )
+    services = await asyncio.gather(*(asyncio.to_thread(make_session) for _ in range(sessions)))
     results = Results()
 
     async def user(k: int, service: CodegenService) -> None:
@@ -214,7 +217,14 @@ async def load(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="the server's OpenAI base URL (…/v1)")
+    parser.add_argument("--url", help="the server's OpenAI base URL (…/v1)")
+    parser.add_argument(
+        "--local",
+        metavar="MODEL",
+        help="instead of a server: one local engine (e.g. 'embedded') shared by the sessions, "
+        "each with its own host, as users of one Jupyter server would share it",
+    )
+    parser.add_argument("--device", default="auto", help="with --local: the torch device")
     parser.add_argument("--model", help="the served model's name (default: the first listed)")
     parser.add_argument("--api-key", default=os.environ.get("JUPYTER_CODEGEN_API_KEY"))
     parser.add_argument("--tokenizer", help="the family's tokenizer.json, for exact counts")
@@ -227,6 +237,28 @@ def main() -> None:
     )
     parser.add_argument("--read-timeout", type=float, default=300.0)
     args = parser.parse_args()
+    if args.local:
+        from jupyter_codegen.app import CodegenApp
+
+        host = CodegenApp(model=args.local, device=args.device).build_service().host
+        host.start_loading()
+        host.wait_loaded()
+        engine = host.ready_engine()
+        info = engine.info()
+        print(f"cpu                    {cpu_model()} ({os.cpu_count()} cores)")
+        print(f"local engine           {info.model} on {info.device} ({info.dtype})")
+        results = asyncio.run(
+            load(
+                lambda: session_over(engine),
+                args.sessions,
+                args.requests,
+                args.max_tokens,
+                args.think,
+            )
+        )
+        sys.exit(1 if results.errors and not results.samples else 0)
+    if not args.url:
+        parser.error("give --url (an inference server) or --local (a local engine)")
     settings = RemoteSettings(
         url=args.url,
         model=args.model,
@@ -240,7 +272,9 @@ def main() -> None:
     print(f"model                  {probe.model}; tokens: {probe.extra['token_count']}")
     if args.overhead:
         asyncio.run(overhead(settings, args.overhead, args.max_tokens))
-    results = asyncio.run(load(settings, args.sessions, args.requests, args.max_tokens, args.think))
+    results = asyncio.run(
+        load(lambda: session(settings), args.sessions, args.requests, args.max_tokens, args.think)
+    )
     sys.exit(1 if results.errors and not results.samples else 0)
 
 

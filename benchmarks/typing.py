@@ -114,13 +114,15 @@ async def ours(service: Any, body: dict[str, Any]) -> dict[str, Any]:
 class Reference:
     """transformers generate, float32, current cell only, nothing kept."""
 
-    def __init__(self, path: str, template: Any, max_tokens: int):
+    def __init__(self, path: str, template: Any, max_tokens: int, device: str):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.torch = torch
+        self.device = device
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        self.model = model.to(device).eval()
         self.template = template
         self.max_tokens = max_tokens
         vocab = self.tokenizer.get_vocab()
@@ -155,9 +157,9 @@ class Reference:
                     first.append(time.perf_counter() - started)
                 text = tokenizer.decode(input_ids[0, len(prompt) :], skip_special_tokens=True)
                 done = should_stop(text, prefix, suffix, scope)
-                return torch.tensor([done])
+                return torch.tensor([done], device=input_ids.device)
 
-        ids = torch.tensor([prompt])
+        ids = torch.tensor([prompt], device=self.device)
         with torch.inference_mode():
             out = self.model.generate(
                 ids,
@@ -236,7 +238,7 @@ async def explain_speed(service: Any, reference: Reference | None, tokens: int) 
         engine = service.host.ready_engine()
         prompt = engine._chat_ids(gen.messages)
         torch = reference.torch
-        ids = torch.tensor([prompt])
+        ids = torch.tensor([prompt], device=reference.device)
         started = time.perf_counter()
         with torch.inference_mode():
             out = reference.model.generate(
@@ -319,7 +321,7 @@ async def run(args: argparse.Namespace) -> int:
 
         name = args.model.split(":", 1)[1] if ":" in args.model else DEFAULT_EMBEDDED
         path = converted_dir(EMBEDDED_MODELS[name], default_cache_dir())
-        reference = Reference(str(path), service.template(), args.max_tokens)
+        reference = Reference(str(path), service.template(), args.max_tokens, info.device)
         print(f"reference: transformers generate, float32, from {path}", flush=True)
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {
         ("ours", "cold"): [],

@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
+    p.add_argument(
+        "--quantize", default="auto", help="auto (int8 on the CPU), int8 or none: the quality gate"
+    )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -84,6 +87,7 @@ def load_service(args: argparse.Namespace) -> CodegenService:
         model=args.model,
         device=args.device,
         dtype=args.dtype,
+        quantize=args.quantize,
         context_tokens=args.context_tokens,
     )
     service = app.build_service()
@@ -209,6 +213,7 @@ async def run(args: argparse.Namespace) -> int:
         "model": args.model,
         "device": info.device,
         "dtype": info.dtype,
+        "quantize": args.quantize,
         "context_tokens": service.context_budget(),
         "max_tokens": args.max_tokens,
         "seed": args.seed,

@@ -8,11 +8,13 @@ the user types only the unseen tail of the prompt is computed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -107,37 +109,53 @@ def load_pretrained(
     return model, tokenizer
 
 
-class _ThreadTokenizers:
-    """Encoders and decoders, one set per thread.
+class _Tokenizers:
+    """Encoders and decoders that threads borrow, one at a time each.
 
     A fast tokenizer is one Rust object whose settings transformers flips on
     every call (``split_special_tokens`` toggles ``encode_special_tokens``), so
     sharing it between the event loop and the workers can give wrong tokens or
-    "Already borrowed". Each thread gets its own copies: ``plain`` never makes
-    special tokens out of text (user code that contains ``<|im_end|>`` stays
-    text), ``control`` does (for a chat template's own markers)."""
+    "Already borrowed". Here each call borrows a copy of its own from a pool:
+    ``plain`` copies never make special tokens out of text (user code that
+    contains ``<|im_end|>`` stays text), ``control`` copies do (for a chat
+    template's own markers). A copy takes 0.35 s to build for Qwen's
+    vocabulary, so a few are built with the engine, not on a request's path."""
 
-    def __init__(self, tokenizer: Any):
+    def __init__(self, tokenizer: Any, *, plain: int = 3, control: int = 1):
         backend = getattr(tokenizer, "backend_tokenizer", None)
         self._json: str | None = backend.to_str() if backend is not None else None
         self._slow = tokenizer
         self._slow_lock = threading.Lock()
-        self._local = threading.local()
+        self._pools: dict[bool, queue.SimpleQueue[Any]] = {
+            True: queue.SimpleQueue(),
+            False: queue.SimpleQueue(),
+        }
+        if self._json is not None:
+            for as_text, count in ((True, plain), (False, control)):
+                for _ in range(count):
+                    self._pools[as_text].put(self._build(as_text))
 
-    def _pair(self) -> tuple[Any, Any]:
-        pair = getattr(self._local, "pair", None)
-        if pair is None:
-            from tokenizers import Tokenizer
+    def _build(self, specials_as_text: bool) -> Any:
+        from tokenizers import Tokenizer
 
-            assert self._json is not None
-            plain, control = Tokenizer.from_str(self._json), Tokenizer.from_str(self._json)
-            for tok in (plain, control):
-                tok.no_truncation()
-                tok.no_padding()
-            plain.encode_special_tokens = True
-            control.encode_special_tokens = False
-            pair = self._local.pair = (plain, control)
-        return pair
+        assert self._json is not None
+        tok = Tokenizer.from_str(self._json)
+        tok.no_truncation()
+        tok.no_padding()
+        tok.encode_special_tokens = specials_as_text
+        return tok
+
+    @contextlib.contextmanager
+    def _borrow(self, specials_as_text: bool) -> Iterator[Any]:
+        pool = self._pools[specials_as_text]
+        try:
+            tok = pool.get_nowait()
+        except queue.Empty:  # more threads at once than copies: one more
+            tok = self._build(specials_as_text)
+        try:
+            yield tok
+        finally:
+            pool.put(tok)
 
     def plain(self, text: str) -> list[int]:
         """``text`` as text: special-token markers in it are split like any text."""
@@ -146,20 +164,23 @@ class _ThreadTokenizers:
                 return list(
                     self._slow.encode(text, add_special_tokens=False, split_special_tokens=True)
                 )
-        return list(self._pair()[0].encode(text, add_special_tokens=False).ids)
+        with self._borrow(True) as tok:
+            return list(tok.encode(text, add_special_tokens=False).ids)
 
     def control(self, text: str) -> list[int]:
         """``text`` with its special-token markers as those tokens (template text only)."""
         if self._json is None:
             with self._slow_lock:
                 return list(self._slow.encode(text, add_special_tokens=False))
-        return list(self._pair()[1].encode(text, add_special_tokens=False).ids)
+        with self._borrow(False) as tok:
+            return list(tok.encode(text, add_special_tokens=False).ids)
 
     def decode(self, ids: list[int]) -> str:
         if self._json is None:
             with self._slow_lock:
                 return str(self._slow.decode(ids, skip_special_tokens=True))
-        return str(self._pair()[0].decode(ids, skip_special_tokens=True))
+        with self._borrow(True) as tok:
+            return str(tok.decode(ids, skip_special_tokens=True))
 
 
 class _Candidates:
@@ -168,7 +189,7 @@ class _Candidates:
 
     def __init__(
         self,
-        tokens: _ThreadTokenizers,
+        tokens: _Tokenizers,
         num: int,
         stop_ids: set[int],
         stop_check: StopCheck | None,
@@ -252,7 +273,7 @@ class TransformersEngine:
         self.dtype = (
             "int8" if quantized else str(next(model.parameters()).dtype).removeprefix("torch.")
         )
-        self._tokens = _ThreadTokenizers(tokenizer)
+        self._tokens = _Tokenizers(tokenizer)
         self._vocab = tokenizer.get_vocab()
         eos = tokenizer.eos_token_id
         self._eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
