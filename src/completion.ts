@@ -36,17 +36,17 @@ import {
 } from './api';
 import {
   buildCompleteRequest,
-  cellContext,
   DEFAULT_SETTINGS,
   ICompletionSettings,
   IEditorSnapshot,
   IShownSuggestion,
   remainingSuggestion
 } from './request';
+import { notebookCells, PLUGIN_ID, watchSettings } from './notebook';
 import { requestErrors } from './requestErrors';
 
 /** The plugin that owns the user's settings (schema/plugin.json). */
-export const PLUGIN_ID = 'jupyter-codegen:plugin';
+export { PLUGIN_ID };
 
 /** The provider's identifier; the ghost text carries it in `data-provided-by`. */
 export const PROVIDER_ID = 'jupyter-codegen';
@@ -156,22 +156,11 @@ export function snapshotOf(
     mimeType: request.mimeType
   };
   if (widget instanceof NotebookPanel) {
-    const notebook = widget.content;
-    const active = notebook.activeCellIndex;
-    snapshot.path = widget.context.path;
-    snapshot.activeCell = active;
-    snapshot.cells = notebook.widgets.map((cell, i) =>
-      cellContext(
-        cell.model.type,
-        i === active ? request.text : cell.model.sharedModel.getSource()
-      )
-    );
-    const meta = widget.model;
-    const info = meta?.getMetadata('language_info') as
-      { name?: string } | undefined;
-    const spec = meta?.getMetadata('kernelspec') as
-      { language?: string } | undefined;
-    snapshot.kernelLanguage = info?.name || spec?.language;
+    const notebook = notebookCells(widget, request.text);
+    snapshot.path = notebook.path;
+    snapshot.activeCell = notebook.active;
+    snapshot.cells = notebook.cells;
+    snapshot.kernelLanguage = notebook.language;
   } else {
     const context = (widget as any).context;
     if (context && typeof context.path === 'string') {
@@ -350,21 +339,8 @@ export const completionPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const provider = new CodegenInlineProvider();
     manager.registerInlineProvider(provider);
-    if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(settings => {
-          const update = () => {
-            provider.settings = readSettings(
-              settings.composite as Record<string, any>
-            );
-          };
-          update();
-          settings.changed.connect(update);
-        })
-        .catch(reason => {
-          console.error('jupyter-codegen: could not load settings', reason);
-        });
-    }
+    watchSettings(settingRegistry, composite => {
+      provider.settings = readSettings(composite);
+    });
   }
 };

@@ -18,14 +18,9 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Widget } from '@lumino/widgets';
 
 import { IExplainRequest } from './api';
-import { PLUGIN_ID } from './completion';
 import { ExplainPanel } from './explainPanel';
-import {
-  cellContext,
-  clipCells,
-  languageFromMime,
-  MAX_CONTEXT_CHARS
-} from './request';
+import { notebookCells, watchSettings } from './notebook';
+import { clipCells, languageFromMime, MAX_CONTEXT_CHARS } from './request';
 
 export const EXPLAIN_COMMAND = 'jupyter-codegen:explain';
 
@@ -62,18 +57,17 @@ export function explainTarget(
     if (!code.trim()) {
       return null;
     }
-    const index = notebook.activeCellIndex;
-    const before = notebook.widgets
-      .slice(0, index)
-      .map(c => cellContext(c.model.type, c.model.sharedModel.getSource()));
-    const info = widget.model?.getMetadata('language_info') as
-      { name?: string } | undefined;
+    const context = notebookCells(widget);
     return {
-      path: widget.context.path,
+      path: context.path,
       request: {
         code,
-        cells_before: clipCells(before, MAX_CONTEXT_CHARS, true),
-        language: info?.name || 'python'
+        cells_before: clipCells(
+          context.cells.slice(0, context.active),
+          MAX_CONTEXT_CHARS,
+          true
+        ),
+        language: context.language || 'python'
       }
     };
   }
@@ -109,18 +103,9 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     let panel: ExplainPanel | null = null;
     let maxTokens = 512;
-    settingRegistry
-      ?.load(PLUGIN_ID)
-      .then(settings => {
-        const update = () => {
-          maxTokens = (settings.composite.explainMaxTokens as number) ?? 512;
-        };
-        update();
-        settings.changed.connect(update);
-      })
-      .catch(() => {
-        // Defaults stay.
-      });
+    watchSettings(settingRegistry, composite => {
+      maxTokens = (composite.explainMaxTokens as number) ?? 512;
+    });
 
     const openPanel = (): ExplainPanel => {
       if (!panel || panel.isDisposed) {
