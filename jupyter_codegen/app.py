@@ -295,7 +295,7 @@ class CodegenApp(ExtensionApp):
         )
 
     async def stop_extension(self) -> None:
-        self.host.shutdown()
+        self.service.shutdown()
         for key, value in getattr(self, "_exported", {}).items():
             if os.environ.get(key) == value:
                 del os.environ[key]

@@ -104,27 +104,33 @@ class InProcessClient:
         threading.Thread(target=self._loop.run_forever, name="codegen-inproc", daemon=True).start()
 
     def _run(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        from .engine.base import EngineError
         from .engine.host import HostBusy, ModelNotReady
-        from .engine.openai_http import UpstreamError
         from .schemas import ExplainRequest, GenerateRequest, RequestError, parse_request
 
         service = self.service
         service.host.wait_loaded()
-        coro: Any
         try:
             model = GenerateRequest if kind == "generate" else ExplainRequest
             req = parse_request(model, body)
-            ticket = service.ticket(None, kind)
-            call = service.generate if kind == "generate" else service.explain
-            coro = call(req, ticket)
-            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            tickets: list[Any] = []
+
+            async def call() -> Any:
+                # On the service's loop: the host's bookkeeping has one thread.
+                ticket = service.ticket(None, kind)
+                tickets.append(ticket)
+                run = service.generate if kind == "generate" else service.explain
+                return await run(req, ticket)
+
+            future = asyncio.run_coroutine_threadsafe(call(), self._loop)
             try:
                 reply = _wait(future)
             except BaseException:  # Ctrl-C in the kernel: stop the generation too
-                ticket.cancel()
+                for ticket in tickets:
+                    ticket.cancel()
                 future.cancel()
                 raise
-        except (ModelNotReady, HostBusy, RequestError, UpstreamError) as exc:
+        except (ModelNotReady, HostBusy, RequestError, EngineError) as exc:
             raise CodegenError(str(exc)) from None
         return dict(reply.model_dump())
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from .engine.base import EngineError
 from .engine.host import GenerationFailed, HostBusy, ModelNotReady, Ticket
 from .engine.openai_http import UpstreamError
 from .schemas import (
@@ -80,9 +81,11 @@ class CodegenHandler(APIHandler):
             self.set_header("Retry-After", "1")
         elif isinstance(exc, GenerationFailed):  # logged and counted by the host
             status, body = 500, {"message": f"Generation failed: {exc}"}
-        elif isinstance(exc, UpstreamError):
+        elif isinstance(exc, EngineError):  # counted by the host; says what happened
             self.log.warning("jupyter-codegen: %s", exc)
-            status, body = exc.status, {"message": str(exc), "upstream": exc.upstream}
+            status, body = exc.status, {"message": str(exc)}
+            if isinstance(exc, UpstreamError):
+                body["upstream"] = exc.upstream
             if status == 503:
                 self.set_header("Retry-After", "5")
         else:
@@ -167,7 +170,7 @@ class GenerationHandler(CodegenHandler):
             pass  # closing the iterator below cancels the generation
         except Exception as exc:  # headers are gone: report in-band
             if not isinstance(
-                exc, RequestError | ModelNotReady | HostBusy | GenerationFailed | UpstreamError
+                exc, RequestError | ModelNotReady | HostBusy | GenerationFailed | EngineError
             ):
                 self.log.exception("jupyter-codegen: streamed %s request failed", self.kind)
                 self.service.record_failure(self.kind)

@@ -140,7 +140,10 @@ def keep_tail(text: str, budget: int, count: TokenCounter) -> str:
     """
     if budget <= 0 or not text:
         return ""
-    text = text[-budget * MAX_CHARS_PER_TOKEN :]
+    if len(text) > budget * MAX_CHARS_PER_TOKEN:
+        text = text[-budget * MAX_CHARS_PER_TOKEN :]
+        start = text.find("\n") + 1  # whole lines only, unless it is all one line
+        text = text[start:] if 0 < start < len(text) else text
     if count(text) <= budget:
         return text
     lines = text.splitlines(keepends=True)
@@ -162,7 +165,10 @@ def keep_head(text: str, budget: int, count: TokenCounter) -> str:
     """The longest run of whole leading lines of ``text`` within ``budget`` tokens."""
     if budget <= 0 or not text:
         return ""
-    text = text[: budget * MAX_CHARS_PER_TOKEN]
+    if len(text) > budget * MAX_CHARS_PER_TOKEN:
+        text = text[: budget * MAX_CHARS_PER_TOKEN]
+        end = text.rfind("\n") + 1  # whole lines only, unless it is all one line
+        text = text[:end] if end > 0 else text
     if count(text) <= budget:
         return text
     lines = text.splitlines(keepends=True)

@@ -4,6 +4,7 @@ cleaned results out. Handlers stay thin and call one method here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -187,6 +188,11 @@ class CodegenService:
             reply["engine"] = info.extra
         return reply
 
+    def shutdown(self) -> None:
+        """Stop the preparation threads and the host (cancels what runs)."""
+        self._prep.shutdown(wait=False, cancel_futures=True)
+        self.host.shutdown()
+
     # -- completion -------------------------------------------------------
 
     def _completion_limits(self, req: CompleteRequest) -> tuple[int, int]:
@@ -273,12 +279,27 @@ class CodegenService:
             )
         return CompleteReply(completions=completions, model=self.host.name, timings=timed.timings)
 
-    async def _prepared_completion(self, req: CompleteRequest) -> _Completion:
-        max_tokens, num = self._completion_limits(req)
-        return await self._off_loop(self._prepare_completion, req, max_tokens, num)
+    async def _prepared(self, ticket: Ticket, prepare: Callable[..., T], *args: Any) -> T:
+        """``prepare(*args)`` off the loop, for a request holding ``ticket``. If
+        it fails or is cancelled, the ticket (and its slot) is given back."""
+        try:
+            if ticket.cancelled.is_set():  # superseded while it waited: no work
+                raise asyncio.CancelledError
+            return await self._off_loop(prepare, *args)
+        except BaseException:
+            self.release(ticket)
+            raise
+
+    async def _prepared_completion(self, req: CompleteRequest, ticket: Ticket) -> _Completion:
+        try:
+            max_tokens, num = self._completion_limits(req)
+        except BaseException:
+            self.release(ticket)
+            raise
+        return await self._prepared(ticket, self._prepare_completion, req, max_tokens, num)
 
     async def complete(self, req: CompleteRequest, ticket: Ticket) -> CompleteReply:
-        prepared = await self._prepared_completion(req)
+        prepared = await self._prepared_completion(req, ticket)
         timed = await self.host.run(prepared.gen, ticket)
         return await self._off_loop(self._completion_reply, timed, prepared)
 
@@ -288,23 +309,24 @@ class CodegenService:
         """Validate and prepare, then stream events: ``("completion", {"index",
         "text"})`` with each candidate's cleaned text so far, then ``("done",
         <CompleteReply>)``. Errors in the request are raised here, before any event."""
-        return self._completion_events(await self._prepared_completion(req), ticket)
+        return self._completion_events(await self._prepared_completion(req, ticket), ticket)
 
     async def _completion_events(
         self, prepared: _Completion, ticket: Ticket
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         raw: dict[int, str] = {}
-        async for item in self.host.stream(prepared.gen, ticket):
-            if isinstance(item, Timed):
-                reply = await self._off_loop(self._completion_reply, item, prepared)
-                yield "done", reply.model_dump()
-                return
-            index, delta = item
-            raw[index] = raw.get(index, "") + delta
-            text = clean_completion(
-                raw[index], prepared.prefix, prepared.suffix, scope=prepared.scope
-            )
-            yield "completion", {"index": index, "text": text}
+        async with contextlib.aclosing(self.host.stream(prepared.gen, ticket)) as items:
+            async for item in items:
+                if isinstance(item, Timed):
+                    reply = await self._off_loop(self._completion_reply, item, prepared)
+                    yield "done", reply.model_dump()
+                    return
+                index, delta = item
+                raw[index] = raw.get(index, "") + delta
+                text = clean_completion(
+                    raw[index], prepared.prefix, prepared.suffix, scope=prepared.scope
+                )
+                yield "completion", {"index": index, "text": text}
 
     # -- chat: explanations and generated code -----------------------------
 
@@ -348,11 +370,12 @@ class CodegenService:
         event: str,
         finish: Callable[[Timed], BaseModel],
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        async for item in self.host.stream(gen, ticket):
-            if isinstance(item, Timed):
-                yield "done", finish(item).model_dump()
-                return
-            yield event, {"delta": item[1]}
+        async with contextlib.aclosing(self.host.stream(gen, ticket)) as items:
+            async for item in items:
+                if isinstance(item, Timed):
+                    yield "done", finish(item).model_dump()
+                    return
+                yield event, {"delta": item[1]}
 
     @staticmethod
     def _first(timed: Timed) -> tuple[str, FinishReason]:
@@ -381,7 +404,7 @@ class CodegenService:
         )
 
     async def explain(self, req: ExplainRequest, ticket: Ticket) -> ExplainReply:
-        gen = await self._off_loop(self._explain_request, req)
+        gen = await self._prepared(ticket, self._explain_request, req)
         return self._explain_reply(await self.host.run(gen, ticket))
 
     async def stream_explain(
@@ -389,7 +412,7 @@ class CodegenService:
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Validate and prepare, then stream events: ``("explanation", {"delta"})``
         as text arrives, then ``("done", <ExplainReply>)``."""
-        gen = await self._off_loop(self._explain_request, req)
+        gen = await self._prepared(ticket, self._explain_request, req)
         return self._chat_events(gen, ticket, "explanation", self._explain_reply)
 
     def _generate_request(self, req: GenerateRequest) -> GenerationRequest:
@@ -416,7 +439,7 @@ class CodegenService:
         )
 
     async def generate(self, req: GenerateRequest, ticket: Ticket) -> GenerateReply:
-        gen = await self._off_loop(self._generate_request, req)
+        gen = await self._prepared(ticket, self._generate_request, req)
         return self._generate_reply(await self.host.run(gen, ticket))
 
     async def stream_generate(
@@ -424,7 +447,7 @@ class CodegenService:
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Validate and prepare, then stream ``("text", {"delta"})``, then ``("done",
         <GenerateReply>)``."""
-        gen = await self._off_loop(self._generate_request, req)
+        gen = await self._prepared(ticket, self._generate_request, req)
         return self._chat_events(gen, ticket, "text", self._generate_reply)
 
 

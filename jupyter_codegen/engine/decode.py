@@ -74,13 +74,29 @@ class KVState:
             self.cache.crop(-extra)  # transformers 5: a negative count removes that many
             del self.tokens[length:]
 
-    def nbytes(self) -> int:
-        total = 0
+    def _tensors(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        pairs = []
         for layer in getattr(self.cache, "layers", ()):
-            for t in (getattr(layer, "keys", None), getattr(layer, "values", None)):
-                if isinstance(t, torch.Tensor):
-                    total += t.numel() * t.element_size()
-        return total
+            keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+            if isinstance(keys, torch.Tensor) and isinstance(values, torch.Tensor):
+                pairs.append((keys, values))
+        return pairs
+
+    def nbytes(self) -> int:
+        """Memory held, counted by storage: a cropped cache still holds what its
+        views were cut from."""
+        return sum(
+            k.untyped_storage().nbytes() + v.untyped_storage().nbytes() for k, v in self._tensors()
+        )
+
+    def copy_prefix(self, length: int) -> KVState:
+        """A new state holding copies of the first ``length`` positions."""
+        from transformers import DynamicCache
+
+        pairs = [
+            (k[..., :length, :].clone(), v[..., :length, :].clone()) for k, v in self._tensors()
+        ]
+        return KVState(DynamicCache(pairs), self.tokens[:length])
 
 
 def draft_tokens(
@@ -142,11 +158,9 @@ class Decoder:
     def new_state(self) -> KVState:
         from transformers import DynamicCache
 
-        try:
-            cache = DynamicCache(config=self.model.config)
-        except TypeError:  # transformers 4.x
-            cache = DynamicCache()
-        return KVState(cache)
+        # Without the config, every layer keeps its whole past: sliding-window
+        # layers (Mistral, StarCoder2, Gemma) could not be cropped for reuse.
+        return KVState(DynamicCache())
 
     # -- forward ------------------------------------------------------------
 
@@ -176,27 +190,12 @@ class Decoder:
         positions, shape (batch, keep, vocab)."""
         start = len(state.tokens)
         input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)
-        batch = self._batch(state)
-        if batch > 1:
-            input_ids = input_ids.expand(batch, -1)
         positions = torch.arange(start, start + len(ids), device=self.device).unsqueeze(0)
         out = self._run(
-            state,
-            limits,
-            input_ids=input_ids,
-            position_ids=positions.expand(input_ids.shape[0], -1),
-            logits_to_keep=keep,
+            state, limits, input_ids=input_ids, position_ids=positions, logits_to_keep=keep
         )
         state.tokens.extend(ids)
         return out.logits
-
-    @staticmethod
-    def _batch(state: KVState) -> int:
-        for layer in getattr(state.cache, "layers", ()):
-            keys = getattr(layer, "keys", None)
-            if isinstance(keys, torch.Tensor) and keys.dim() == 4:
-                return int(keys.shape[0])
-        return 1
 
     def prefill(self, state: KVState, prompt: list[int], limits: Limits) -> torch.Tensor:
         """Extend ``state`` (whose tokens are a prefix of ``prompt``, shorter than

@@ -17,7 +17,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -383,7 +383,7 @@ class ModelHost:
 
     async def stream(
         self, request: GenerationRequest, ticket: Ticket
-    ) -> AsyncIterator[tuple[int, str] | Timed]:
+    ) -> AsyncGenerator[tuple[int, str] | Timed, None]:
         """Yield ``(candidate index, new text)`` as it arrives, then the
         :class:`Timed` result. Closing the iterator early cancels the generation."""
         queue: asyncio.Queue[tuple[int, str] | Timed | BaseException] = asyncio.Queue()

@@ -57,7 +57,10 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: shown as written; connecting says what is wrong
+        port = ":" + parts.netloc.rpartition(":")[2]
     return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 

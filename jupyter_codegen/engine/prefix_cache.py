@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -67,23 +68,38 @@ class PrefixCache(Generic[State]):
     def enabled(self) -> bool:
         return self.budget_bytes > 0
 
-    def take(self, tokens: list[int]) -> tuple[Slot[State] | None, int]:
-        """Remove and return the slot sharing the longest prefix with ``tokens``,
-        with that prefix's length, at most ``len(tokens) - 1``: the last prompt
-        token is always computed, for its logits. ``(None, 0)`` if none helps."""
+    def take(
+        self,
+        tokens: list[int],
+        key: str = "",
+        copy_prefix: Callable[[State, int], State] | None = None,
+    ) -> tuple[Slot[State] | None, int]:
+        """The slot sharing the longest prefix with ``tokens``, with that prefix's
+        length, at most ``len(tokens) - 1`` (the last prompt token is always
+        computed, for its logits); ``(None, 0)`` if none helps.
+
+        The slot is removed from the pool, since its taker will crop and extend
+        it, unless it is another document's and most of it is not shared (two
+        notebooks that start with the same imports): then, with
+        ``copy_prefix``, the taker gets a copy of the shared part and the other
+        document keeps its slot."""
         with self._lock:
             best: Slot[State] | None = None
             best_len = 0
             for slot in self._slots.values():
                 n = common_prefix(slot.tokens, tokens)
-                if n > best_len:
+                if n > best_len or (n == best_len and n and slot.key == key):
                     best, best_len = slot, n
             best_len = min(best_len, len(tokens) - 1)
             if best is None or best_len < self.min_tokens:
                 self._misses += 1
                 return None, 0
-            del self._slots[best.key]
             self._hits += 1
+            if best.key != key and copy_prefix is not None and best_len * 2 < len(best.tokens):
+                self._slots.move_to_end(best.key)
+                state = copy_prefix(best.state, best_len)
+                return Slot(key, best.tokens[:best_len], state, 0), best_len
+            del self._slots[best.key]
             return best, best_len
 
     def put(self, key: str, tokens: list[int], state: State, nbytes: int) -> None:

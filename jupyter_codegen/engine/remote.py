@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 #: How old the health shown by ``info()`` may be before a new probe starts.
 HEALTH_TTL_S = 10.0
-#: Without a configured model name, how long loading waits for the server to list one.
-MODEL_WAIT_S = 60.0
+#: Without a configured model name, how long loading waits for the server to list one
+#: (status says "loading" meanwhile): vLLM takes minutes to load a large model.
+MODEL_WAIT_S = 900.0
 #: A health probe waits at most this long for the model list.
 PROBE_TIMEOUT_S = 10.0
 #: Most stop strings sent (the OpenAI API's limit).

@@ -376,7 +376,7 @@ class TransformersEngine:
             return GenerationResult(candidates.result("cancelled"), len(prompt_ids))
         halt: FinishReason | None = None
         with torch.inference_mode():
-            state, reused = self._take(prompt_ids)
+            state, reused = self._take(prompt_ids, request.cache_key)
             try:
                 logits = self.decoder.prefill(state, prompt_ids, limits)
                 if num > 1 or request.temperature > 0:
@@ -404,8 +404,10 @@ class TransformersEngine:
 
     # -- prompt cache -----------------------------------------------------
 
-    def _take(self, prompt_ids: list[int]) -> tuple[KVState, int]:
-        slot, reused = self.prompt_cache.take(prompt_ids)
+    def _take(self, prompt_ids: list[int], key: str | None) -> tuple[KVState, int]:
+        slot, reused = self.prompt_cache.take(
+            prompt_ids, key or "default", lambda state, n: state.copy_prefix(n)
+        )
         if slot is None:
             return self.decoder.new_state(), 0
         slot.state.crop_to(reused)

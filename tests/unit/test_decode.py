@@ -339,3 +339,46 @@ def test_prefix_cache_takes_the_longest_match_and_evicts_by_bytes() -> None:
     off: PrefixCache[str] = PrefixCache(0)
     off.put("a", [1, 2, 3], "A", 1)
     assert not off.enabled and off.stats().slots == 0
+
+
+def test_another_documents_slot_is_copied_not_cropped() -> None:
+    cache: PrefixCache[str] = PrefixCache(budget_bytes=1000, min_tokens=2)
+    cache.put("a", [1, 2, 3, 4, 5, 6, 7, 8], "A", 10)
+
+    def copy(state: str, n: int) -> str:
+        return f"{state}[:{n}]"
+
+    # Another document that shares only the start gets a copy; "a" keeps its slot
+    slot, n = cache.take([1, 2, 9, 9], "b", copy)
+    assert slot is not None and (slot.key, slot.state, slot.tokens, n) == ("b", "A[:2]", [1, 2], 2)
+    assert cache.stats().slots == 1
+    # The same document takes its own slot
+    slot, n = cache.take([1, 2, 3, 4, 5, 6, 7, 8, 0], "a", copy)
+    assert slot is not None and (slot.state, n) == ("A", 8) and cache.stats().slots == 0
+    # Another document that shares most of a slot takes it (nothing is lost)
+    cache.put("a", [1, 2, 3, 4, 5, 6, 7, 8], "A", 10)
+    slot, n = cache.take([1, 2, 3, 4, 5, 6, 0], "b", copy)
+    assert slot is not None and (slot.state, n) == ("A", 6) and cache.stats().slots == 0
+
+
+def test_two_notebooks_with_the_same_start_keep_their_reuse(model_and_tokenizer):
+    engine = make_engine(model_and_tokenizer)
+    common = CELL * 2
+    notebook_a = fim(common + "".join(f"a_{i} = load('a{i}.json')\n" for i in range(20)) + "x = ")
+    notebook_b = fim(common + "b = 1\ny = ")
+
+    def ask(segments: list[Segment], key: str):
+        return engine.generate(
+            GenerationRequest(max_new_tokens=6, segments=segments, cache_key=key),
+            threading.Event(),
+        )
+
+    ask(notebook_a, "a")
+    b = ask(notebook_b, "b")
+    again = ask(notebook_a, "a")
+    prompt_a = len(engine._segment_ids(notebook_a))
+    # B reused the shared start without cropping A's slot: A is reused almost whole
+    assert b.cached_tokens > 20
+    assert again.cached_tokens == prompt_a - 1
+    fresh = greedy(make_engine(model_and_tokenizer, prompt_cache_bytes=0), notebook_a, 6)
+    assert again.candidates[0].text == fresh.candidates[0].text
