@@ -215,6 +215,10 @@ class CodegenService:
         engine = self.host.ready_engine()
         template = self.template()
         count = engine.count_tokens
+        # The cell around the cursor, bounded: what post-processing looks at, and
+        # where the names that choose the context come from (a pasted megabyte
+        # would otherwise be parsed whole, holding the GIL for half a second).
+        prefix, suffix = _window(req.prefix, req.suffix)
         prompt = build_fim_prompt(
             template,
             req.prefix,
@@ -223,7 +227,7 @@ class CodegenService:
                 limits.context_strategy,
                 req.cells_before,
                 req.cells_after,
-                req.prefix + req.suffix,
+                prefix + suffix,
                 req.language,
                 budget,
                 count,
@@ -232,7 +236,6 @@ class CodegenService:
             self.prompt_budget(),
             count,
         )
-        prefix, suffix = _window(req.prefix, req.suffix)
         scope = self._scope(req)
         stop_check = None
         if limits.early_stop:
