@@ -349,19 +349,17 @@ async def run(args: argparse.Namespace) -> int:
         )
     print()
     print(table(rows))
-    ref_p50 = (
-        statistics.median(
+    if reference is not None:
+        ref_p50 = statistics.median(
             r["total_s"] for r in rows[("reference", "cold")] + rows[("reference", "typing")]
         )
-        if reference
-        else float("nan")
-    )
-    typing_p50 = statistics.median(r["total_s"] for r in rows[("ours", "typing")])
-    cold_p50 = statistics.median(r["total_s"] for r in rows[("ours", "cold")])
-    print(
-        f"\nratios to the reference's p50 ({ref_p50:.2f} s): typing {typing_p50 / ref_p50:.2f} "
-        f"(target <= 0.33), cold {cold_p50 / ref_p50:.2f} (target <= 1.5)"
-    )
+        typing_p50 = statistics.median(r["total_s"] for r in rows[("ours", "typing")])
+        cold_p50 = statistics.median(r["total_s"] for r in rows[("ours", "cold")])
+        print(
+            f"\nratios to the reference's p50 ({ref_p50:.2f} s): typing "
+            f"{typing_p50 / ref_p50:.2f} (target <= 0.33), cold {cold_p50 / ref_p50:.2f} "
+            "(target <= 1.5)"
+        )
     cancels = cancel_latency(service, args.cancel_tokens)
     print(
         f"cancel during a {args.cancel_tokens}-line prefill: engine idle after "
