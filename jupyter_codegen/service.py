@@ -286,8 +286,6 @@ class CodegenService:
         """``prepare(*args)`` off the loop, for a request holding ``ticket``. If
         it fails or is cancelled, the ticket (and its slot) is given back."""
         try:
-            if ticket.cancelled.is_set():  # superseded while it waited: no work
-                raise asyncio.CancelledError
             return await self._off_loop(prepare, *args)
         except BaseException:
             self.release(ticket)

@@ -307,7 +307,7 @@ async def test_limits_are_clamped_not_refused(jp_fetch) -> None:
         (await jp_fetch("jupyter-codegen", "complete", method="POST", body=json.dumps(body))).body
     )
     assert reply["timings"]["generated_tokens"] <= 3 * 2
-    assert len(reply["completions"]) <= 2
+    assert all(c["candidate"] < 2 for c in reply["completions"])  # only 2 were generated
     body = {"code": "x = 1", "max_tokens": 1000}
     reply = json.loads(
         (await jp_fetch("jupyter-codegen", "explain", method="POST", body=json.dumps(body))).body
