@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quantize", default="auto", help="auto (int8 on the CPU), int8 or none: the quality gate"
     )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
+    p.add_argument(
+        "--generation-timeout",
+        type=float,
+        default=120.0,
+        help="seconds before a generation stops (raise it for slow float32 runs on a busy CPU)",
+    )
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--strategies", default=",".join(STRATEGIES))
     p.add_argument("--humaneval-single", type=int, default=30)
@@ -89,6 +95,7 @@ def load_service(args: argparse.Namespace) -> CodegenService:
         dtype=args.dtype,
         quantize=args.quantize,
         context_tokens=args.context_tokens,
+        generation_timeout=args.generation_timeout,
     )
     service = app.build_service()
     service.host.start_loading()
