@@ -304,18 +304,24 @@ class ModelHost:
         self.admit(ticket)
         engine = self.ready_engine()
         loop = asyncio.get_running_loop()
-        t0 = ticket._admitted_at or time.monotonic()
+        # Admitted (t0), then the prompt was prepared, then it waits for a slot (tq).
+        tq = time.monotonic()
+        t0 = ticket._admitted_at or tq
         first: list[float] = []
         try:
             await self._wait_for_slot(ticket)
             t1 = time.monotonic()
-            metrics.observe_queue_wait(ticket.kind, t1 - t0)
+            metrics.observe_queue_wait(ticket.kind, t1 - tq)
             if ticket.cancelled.is_set():
                 self._free(ticket)
                 self._record(ticket, None, t0, None, "cancelled")
                 return Timed(
                     GenerationResult([], 0),
-                    {"queue_ms": _ms(t1 - t0), "total_ms": _ms(t1 - t0)},
+                    {
+                        "prepare_ms": _ms(tq - t0),
+                        "queue_ms": _ms(t1 - tq),
+                        "total_ms": _ms(t1 - t0),
+                    },
                 )
 
             def deliver(index: int, text: str) -> None:
@@ -363,7 +369,8 @@ class ModelHost:
             self.release(ticket)
         tokens = sum(c.tokens for c in result.candidates)
         timings = {
-            "queue_ms": _ms(t1 - t0),
+            "prepare_ms": _ms(tq - t0),
+            "queue_ms": _ms(t1 - tq),
             "generate_ms": _ms(t2 - t1),
             "total_ms": _ms(t2 - t0),
             "prompt_tokens": float(result.prompt_tokens),
