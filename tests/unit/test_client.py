@@ -43,7 +43,9 @@ def client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path
     config = tmp_path / "config"
     config.mkdir()
     (config / "jupyter_server_config.json").write_text(
-        json.dumps({"CodegenApp": {"explain_max_tokens": LONG, "device": "cpu"}})
+        # No drafting: the random model repeats itself, and drafting would finish
+        # its LONG tokens before the test's Ctrl-C could land.
+        json.dumps({"CodegenApp": {"explain_max_tokens": LONG, "device": "cpu", "draft_tokens": 0}})
     )
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config))
     monkeypatch.setenv("JUPYTER_CODEGEN_MODEL", str(tiny_model_dir))
