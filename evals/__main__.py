@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     p.add_argument(
-        "--quantize", default="auto", help="auto (int8 on the CPU), int8 or none: the quality gate"
+        "--quantize", default="none", help="none (the default), int8 or auto: the quality gate"
     )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument(

@@ -86,8 +86,8 @@ class GenerationResult:
 class EngineOptions:
     """How the local engine runs (from the CodegenApp traits)."""
 
-    #: "auto": int8 weights on the CPU, none elsewhere; "int8"; "none".
-    quantize: str = "auto"
+    #: "none"; "int8" (CPU only); "auto": int8 on the CPU, none elsewhere.
+    quantize: str = "none"
     #: Bytes of key/value caches kept for reuse across requests (0: none).
     prompt_cache_bytes: int = 512 * 1024 * 1024
     #: Most tokens drafted from the prompt per step of greedy decoding (0: none).

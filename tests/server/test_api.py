@@ -95,10 +95,10 @@ async def test_status_reaches_ready_with_model_details(jp_fetch, tiny_model_dir:
     assert status["model"] == str(tiny_model_dir)
     assert (status["device"], status["dtype"], status["family"]) == (
         "cpu",
-        "int8",  # int8 weights by default on the CPU
+        "float32",
         "qwen2.5-coder",
     )
-    assert "int8" in status["engine"]["quantization"]
+    assert status["engine"]["quantization"] is None  # int8 is opt-in
     assert status["engine"]["prompt_cache"]["budget_bytes"] == 512 * 2**20
     assert status["error"] is None and status["load_seconds"] > 0
     assert status["memory"]["rss_bytes"] > 0

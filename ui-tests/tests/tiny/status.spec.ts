@@ -17,9 +17,8 @@ test('the status item reaches ready and shows the details', async ({
   await expect(dialog.locator('tr', { hasText: 'Device' })).toContainText(
     'cpu'
   );
-  // int8 weights: the default on the CPU
   await expect(dialog.locator('tr', { hasText: 'Dtype' })).toContainText(
-    'int8'
+    'float32'
   );
   await expect(
     dialog.locator('tr', { hasText: 'Server memory' })
