@@ -78,9 +78,11 @@ class Limits:
     early_stop: bool = True
 
 
-#: Automatic prompt budgets (tokens), chosen from the evaluation in the README
-#: ("Speed"): the whole prompt, and the part after the cursor.
-AUTO_CONTEXT_CPU, AUTO_SUFFIX_CPU = 1024, 64
+#: Automatic prompt budgets (tokens): the whole prompt, and the part after the
+#: cursor. On the CPU, 1024 was chosen from the curve in the README (Benchmarks)
+#: measured with int8 weights; float32 prefills at less than half their speed,
+#: so it keeps the earlier 512.
+AUTO_CONTEXT_CPU, AUTO_CONTEXT_CPU_INT8, AUTO_SUFFIX_CPU = 512, 1024, 64
 AUTO_CONTEXT_GPU, AUTO_SUFFIX_GPU = 4096, 512
 
 
@@ -107,8 +109,10 @@ class CodegenService:
 
     def prompt_budget(self) -> PromptBudget:
         if self._budget is None:
-            on_cpu = self.host.ready_engine().info().device == "cpu"
-            total = self.limits.context_tokens or (AUTO_CONTEXT_CPU if on_cpu else AUTO_CONTEXT_GPU)
+            info = self.host.ready_engine().info()
+            on_cpu = info.device == "cpu"
+            cpu_total = AUTO_CONTEXT_CPU_INT8 if info.dtype == "int8" else AUTO_CONTEXT_CPU
+            total = self.limits.context_tokens or (cpu_total if on_cpu else AUTO_CONTEXT_GPU)
             suffix = self.limits.suffix_tokens or (AUTO_SUFFIX_CPU if on_cpu else AUTO_SUFFIX_GPU)
             self._budget = PromptBudget(total=total, suffix=min(suffix, total // 2))
         return self._budget

@@ -29,6 +29,9 @@ class Watched:
     def generate(self, request: Any, cancel: threading.Event, on_delta: Any = None) -> Any:
         def deliver(index: int, text: str) -> None:
             self.after_cancel += cancel.is_set()
+            # Paced, so the generation outlasts the test's Ctrl-C whatever the
+            # configuration (drafting makes the repetitive random model very fast).
+            time.sleep(0.005)
             if on_delta is not None:
                 on_delta(index, text)
 
