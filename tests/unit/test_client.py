@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import _thread
 import json
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,17 @@ def client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path
     client.service.host.shutdown()
 
 
-def test_ctrl_c_stops_the_in_process_generation_within_one_step(client) -> None:
+@pytest.fixture
+def python_sigint() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt in the main thread, as in a kernel. An earlier test
+    in the same process may have left another SIGINT handler (or SIG_IGN), and then
+    ``_thread.interrupt_main`` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_the_in_process_generation_within_one_step(client, python_sigint) -> None:
     host = client.service.host
     host.engine = engine = Watched(host.engine)
 
