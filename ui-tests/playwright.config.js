@@ -3,16 +3,22 @@
  *
  * Two real Jupyter servers: one on a tiny random-weight model (port 8888) for
  * tests where the model's words do not matter, one on the embedded 1.5B model
- * (port 8889) for tests where they do. UI_SERVERS=tiny starts only the first.
+ * (port 8889) for tests where they do; UI_PORT_TINY and UI_PORT_EMBEDDED
+ * change the ports. UI_SERVERS=tiny starts only the first.
  * Debian's chromium is used (Playwright's own download is unreachable here).
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const servers = (process.env.UI_SERVERS || 'tiny,embedded').split(',');
+// UI_PORT_TINY / UI_PORT_EMBEDDED move the servers, so that two checkouts can
+// run their browser tests side by side.
 const SERVERS = {
-  tiny: { port: 8888, timeout: 180 * 1000 },
+  tiny: { port: Number(process.env.UI_PORT_TINY || 8888), timeout: 180 * 1000 },
   // First run on a fresh machine: download and convert the model (~3 min).
-  embedded: { port: 8889, timeout: 600 * 1000 }
+  embedded: {
+    port: Number(process.env.UI_PORT_EMBEDDED || 8889),
+    timeout: 600 * 1000
+  }
 };
 
 module.exports = {
@@ -44,17 +50,17 @@ module.exports = {
     {
       name: 'tiny',
       testMatch: 'tests/tiny/**/*.spec.ts',
-      use: { baseURL: 'http://localhost:8888' }
+      use: { baseURL: `http://localhost:${SERVERS.tiny.port}` }
     },
     {
       name: 'embedded',
       testMatch: 'tests/embedded/**/*.spec.ts',
-      use: { baseURL: 'http://localhost:8889' }
+      use: { baseURL: `http://localhost:${SERVERS.embedded.port}` }
     },
     {
       name: 'benchmark',
       testMatch: 'benchmarks/**/*.spec.ts',
-      use: { baseURL: 'http://localhost:8889' }
+      use: { baseURL: `http://localhost:${SERVERS.embedded.port}` }
     }
   ],
   webServer: servers.map(kind => ({
