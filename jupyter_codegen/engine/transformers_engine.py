@@ -242,7 +242,7 @@ def wants_int8(quantize: str, device: str) -> bool:
         if device != "cpu":
             raise ValueError(f"int8 weights run on the CPU only, not on {device!r}")
         if not int8_supported():
-            raise RuntimeError("this torch build has no quantized CPU engine (fbgemm/qnnpack)")
+            raise RuntimeError("this torch build has no CPU int8 matmul (torch._int_mm)")
         return True
     if quantize != "auto":
         raise ValueError(f"quantize must be 'auto', 'int8' or 'none', not {quantize!r}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from jupyter_codegen.engine.quantize import Int8Linear
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.decode import Limits, draft_tokens
 from jupyter_codegen.engine.prefix_cache import PrefixCache, common_prefix
@@ -249,8 +250,6 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
     )
     info = int8.info()
     assert info.dtype == "int8" and "int8" in str(info.extra["quantization"])
-    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
-
     assert isinstance(int8.model.lm_head, Int8Linear)  # untied from the embeddings
     assert int8.model.get_input_embeddings().weight.dtype == torch.bfloat16
     assert not any(
