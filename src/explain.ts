@@ -2,7 +2,7 @@
  * The "Explain code" command: in the cell context menu, the editor context
  * menu (for a selection), the command palette, and on Accel+Shift+Y. It
  * explains the selection, or else the active cell (or file), in the Explain
- * side panel.
+ * side panel, whose question box asks about it (and follow-ups).
  */
 import {
   ILabShell,
@@ -109,7 +109,19 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
 
     const openPanel = (): ExplainPanel => {
       if (!panel || panel.isDisposed) {
-        panel = new ExplainPanel(rendermime);
+        panel = new ExplainPanel(rendermime, () => {
+          const target = explainTarget(
+            app.shell.currentWidget,
+            notebooks,
+            editors
+          );
+          return (
+            target && {
+              path: target.path,
+              request: { ...target.request, max_tokens: maxTokens }
+            }
+          );
+        });
         app.shell.add(panel, 'right', { rank: 900 });
       }
       app.shell.activateById(panel.id);
