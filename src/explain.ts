@@ -23,6 +23,7 @@ import { notebookCells, watchSettings } from './notebook';
 import { clipCells, languageFromMime, MAX_CONTEXT_CHARS } from './request';
 
 export const EXPLAIN_COMMAND = 'jupyter-codegen:explain';
+export const ASK_COMMAND = 'jupyter-codegen:ask';
 
 /** The selected text of an editor, or '' when nothing is selected. */
 function selectedText(editor: CodeEditor.IEditor | null | undefined): string {
@@ -157,9 +158,37 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    app.commands.addCommand(ASK_COMMAND, {
+      label: 'Ask About Code…',
+      caption:
+        'Ask the local code model about the selection, or the active cell, in the Explain panel',
+      execute: () => {
+        const target = explainTarget(
+          app.shell.currentWidget,
+          notebooks,
+          editors
+        );
+        const explainPanel = openPanel();
+        if (target) {
+          explainPanel.setDocument(target.path);
+        }
+        explainPanel.focusQuestion();
+      }
+    });
+
     app.contextMenu.addItem({
       command: EXPLAIN_COMMAND,
       selector: '.jp-Notebook .jp-Cell',
+      rank: 60
+    });
+    app.contextMenu.addItem({
+      command: ASK_COMMAND,
+      selector: '.jp-Notebook .jp-Cell',
+      rank: 60
+    });
+    app.contextMenu.addItem({
+      command: ASK_COMMAND,
+      selector: '.jp-FileEditor',
       rank: 60
     });
     app.contextMenu.addItem({
@@ -168,5 +197,6 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
       rank: 60
     });
     palette?.addItem({ command: EXPLAIN_COMMAND, category: 'Codegen' });
+    palette?.addItem({ command: ASK_COMMAND, category: 'Codegen' });
   }
 };

@@ -316,6 +316,11 @@ export class ExplainPanel extends Panel {
     this._update();
   }
 
+  /** Put the keyboard focus in the question box. */
+  focusQuestion(): void {
+    this._question.focus();
+  }
+
   /** Stop the explanation being written in this document. */
   stop(): void {
     for (const entry of this._entries.get(this._document) ?? []) {
