@@ -181,8 +181,8 @@ export class ExplainPanel extends Panel {
     this._question.className = 'jp-codegen-ExplainQuestion';
     this._question.rows = 2;
     this._question.maxLength = MAX_QUESTION_CHARS;
-    this._question.placeholder =
-      'Ask about the selection or the cell (Enter sends, Shift+Enter: new line)';
+    this._question.placeholder = 'Ask about the selection or the cell…';
+    this._question.title = 'Enter sends; Shift+Enter starts a new line';
     this._question.setAttribute('aria-label', 'Question about the code');
     this._question.addEventListener('keydown', event => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
