@@ -307,16 +307,52 @@ def build_explain_messages(
     context: str,
     question: str | None,
     language: str,
+    history: Sequence[ChatMessage] = (),
 ) -> list[ChatMessage]:
+    """The chat about ``code``: the code (and the earlier cells) open the first
+    user turn, then the earlier turns of ``history`` (oldest first), then
+    ``question``. Turns alternate: consecutive turns of one role are joined."""
     parts = []
     if context.strip():
         parts.append(
             f"Earlier cells of the notebook, for context:\n```{language}\n{context.rstrip()}\n```\n"
         )
     parts.append(f"Explain this code:\n```{language}\n{code.rstrip()}\n```")
-    if question and question.strip():
-        parts.append(f"\nIn particular: {question.strip()}")
-    return [ChatMessage("system", EXPLAIN_SYSTEM), ChatMessage("user", "\n".join(parts))]
+    intro = "\n".join(parts)
+    turns = [(t.role, t.content.strip()) for t in history if t.role in ("user", "assistant")]
+    turns.append(("user", (question or "").strip()))
+    if turns[0][0] != "user":
+        turns.insert(0, ("user", ""))
+    messages = [ChatMessage("system", EXPLAIN_SYSTEM)]
+    for i, (role, content) in enumerate(turns):
+        if i == 0:
+            content = f"{intro}\n\nIn particular: {content}" if content else intro
+        elif not content:
+            content = "Explain this code." if role == "user" else "(no answer)"
+        last = messages[-1]
+        if i > 0 and last.role == role:
+            messages[-1] = ChatMessage(role, f"{last.content}\n\n{content}")
+        else:
+            messages.append(ChatMessage(role, content))
+    return messages
+
+
+def recent_turns(
+    history: Sequence[ChatMessage], budget: int, count: TokenCounter
+) -> list[ChatMessage]:
+    """The newest turns of ``history`` whose tokens fit ``budget`` together;
+    older turns are dropped whole (a turn too long by itself ends the run)."""
+    kept: list[ChatMessage] = []
+    used = 0
+    for turn in reversed(history):
+        if len(turn.content) > (budget - used) * MAX_CHARS_PER_TOKEN:
+            break  # more tokens than are left, without tokenizing it
+        tokens = count(turn.content)
+        if used + tokens > budget:
+            break
+        kept.append(turn)
+        used += tokens
+    return kept[::-1]
 
 
 GENERATE_SYSTEM = (

@@ -21,6 +21,9 @@ MAX_PATH_CHARS = 4096
 MAX_QUESTION_CHARS = 4000
 MAX_REQUEST_ID_CHARS = 128
 MAX_NAMESPACE_CHARS = 20_000
+#: Earlier turns of an Explain conversation: how many, and the longest one.
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = MAX_QUESTION_CHARS * 4
 #: Deepest nesting of arrays and objects in a request body (a request needs 4).
 MAX_JSON_DEPTH = 32
 
@@ -64,11 +67,20 @@ class CompleteRequest(_GenerationRequest):
     multiline: StrictBool = True
 
 
+class ChatTurn(_Model):
+    """One earlier turn of an Explain conversation."""
+
+    role: Literal["user", "assistant"]
+    content: Annotated[StrictStr, Field(max_length=MAX_TURN_CHARS)]
+
+
 class ExplainRequest(_GenerationRequest):
     """Body of ``POST /jupyter-codegen/explain``."""
 
     code: Annotated[StrictStr, Field(min_length=1)]
     question: Annotated[StrictStr, Field(max_length=MAX_QUESTION_CHARS)] | None = None
+    #: The conversation so far about ``code``, oldest first, for a follow-up ``question``.
+    history: Annotated[list[ChatTurn], Field(max_length=MAX_HISTORY_TURNS)] = []
 
 
 class GenerateRequest(_GenerationRequest):

@@ -34,6 +34,7 @@ from .prompts import (
     build_fim_prompt,
     build_generate_messages,
     detect_template,
+    recent_turns,
 )
 from .schemas import (
     Cell,
@@ -392,12 +393,21 @@ class CodegenService:
         return self._tokens(asked, limits.explain_default_tokens, limits.explain_max_tokens)
 
     def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
+        history: list[ChatMessage] = []
+        if req.history:
+            self._check_size(req.code, *(t.content for t in req.history))
+            # Follow-ups keep the newest turns that fit half the context budget.
+            turns = [ChatMessage(t.role, t.content) for t in req.history]
+            count = self.host.ready_engine().count_tokens
+            history = recent_turns(turns, self.context_budget() // 2, count)
         return self._chat_request(
-            main_text=req.code + (req.question or ""),
+            main_text=req.code + (req.question or "") + "".join(t.content for t in history),
             cells=req.cells_before,
             language=req.language,
             max_tokens=self._chat_tokens(req.max_tokens),
-            build=lambda ctx: build_explain_messages(req.code, ctx, req.question, req.language),
+            build=lambda ctx: build_explain_messages(
+                req.code, ctx, req.question, req.language, history
+            ),
             what="code to explain",
             kind="explain",
         )

@@ -2,7 +2,7 @@
  * The "Explain code" command: in the cell context menu, the editor context
  * menu (for a selection), the command palette, and on Accel+Shift+Y. It
  * explains the selection, or else the active cell (or file), in the Explain
- * side panel.
+ * side panel, whose question box asks about it (and follow-ups).
  */
 import {
   ILabShell,
@@ -23,6 +23,7 @@ import { notebookCells, watchSettings } from './notebook';
 import { clipCells, languageFromMime, MAX_CONTEXT_CHARS } from './request';
 
 export const EXPLAIN_COMMAND = 'jupyter-codegen:explain';
+export const ASK_COMMAND = 'jupyter-codegen:ask';
 
 /** The selected text of an editor, or '' when nothing is selected. */
 function selectedText(editor: CodeEditor.IEditor | null | undefined): string {
@@ -109,7 +110,19 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
 
     const openPanel = (): ExplainPanel => {
       if (!panel || panel.isDisposed) {
-        panel = new ExplainPanel(rendermime);
+        panel = new ExplainPanel(rendermime, () => {
+          const target = explainTarget(
+            app.shell.currentWidget,
+            notebooks,
+            editors
+          );
+          return (
+            target && {
+              path: target.path,
+              request: { ...target.request, max_tokens: maxTokens }
+            }
+          );
+        });
         app.shell.add(panel, 'right', { rank: 900 });
       }
       app.shell.activateById(panel.id);
@@ -145,9 +158,37 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    app.commands.addCommand(ASK_COMMAND, {
+      label: 'Ask About Code…',
+      caption:
+        'Ask the local code model about the selection, or the active cell, in the Explain panel',
+      execute: () => {
+        const target = explainTarget(
+          app.shell.currentWidget,
+          notebooks,
+          editors
+        );
+        const explainPanel = openPanel();
+        if (target) {
+          explainPanel.setDocument(target.path);
+        }
+        explainPanel.focusQuestion();
+      }
+    });
+
     app.contextMenu.addItem({
       command: EXPLAIN_COMMAND,
       selector: '.jp-Notebook .jp-Cell',
+      rank: 60
+    });
+    app.contextMenu.addItem({
+      command: ASK_COMMAND,
+      selector: '.jp-Notebook .jp-Cell',
+      rank: 60
+    });
+    app.contextMenu.addItem({
+      command: ASK_COMMAND,
+      selector: '.jp-FileEditor',
       rank: 60
     });
     app.contextMenu.addItem({
@@ -156,5 +197,6 @@ export const explainPlugin: JupyterFrontEndPlugin<void> = {
       rank: 60
     });
     palette?.addItem({ command: EXPLAIN_COMMAND, category: 'Codegen' });
+    palette?.addItem({ command: ASK_COMMAND, category: 'Codegen' });
   }
 };

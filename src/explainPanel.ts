@@ -15,15 +15,27 @@ import {
   IExplainRequest,
   streamAPI
 } from './api';
-import { inertMarkdown } from './request';
+import { conversationHistory, inertMarkdown } from './request';
 import { requestErrors } from './requestErrors';
 
 /** History entries kept per document. */
 export const HISTORY_SIZE = 10;
 
+/** The longest question the server accepts (schemas.MAX_QUESTION_CHARS). */
+export const MAX_QUESTION_CHARS = 4000;
+
+/** What to explain or ask about: a document's path and the request. */
+export interface IExplainTarget {
+  path: string;
+  request: IExplainRequest;
+}
+
 type EntryState = 'streaming' | 'done' | 'stopped' | 'error';
 
-/** One explanation: the code, the streamed markdown, and its state. */
+/**
+ * One explanation, or one answer to a question: the code (shown on the first
+ * entry of a conversation), the question, the streamed markdown, its state.
+ */
 class ExplainEntry extends Widget {
   text = '';
   state: EntryState = 'streaming';
@@ -33,24 +45,44 @@ class ExplainEntry extends Widget {
   private _renderPending = false;
 
   constructor(
-    readonly code: string,
+    readonly request: IExplainRequest,
     readonly requestId: string,
+    /** Entries of one conversation (a question and its follow-ups) share it. */
+    readonly conversation: number,
+    followUp: boolean,
     rendermime: IRenderMimeRegistry
   ) {
     super();
     this.addClass('jp-codegen-ExplainEntry');
-    const code_ = document.createElement('pre');
-    code_.className = 'jp-codegen-ExplainCode';
-    const lines = code.split('\n');
-    code_.textContent =
-      lines.slice(0, 6).join('\n') + (lines.length > 6 ? '\n…' : '');
+    if (!followUp) {
+      const code_ = document.createElement('pre');
+      code_.className = 'jp-codegen-ExplainCode';
+      const lines = request.code.split('\n');
+      code_.textContent =
+        lines.slice(0, 6).join('\n') + (lines.length > 6 ? '\n…' : '');
+      this.node.append(code_);
+    }
+    if (request.question) {
+      const question = document.createElement('div');
+      question.className = 'jp-codegen-ExplainQuestionText';
+      question.textContent = request.question;
+      this.node.append(question);
+    }
     this._status = document.createElement('div');
     this._status.className = 'jp-codegen-ExplainStatus';
     this._renderer = rendermime.createRenderer('text/markdown');
     this._renderer.addClass('jp-codegen-ExplainBody');
-    this.node.append(code_, this._status);
+    this.node.append(this._status);
     this.node.appendChild(this._renderer.node);
     this._setState('streaming');
+  }
+
+  get code(): string {
+    return this.request.code;
+  }
+
+  get question(): string | undefined {
+    return this.request.question;
   }
 
   append(delta: string): void {
@@ -67,7 +99,7 @@ class ExplainEntry extends Widget {
     this.state = state;
     this.node.dataset.state = state;
     const label: Record<EntryState, string> = {
-      streaming: 'Explaining…',
+      streaming: this.question ? 'Answering…' : 'Explaining…',
       done: '',
       stopped: 'Stopped.',
       error: `Error: ${message ?? ''}`
@@ -102,9 +134,18 @@ export class ExplainPanel extends Panel {
   private _list: Panel;
   private _stop: HTMLButtonElement;
   private _copy: HTMLButtonElement;
+  private _question: HTMLTextAreaElement;
+  private _ask: HTMLButtonElement;
   private _counter = 0;
 
-  constructor(private _rendermime: IRenderMimeRegistry) {
+  /**
+   * `target` tells what a new question is about (the selection, or else the
+   * active cell or file), or null when there is no code to ask about.
+   */
+  constructor(
+    private _rendermime: IRenderMimeRegistry,
+    private _target: () => IExplainTarget | null = () => null
+  ) {
     super();
     this.id = 'jupyter-codegen-explain';
     this.addClass('jp-codegen-ExplainPanel');
@@ -133,6 +174,29 @@ export class ExplainPanel extends Panel {
     this._list.addClass('jp-codegen-ExplainList');
     this.addWidget(header);
     this.addWidget(this._list);
+
+    const ask = document.createElement('div');
+    ask.className = 'jp-codegen-ExplainAsk';
+    this._question = document.createElement('textarea');
+    this._question.className = 'jp-codegen-ExplainQuestion';
+    this._question.rows = 2;
+    this._question.maxLength = MAX_QUESTION_CHARS;
+    this._question.placeholder = 'Ask about the selection or the cell…';
+    this._question.title = 'Enter sends; Shift+Enter starts a new line';
+    this._question.setAttribute('aria-label', 'Question about the code');
+    this._question.addEventListener('keydown', event => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        void this.ask(this._question.value);
+      }
+    });
+    this._ask = this._button(
+      'Ask',
+      'Ask about the selection or the cell; a follow-up while the conversation is about the same code',
+      () => void this.ask(this._question.value)
+    );
+    ask.append(this._question, this._ask);
+    this.addWidget(new Widget({ node: ask }));
     this._update();
   }
 
@@ -154,8 +218,65 @@ export class ExplainPanel extends Panel {
   /** Ask the server to explain `request.code`, streaming into a new entry. */
   async explain(path: string, request: IExplainRequest): Promise<void> {
     this.setDocument(path);
+    await this._run(request, ++this._counter, false);
+  }
+
+  /**
+   * Ask `question`: a follow-up (with the conversation so far) when the
+   * selection, or else the cell, is the code of the latest conversation, or
+   * else a new question about it.
+   */
+  async ask(question: string): Promise<void> {
+    question = question.trim().slice(0, MAX_QUESTION_CHARS);
+    const busy = (this._entries.get(this._document) ?? []).some(
+      entry => entry.state === 'streaming'
+    );
+    if (!question || busy) {
+      return;
+    }
+    const target = this._target();
+    if (target) {
+      this.setDocument(target.path);
+    }
+    const latest = this._latest();
+    if (latest && (!target || target.request.code === latest.code)) {
+      const earlier = (this._entries.get(this._document) ?? []).filter(
+        entry => entry.conversation === latest.conversation
+      );
+      const history = conversationHistory(
+        earlier.map(entry => ({ question: entry.question, answer: entry.text }))
+      );
+      this._question.value = '';
+      const { request } = latest;
+      await this._run(
+        { ...request, question, history },
+        latest.conversation,
+        true
+      );
+    } else if (target) {
+      this._question.value = '';
+      await this._run(
+        { ...target.request, question, history: [] },
+        ++this._counter,
+        false
+      );
+    }
+  }
+
+  private async _run(
+    request: IExplainRequest,
+    conversation: number,
+    followUp: boolean
+  ): Promise<void> {
+    const path = this._document;
     const requestId = `codegen-explain-${Date.now()}-${++this._counter}`;
-    const entry = new ExplainEntry(request.code, requestId, this._rendermime);
+    const entry = new ExplainEntry(
+      request,
+      requestId,
+      conversation,
+      followUp,
+      this._rendermime
+    );
     const history = this._entries.get(path) ?? [];
     history.push(entry);
     while (history.length > HISTORY_SIZE) {
@@ -166,7 +287,7 @@ export class ExplainPanel extends Panel {
     this._entries.set(path, history);
     this._list.addWidget(entry);
     this._update();
-    entry.node.scrollIntoView({ block: 'start' });
+    entry.node.scrollIntoView?.({ block: 'start' });
     try {
       await streamAPI(
         'explain',
@@ -193,6 +314,11 @@ export class ExplainPanel extends Panel {
       }
     }
     this._update();
+  }
+
+  /** Put the keyboard focus in the question box. */
+  focusQuestion(): void {
+    this._question.focus();
   }
 
   /** Stop the explanation being written in this document. */
@@ -245,6 +371,7 @@ export class ExplainPanel extends Panel {
     const entries = this._entries.get(this._document) ?? [];
     this._stop.disabled = !entries.some(e => e.state === 'streaming');
     this._copy.disabled = !entries.length;
+    this._ask.disabled = entries.some(e => e.state === 'streaming');
     this.node.dataset.empty = String(!entries.length);
   }
 

@@ -3,6 +3,7 @@
  */
 import { completionPlugin } from './completion';
 import { explainPlugin } from './explain';
+import { generatePlugin } from './generate';
 import { statusPlugin } from './status';
 
-export default [completionPlugin, explainPlugin, statusPlugin];
+export default [completionPlugin, explainPlugin, generatePlugin, statusPlugin];

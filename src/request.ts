@@ -2,7 +2,7 @@
  * Pure helpers that turn what the editor shows into requests, and streamed
  * replies back into text. No JupyterLab imports: jest tests them directly.
  */
-import type { ICellContext, ICompleteRequest } from './types';
+import type { ICellContext, IChatTurn, ICompleteRequest } from './types';
 
 /** The user's completion preferences (schema/plugin.json). */
 export interface ICompletionSettings {
@@ -220,4 +220,34 @@ export function inertMarkdown(markdown: string): string {
 export function cellContext(cellType: string, source: string): ICellContext {
   const known = cellType === 'code' || cellType === 'markdown';
   return { cell_type: known ? cellType : 'raw', source };
+}
+
+/** The most earlier turns an Explain request carries (schemas.MAX_HISTORY_TURNS). */
+export const MAX_HISTORY_TURNS = 20;
+/** The longest turn the server accepts (schemas.MAX_TURN_CHARS). */
+export const MAX_TURN_CHARS = 16_000;
+
+/** One question (none: a plain explanation) and its answer so far. */
+export interface IExchange {
+  question?: string;
+  answer: string;
+}
+
+/**
+ * The `history` of a follow-up question: the earlier exchanges as chat turns,
+ * oldest first, within the server's bounds (the newest whole exchanges, each
+ * turn cut to its longest).
+ */
+export function conversationHistory(exchanges: IExchange[]): IChatTurn[] {
+  const turns: IChatTurn[] = [];
+  for (const exchange of exchanges.slice(-Math.floor(MAX_HISTORY_TURNS / 2))) {
+    turns.push(
+      {
+        role: 'user',
+        content: (exchange.question ?? '').slice(0, MAX_TURN_CHARS)
+      },
+      { role: 'assistant', content: exchange.answer.slice(0, MAX_TURN_CHARS) }
+    );
+  }
+  return turns;
 }

@@ -84,11 +84,21 @@ export interface ICompleteReply {
   timings: Record<string, number>;
 }
 
+/** One earlier turn of an Explain conversation. */
+export interface IChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
 /** Body of `POST /jupyter-codegen/explain`. */
 export interface IExplainRequest {
   code: string;
   cells_before?: ICellContext[];
   question?: string;
+  /** The conversation so far about `code`, oldest first (follow-up questions). */
+  history?: IChatTurn[];
+  /** Live variables of the kernel (Contract A's `text`). */
+  namespace?: string;
   language?: string;
   max_tokens?: number;
   stream?: boolean;
@@ -98,6 +108,27 @@ export interface IExplainRequest {
 /** Reply of `POST /jupyter-codegen/explain`. */
 export interface IExplainReply {
   explanation: string;
+  model: string;
+  finish_reason: string;
+  timings: Record<string, number>;
+}
+
+/** Body of `POST /jupyter-codegen/generate`. */
+export interface IGenerateRequest {
+  instruction: string;
+  cells_before?: ICellContext[];
+  /** Live variables of the kernel (Contract A's `text`). */
+  namespace?: string;
+  language?: string;
+  max_tokens?: number;
+  stream?: boolean;
+  request_id?: string;
+}
+
+/** Reply of `POST /jupyter-codegen/generate` (and its final `done` event). */
+export interface IGenerateReply {
+  code: string;
+  text: string;
   model: string;
   finish_reason: string;
   timings: Record<string, number>;

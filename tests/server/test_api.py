@@ -282,6 +282,29 @@ async def test_explain_reply(jp_fetch) -> None:
     assert reply["timings"]["generated_tokens"] == 12
 
 
+async def test_explain_follow_up_carries_history_within_the_budget(jp_fetch) -> None:
+    await wait_state(jp_fetch, "ready")
+    body = {"code": "x = 1\n", "question": "why 1?", "max_tokens": 1}
+    alone = await call(jp_fetch, "explain", body)
+    turns = [
+        {"role": "user", "content": "what does it do?"},
+        {"role": "assistant", "content": "It binds the name x to the integer one."},
+    ]
+    # A follow-up's prompt holds the earlier turns
+    follow_up = await call(jp_fetch, "explain", {**body, "history": turns})
+    grown = follow_up["timings"]["prompt_tokens"] - alone["timings"]["prompt_tokens"]
+    assert grown >= 10
+    # A long conversation keeps only its newest turns: half of the 512-token budget
+    long = [
+        {"role": r, "content": f"turn {i} " + "word " * 60}
+        for i, r in enumerate(["user", "assistant"] * 10)
+    ]
+    trimmed = await call(jp_fetch, "explain", {**body, "history": long})
+    # (20 turns would add over 1200 tokens; the kept ones add their chat markers too)
+    assert alone["timings"]["prompt_tokens"] + 256 + 40 >= trimmed["timings"]["prompt_tokens"]
+    assert trimmed["timings"]["prompt_tokens"] > alone["timings"]["prompt_tokens"] + 100
+
+
 async def test_generate_reply(jp_fetch) -> None:
     await wait_state(jp_fetch, "ready")
     reply = await call(

@@ -12,9 +12,11 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from jupyter_codegen.schemas import (
     MAX_CELLS,
+    MAX_HISTORY_TURNS,
     MAX_JSON_DEPTH,
     MAX_QUESTION_CHARS,
     MAX_REQUEST_ID_CHARS,
+    MAX_TURN_CHARS,
 )
 
 LIMIT = 1024 * 1024  # CodegenApp.max_request_bytes for these servers
@@ -36,6 +38,10 @@ VALID: dict[str, dict[str, Any]] = {
     "explain": {
         "code": "x = 1",
         "question": "why?",
+        "history": [
+            {"role": "user", "content": "what is x?"},
+            {"role": "assistant", "content": "A name."},
+        ],
         "cells_before": [{"cell_type": "code", "source": "import os"}],
         "max_tokens": 2,
     },
@@ -57,7 +63,7 @@ STRINGS = {
         "language",
         "request_id",
     ],
-    "explain": ["code", "question", "cells_before.0.source", "language"],
+    "explain": ["code", "question", "history.1.content", "cells_before.0.source", "language"],
     "generate": ["instruction", "namespace", "cells_before.0.source"],
     "cancel": ["request_id"],
 }
@@ -204,6 +210,33 @@ def cases(route: str) -> list[tuple[str, bytes, int, str]]:
                 400,
                 "question",
             ),
+            (
+                f"{MAX_HISTORY_TURNS} turns of history at their limit",
+                js(
+                    {
+                        **valid,
+                        "history": [{"role": "user", "content": "w " * (MAX_TURN_CHARS // 2)}]
+                        * MAX_HISTORY_TURNS,
+                    }
+                ),
+                200,
+                "",
+            ),
+            (
+                "a turn over its limit",
+                js(with_field(valid, "history.0.content", "w" * (MAX_TURN_CHARS + 1))),
+                400,
+                "history.0.content",
+            ),
+            (
+                "too many turns",
+                js({**valid, "history": valid["history"] * (MAX_HISTORY_TURNS // 2 + 1)}),
+                400,
+                "history",
+            ),
+            ("history as a string", js({**valid, "history": "hi"}), 400, "history"),
+            ("unknown role", js(with_field(valid, "history.0.role", "system")), 400, "role"),
+            ("turn without content", js({**valid, "history": [{"role": "user"}]}), 400, "content"),
         ]
     if route == "generate":
         table += [

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from jupyter_codegen.context import first_that_fit, nearest_that_fit
-from jupyter_codegen.engine.base import Segment
+from jupyter_codegen.engine.base import ChatMessage, Segment
 from jupyter_codegen.prompts import (
     PLAIN,
     TEMPLATES_BY_FAMILY,
@@ -18,6 +18,7 @@ from jupyter_codegen.prompts import (
     detect_template,
     keep_head,
     keep_tail,
+    recent_turns,
     stable_tail,
 )
 
@@ -218,6 +219,95 @@ def test_explain_messages_carry_code_context_and_question() -> None:
 def test_explain_messages_without_context_or_question() -> None:
     user = build_explain_messages("x = 1", "  ", None, "python")[1].content
     assert user == "Explain this code:\n```python\nx = 1\n```"
+
+
+CODE = "```python\nx = 1\n```"
+INTRO = f"Explain this code:\n{CODE}"
+U, A = "user", "assistant"
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        # No history: one user turn, as for a plain explanation.
+        ([], None, [(U, INTRO)]),
+        ([], "why?", [(U, f"{INTRO}\n\nIn particular: why?")]),
+        # A follow-up: the code opens the first question, then the answer, then the new one.
+        (
+            [(U, "what is x?"), (A, "A name for 1.")],
+            "and why 1?",
+            [(U, f"{INTRO}\n\nIn particular: what is x?"), (A, "A name for 1."), (U, "and why 1?")],
+        ),
+        # A follow-up on a plain explanation (its user turn was empty).
+        (
+            [(U, ""), (A, "It binds x.")],
+            "to what?",
+            [(U, INTRO), (A, "It binds x."), (U, "to what?")],
+        ),
+        # History that starts with the answer: the code still comes first.
+        (
+            [(A, "It binds x.")],
+            "to what?",
+            [(U, INTRO), (A, "It binds x."), (U, "to what?")],
+        ),
+        # Turns of one role in a row are joined, so roles alternate.
+        (
+            [(U, "first"), (U, "second"), (A, "answer"), (A, "more")],
+            "third",
+            [
+                (U, f"{INTRO}\n\nIn particular: first\n\nsecond"),
+                (A, "answer\n\nmore"),
+                (U, "third"),
+            ],
+        ),
+        # A follow-up without a question asks for the explanation; an empty answer is marked.
+        (
+            [(U, "what is x?"), (A, "  ")],
+            None,
+            [
+                (U, f"{INTRO}\n\nIn particular: what is x?"),
+                (A, "(no answer)"),
+                (U, "Explain this code."),
+            ],
+        ),
+    ],
+)
+def test_explain_messages_with_history(
+    history: list[tuple[str, str]], question: str | None, expected: list[tuple[str, str]]
+) -> None:
+    turns = [ChatMessage(role, content) for role, content in history]  # type: ignore[arg-type]
+    msgs = build_explain_messages("x = 1", "", question, "python", turns)
+    assert msgs[0].role == "system"
+    assert [(m.role, m.content) for m in msgs[1:]] == expected
+
+
+@pytest.mark.parametrize(
+    ("contents", "budget", "kept"),
+    [
+        ([], 10, []),
+        (["a b", "c d e", "f"], 10, ["a b", "c d e", "f"]),
+        # The newest turns that fit; the oldest go first.
+        (["a b", "c d e", "f"], 4, ["c d e", "f"]),
+        (["a b", "c d e", "f"], 1, ["f"]),
+        (["a b", "c d e", "f"], 0, []),
+        # An older turn that would fit after one that does not is dropped too.
+        (["a", "b c d e f", "g"], 3, ["g"]),
+        # Too many characters to fit is decided without counting tokens.
+        (["x" * 100, "y"], 5, ["y"]),
+    ],
+)
+def test_recent_turns_keep_the_newest_that_fit(
+    contents: list[str], budget: int, kept: list[str]
+) -> None:
+    counted: list[str] = []
+
+    def count(text: str) -> int:
+        counted.append(text)
+        return words(text)
+
+    turns = [ChatMessage("user" if i % 2 == 0 else "assistant", c) for i, c in enumerate(contents)]
+    assert [t.content for t in recent_turns(turns, budget, count)] == kept
+    assert all(len(text) <= 8 * budget for text in counted)
 
 
 def test_generate_messages_carry_history_variables_and_task() -> None:
