@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from jupyter_codegen.engine.quantize import Int8Linear
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.decode import Limits, draft_tokens
 from jupyter_codegen.engine.prefix_cache import PrefixCache, common_prefix
+from jupyter_codegen.engine.quantize import Int8Linear
 from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
 
 CELL = (
