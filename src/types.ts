@@ -67,6 +67,8 @@ export interface ICompleteRequest {
   multiline?: boolean;
   stream?: boolean;
   request_id?: string;
+  /** The kernel's live variables, described by `live_context` in the kernel. */
+  namespace?: string;
 }
 
 /** One candidate of a completion reply. */
