@@ -14,6 +14,9 @@ export interface IStatus {
   family: string | null;
   error: string | null;
   detail: string | null;
+  /** While loading: what it is doing ("converting", "loading") and how far (0..1). */
+  stage?: string | null;
+  progress?: number | null;
   load_seconds: number | null;
   version?: string;
   parameters?: number;
