@@ -60,11 +60,14 @@ export function parseLiveReply(
     if (typeof parsed?.text !== 'string') {
       return null;
     }
+    // The execute reply's count numbers cells as `execute_input` does (the
+    // last cell run); IPython's own `execution_count` in the JSON is the next
+    // prompt's number, one more. The cache follows the former.
     const count =
-      typeof parsed.execution_count === 'number'
-        ? parsed.execution_count
-        : typeof reply.execution_count === 'number'
-          ? reply.execution_count
+      typeof reply.execution_count === 'number'
+        ? reply.execution_count
+        : typeof parsed.execution_count === 'number'
+          ? parsed.execution_count - 1
           : null;
     return {
       text: parsed.text.slice(0, MAX_NAMESPACE_CHARS),

@@ -85,7 +85,8 @@ class FakeKernel {
                         'text/plain': JSON.stringify({
                           text: answer,
                           names: ['df'],
-                          execution_count: count
+                          // IPython's execution_count: the next prompt's
+                          execution_count: count + 1
                         })
                       },
                       metadata: {}
@@ -143,6 +144,21 @@ describe('liveNamespace', () => {
     );
     expect(kernel.calls).toHaveLength(2);
     expect(lookupCount(kernel as any)).toBe(2);
+  });
+
+  it('asks again after the first cell ran, when the first lookup came before it', async () => {
+    // The first lookup happens before any cell ran (count unknown, then 0).
+    const kernel = new FakeKernel();
+    const session = sessionOf(kernel);
+    expect(await liveNamespace(session, 'a', true)).toBe(
+      'df: DataFrame for a @0'
+    );
+    // Cell 1 runs: its namespace is new, the description must be too.
+    kernel.runCell();
+    expect(await liveNamespace(session, 'b', true)).toBe(
+      'df: DataFrame for b @1'
+    );
+    expect(kernel.calls).toHaveLength(2);
   });
 
   it('shares one lookup between calls made while it is in flight', async () => {
@@ -230,7 +246,7 @@ describe('liveNamespace', () => {
               'text/plain': JSON.stringify({
                 text: 'late: int',
                 names: ['late'],
-                execution_count: 0
+                execution_count: 1
               })
             }
           }
@@ -279,6 +295,24 @@ describe('parseLiveReply', () => {
         }
       } as any)
     ).toEqual({ text: 'x: int', executionCount: 3 });
+  });
+
+  it('numbers like execute_input: the reply count, not IPython next prompt', () => {
+    expect(
+      parseLiveReply({
+        status: 'ok',
+        execution_count: 1,
+        user_expressions: {
+          codegen: {
+            status: 'ok',
+            data: {
+              'text/plain':
+                '{"text": "x: int", "names": ["x"], "execution_count": 2}'
+            }
+          }
+        }
+      } as any)
+    ).toEqual({ text: 'x: int', executionCount: 1 });
   });
 
   it.each([
