@@ -233,6 +233,7 @@ class CodegenApp(ExtensionApp):
                 dtype=self.dtype,
                 cache_dir=Path(self.cache_dir).expanduser(),
                 progress=progress,
+                fraction=host.set_progress,
                 options=EngineOptions(
                     quantize=self.quantize,
                     prompt_cache_bytes=max(0, self.prompt_cache_mb) * 1024 * 1024,

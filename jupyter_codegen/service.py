@@ -172,6 +172,9 @@ class CodegenService:
             "family": None,
             "error": host.error,
             "detail": host.detail,
+            # While loading: e.g. {"stage": "converting", "progress": 0.4}.
+            "stage": host.stage,
+            "progress": host.progress,
             "load_seconds": host.load_seconds,
             "version": __version__,
             "limits": {

@@ -24,6 +24,7 @@ import {
   IInlineCompletionProvider,
   InlineCompletionTriggerKind
 } from '@jupyterlab/completer';
+import { Notification } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Widget } from '@lumino/widgets';
@@ -42,7 +43,16 @@ import {
   IShownSuggestion,
   remainingSuggestion
 } from './request';
-import { notebookCells, PLUGIN_ID, watchSettings } from './notebook';
+import { liveNamespace, liveSource } from './kernelContext';
+import {
+  consoleCells,
+  isConsolePanel,
+  notebookCells,
+  PLUGIN_ID,
+  sessionContextOf,
+  watchSettings
+} from './notebook';
+import { showFirstSuggestionHint } from './hint';
 import { requestErrors } from './requestErrors';
 
 /** The plugin that owns the user's settings (schema/plugin.json). */
@@ -161,6 +171,11 @@ export function snapshotOf(
     snapshot.activeCell = notebook.active;
     snapshot.cells = notebook.cells;
     snapshot.kernelLanguage = notebook.language;
+  } else if (isConsolePanel(widget)) {
+    // A code console: its earlier inputs come before the prompt cell.
+    const console = consoleCells(widget, request.text);
+    snapshot.activeCell = console.active;
+    snapshot.cells = console.cells;
   } else {
     const context = (widget as any).context;
     if (context && typeof context.path === 'string') {
@@ -229,6 +244,18 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
         return { items: [] };
       }
     }
+    // The kernel's live variables (only an idle Python kernel is asked).
+    const session = sessionContextOf(context.widget);
+    if (session && snapshot.cells && snapshot.activeCell !== undefined) {
+      snapshot.namespace = await liveNamespace(
+        session,
+        liveSource(snapshot.text, snapshot.cells, snapshot.activeCell),
+        settings.liveContext
+      );
+      if (pending !== this._pending) {
+        return { items: [] };
+      }
+    }
     const candidates = invoked ? Math.max(1, settings.candidates) : 1;
     const id = `${++this._counter}`;
     const requestId = `codegen-${context.widget.id}-${id}`;
@@ -258,7 +285,11 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
         yield { response: { insertText: '' } };
         continue;
       }
-      yield { response: { insertText: text.slice(typed.length) } };
+      const insertText = text.slice(typed.length);
+      if (insertText.trim()) {
+        suggestionShown();
+      }
+      yield { response: { insertText } };
     }
     if (stream.error) {
       yield { response: { insertText: '', error: { message: stream.error } } };
@@ -280,6 +311,7 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
       if (stream.done) {
         if (text.length > typed.length && text.startsWith(typed)) {
           items.push({ insertText: text.slice(typed.length) });
+          suggestionShown();
         }
         continue;
       }
@@ -307,6 +339,13 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
       this._shown = null;
     }
   }
+}
+
+/** Ghost text is on screen: the first time in a session, name the keys. */
+function suggestionShown(): void {
+  showFirstSuggestionHint(text => {
+    Notification.info(text, { autoClose: 10000 });
+  });
 }
 
 /** Settings of `schema/plugin.json` as the provider's settings. */

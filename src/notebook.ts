@@ -2,6 +2,7 @@
  * What completion and Explain both read from JupyterLab: a notebook's cells as
  * context, and the user's settings. Shared, so both send the same context.
  */
+import type { ISessionContext } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
@@ -50,6 +51,65 @@ export function notebookCells(
     active,
     language: info?.name || spec?.language
   };
+}
+
+/** What is read from a code console (`ConsolePanel`), by its shape. */
+interface IConsoleLike {
+  console: {
+    cells: { length: number; get(index: number): ICellLike };
+    promptCell: ICellLike | null;
+    sessionContext: ISessionContext;
+  };
+  sessionContext: ISessionContext;
+}
+
+interface ICellLike {
+  model: { type: string; sharedModel: { getSource(): string } };
+}
+
+/** Is `widget` a code console panel? (no import of @jupyterlab/console) */
+export function isConsolePanel(widget: unknown): widget is IConsoleLike {
+  const candidate = widget as Partial<IConsoleLike> | null;
+  return (
+    !!candidate &&
+    typeof candidate === 'object' &&
+    !!candidate.console &&
+    typeof candidate.console === 'object' &&
+    'promptCell' in candidate.console &&
+    !!candidate.console.cells &&
+    typeof candidate.console.cells.get === 'function'
+  );
+}
+
+/**
+ * A code console as request context: its earlier inputs (the cells it ran,
+ * in order) before the prompt cell, which is the active cell.
+ */
+export function consoleCells(
+  panel: IConsoleLike,
+  promptText: string
+): INotebookCells {
+  const cells: ICellContext[] = [];
+  const ran = panel.console.cells;
+  for (let i = 0; i < ran.length; i++) {
+    const cell = ran.get(i);
+    if (cell.model.type === 'code') {
+      cells.push(cellContext('code', cell.model.sharedModel.getSource()));
+    }
+  }
+  cells.push(cellContext('code', promptText));
+  return { path: '', cells, active: cells.length - 1 };
+}
+
+/** The kernel session of a notebook or console, else null. */
+export function sessionContextOf(widget: unknown): ISessionContext | null {
+  if (widget instanceof NotebookPanel) {
+    return widget.sessionContext;
+  }
+  if (isConsolePanel(widget)) {
+    return widget.sessionContext ?? widget.console.sessionContext;
+  }
+  return null;
 }
 
 /**

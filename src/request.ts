@@ -13,6 +13,8 @@ export interface ICompletionSettings {
   useOtherCells: boolean;
   candidates: number;
   debounceMs: number;
+  /** Describe the kernel's live variables to the model. */
+  liveContext: boolean;
 }
 
 export const DEFAULT_SETTINGS: ICompletionSettings = {
@@ -22,7 +24,8 @@ export const DEFAULT_SETTINGS: ICompletionSettings = {
   multiline: true,
   useOtherCells: true,
   candidates: 3,
-  debounceMs: 250
+  debounceMs: 250,
+  liveContext: true
 };
 
 /** At most this many characters of other cells are sent per request. */
@@ -44,6 +47,8 @@ export interface IEditorSnapshot {
   cells?: ICellContext[];
   /** The index of the active cell in `cells`. */
   activeCell?: number;
+  /** The kernel's live variables (kernelContext.ts), '' when unknown. */
+  namespace?: string;
 }
 
 const MIME_LANGUAGES: Record<string, string> = {
@@ -125,6 +130,9 @@ export function buildCompleteRequest(
   };
   if (snapshot.path) {
     request.path = snapshot.path;
+  }
+  if (snapshot.namespace !== undefined) {
+    request.namespace = snapshot.namespace;
   }
   if (snapshot.cells && snapshot.activeCell !== undefined) {
     if (settings.useOtherCells) {

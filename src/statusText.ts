@@ -31,6 +31,13 @@ export function statusLabel(
     return 'Codegen: …';
   }
   if (status.state === 'loading') {
+    if (typeof status.progress === 'number') {
+      // e.g. "Codegen: converting 40%" while the embedded model converts.
+      const percent = Math.floor(
+        Math.min(1, Math.max(0, status.progress)) * 100
+      );
+      return `Codegen: ${status.stage || 'loading'} ${percent}%`;
+    }
     return `Codegen: loading ${shortModel(status.model)}…`;
   }
   if (status.state === 'error') {

@@ -14,6 +14,9 @@ export interface IStatus {
   family: string | null;
   error: string | null;
   detail: string | null;
+  /** While loading: what it is doing ("converting", "loading") and how far (0..1). */
+  stage?: string | null;
+  progress?: number | null;
   load_seconds: number | null;
   version?: string;
   parameters?: number;
@@ -67,6 +70,8 @@ export interface ICompleteRequest {
   multiline?: boolean;
   stream?: boolean;
   request_id?: string;
+  /** The kernel's live variables, described by `live_context` in the kernel. */
+  namespace?: string;
 }
 
 /** One candidate of a completion reply. */

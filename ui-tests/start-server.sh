@@ -2,6 +2,7 @@
 # Start JupyterLab with jupyter-codegen for the ui-tests.
 #   bash start-server.sh tiny 8888       # a tiny random-weight model (built here)
 #   bash start-server.sh embedded 8889   # the embedded Qwen2.5-Coder 1.5B
+# UI_SERVER_ARGS adds server options, e.g. UI_SERVER_ARGS=--CodegenApp.quantize=int8
 set -euo pipefail
 cd "$(dirname "$0")"
 kind="$1"
@@ -23,5 +24,8 @@ case "$kind" in
     exit 2
     ;;
 esac
+# Extra server options (word-split on purpose), e.g. --CodegenApp.quantize=int8.
+# shellcheck disable=SC2206
+[ -n "${UI_SERVER_ARGS:-}" ] && args+=(${UI_SERVER_ARGS})
 export JUPYTERLAB_GALATA_ROOT_DIR="$(mktemp -d "${TMPDIR:-/tmp}/codegen-ui-$kind-XXXX")"
 exec jupyter lab "${args[@]}"

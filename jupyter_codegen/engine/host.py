@@ -117,6 +117,9 @@ class ModelHost:
         self.state: State = "loading"
         self.error: str | None = None
         self.detail: str | None = "waiting to start"
+        #: While loading: the stage ("converting", "loading") and how far it is (0..1).
+        self.stage: str | None = None
+        self.progress: float | None = None
         self.load_seconds: float | None = None
         self.engine: Engine | None = None
         self._pool = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="codegen-gen")
@@ -142,6 +145,12 @@ class ModelHost:
         self.detail = message
         log.info("jupyter-codegen: %s: %s", self.name, message)
 
+    def set_progress(self, stage: str, fraction: float) -> None:
+        """Report how far loading has come: ``stage`` and a fraction in 0..1
+        (called from the loading thread; the status endpoint reads it)."""
+        self.stage = stage
+        self.progress = round(min(1.0, max(0.0, float(fraction))), 3)
+
     def _load(self) -> None:
         started = time.monotonic()
         try:
@@ -149,6 +158,7 @@ class ModelHost:
         except BaseException as exc:  # report every failure, keep the server up
             self.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self.detail = None
+            self.stage = self.progress = None
             self.state = "error"
             metrics.set_model_state(self.state)
             log.error("jupyter-codegen: loading %s failed: %s", self.name, self.error)
@@ -156,6 +166,7 @@ class ModelHost:
         self.load_seconds = round(time.monotonic() - started, 2)
         self.engine = engine
         self.detail = None
+        self.stage = self.progress = None
         self.state = "ready"
         metrics.set_model_state(self.state)
         log.info("jupyter-codegen: %s ready in %.1f s", self.name, self.load_seconds)

@@ -2,21 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from ..embedded import ensure_converted
+from ..embedded import ASSEMBLE_SHARE, ensure_converted
 from ..models import ModelSource
 from .base import Engine, EngineOptions
 
+#: Share of the conversion's progress: dequantizing the GGUF tensors ends here,
+#: saving the safetensors takes the rest.
+DEQUANTIZED_SHARE = 0.85
 
-def convert_gguf_to_safetensors(gguf_dir: Path, gguf_name: str, out: Path) -> None:
-    """Dequantize a GGUF model to bfloat16 and save it with its tokenizer."""
+#: Loading progress after the weights are read (the rest: int8, tokenizers).
+WEIGHTS_LOADED = 0.7
+
+
+@contextlib.contextmanager
+def gguf_tensor_progress(on_fraction: Callable[[float], None] | None) -> Iterator[None]:
+    """While active, transformers' loop over a GGUF file's tensors reports
+    ``index / count`` to ``on_fraction``. (transformers iterates them through
+    the ``tqdm`` name of its GGUF module: that name is wrapped, then restored.
+    A release without it simply reports nothing.)"""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # pragma: no cover - transformers without GGUF support
+        gguf_utils = None
+    original = getattr(gguf_utils, "tqdm", None)
+    if on_fraction is None or gguf_utils is None or original is None:
+        yield
+        return
+
+    def counting(iterable: Iterable[Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        items = list(iterable)
+        total = max(1, len(items))
+        for index, item in enumerate(items):
+            yield item
+            on_fraction((index + 1) / total)
+
+    gguf_utils.tqdm = counting
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
+def convert_gguf_to_safetensors(
+    gguf_dir: Path,
+    gguf_name: str,
+    out: Path,
+    on_fraction: Callable[[float], None] | None = None,
+) -> None:
+    """Dequantize a GGUF model to bfloat16 and save it with its tokenizer;
+    ``on_fraction`` is told how far it is (0..1): tensors dequantized, then saved."""
     import torch
 
     from .transformers_engine import load_pretrained
 
-    model, tokenizer = load_pretrained(str(gguf_dir), gguf_file=gguf_name, dtype=torch.bfloat16)
+    report = on_fraction or (lambda _f: None)
+    with gguf_tensor_progress(lambda f: report(DEQUANTIZED_SHARE * f)):
+        model, tokenizer = load_pretrained(str(gguf_dir), gguf_file=gguf_name, dtype=torch.bfloat16)
+    report(DEQUANTIZED_SHARE)
     # save_pretrained refuses a model that still carries the GGUF quantizer.
     setattr(model, "hf_quantizer", None)  # noqa: B010
     if hasattr(model.config, "quantization_config"):
@@ -24,6 +71,7 @@ def convert_gguf_to_safetensors(gguf_dir: Path, gguf_name: str, out: Path) -> No
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     del model
+    report(1.0)
 
 
 def load_engine(
@@ -34,7 +82,12 @@ def load_engine(
     cache_dir: Path,
     progress: Callable[[str], None],
     options: EngineOptions | None = None,
+    fraction: Callable[[str, float], None] | None = None,
 ) -> Engine:
+    """Load the engine for ``source``. ``progress`` gets messages for the
+    status' detail; ``fraction``, if given, gets ``(stage, 0..1)`` with stage
+    ``converting`` (the embedded model's one-time conversion) or ``loading``."""
+    stage = fraction or (lambda _stage, _f: None)
     try:
         from .transformers_engine import TransformersEngine
     except ImportError as exc:  # an install without the local engine's extra
@@ -47,21 +100,54 @@ def load_engine(
     name = source.display_name
     if source.kind == "embedded":
         assert source.embedded is not None
+
+        def converting(f: float) -> None:
+            stage("converting", f)
+
+        def convert(gguf_dir: Path, gguf_name: str, out: Path) -> None:
+            # Joining the parts took the first share; the rest is converting.
+            convert_gguf_to_safetensors(
+                gguf_dir,
+                gguf_name,
+                out,
+                lambda f: converting(ASSEMBLE_SHARE + (1 - ASSEMBLE_SHARE) * f),
+            )
+
         path = ensure_converted(
-            source.embedded, cache_dir, convert_gguf_to_safetensors, progress=progress
+            source.embedded, cache_dir, convert, progress=progress, fraction=converting
         )
         progress("loading the converted model")
+        stage("loading", 0.0)
         return TransformersEngine.load(
-            str(path), name=name, device=device, dtype=dtype, options=options
+            str(path),
+            name=name,
+            device=device,
+            dtype=dtype,
+            options=options,
+            on_fraction=lambda f: stage("loading", f),
         )
     if source.kind == "gguf":
         assert source.path is not None
         p = Path(source.path)
         progress("loading and dequantizing the GGUF file")
-        return TransformersEngine.load(
-            str(p.parent), name=name, device=device, dtype=dtype, gguf_file=p.name, options=options
-        )
+        stage("loading", 0.0)
+        with gguf_tensor_progress(lambda f: stage("loading", WEIGHTS_LOADED * f)):
+            return TransformersEngine.load(
+                str(p.parent),
+                name=name,
+                device=device,
+                dtype=dtype,
+                gguf_file=p.name,
+                options=options,
+                on_fraction=lambda f: stage("loading", f),
+            )
     progress("loading the model" + (" from the hub cache" if source.kind == "hub" else ""))
+    stage("loading", 0.0)
     return TransformersEngine.load(
-        source.path or source.spec, name=name, device=device, dtype=dtype, options=options
+        source.path or source.spec,
+        name=name,
+        device=device,
+        dtype=dtype,
+        options=options,
+        on_fraction=lambda f: stage("loading", f),
     )

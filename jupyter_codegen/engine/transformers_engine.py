@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -299,14 +299,22 @@ class TransformersEngine:
         dtype: str = "auto",
         gguf_file: str | None = None,
         options: EngineOptions | None = None,
+        on_fraction: Callable[[float], None] | None = None,
     ) -> TransformersEngine:
+        """Load the model and tokenizer at ``path``; ``on_fraction`` is told
+        how far loading is (weights read, quantized, engine built)."""
+        from .loader import WEIGHTS_LOADED
+
+        report = on_fraction or (lambda _f: None)
         options = options or EngineOptions()
         dev = pick_device(device)
         if wants_int8(options.quantize, dev):
             # Load compact, then quantize layer by layer: never a float32 copy of it all.
             model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
+            report(WEIGHTS_LOADED)
             parameters = sum(p.numel() for p in model.parameters())
             quantize_int8(model)
+            report(0.9)
             return cls(
                 model,
                 tokenizer,
@@ -318,7 +326,9 @@ class TransformersEngine:
             )
         torch_dtype = pick_dtype(dtype, dev)
         model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch_dtype)
+        report(WEIGHTS_LOADED)
         model.to(dev)
+        report(0.9)
         return cls(model, tokenizer, name=name, device=dev, options=options)
 
     # -- Engine interface -------------------------------------------------

@@ -103,6 +103,54 @@ describe('buildCompleteRequest', () => {
     const sent = req.cells_before!.map(c => c.source[0]);
     expect(sent).toEqual(['3', '4']);
   });
+
+  it('sends the live namespace when the editor has a kernel', () => {
+    const req = buildCompleteRequest(
+      { ...notebook, namespace: 'df: DataFrame 3x2 (a: int64, b: object)' },
+      DEFAULT_SETTINGS,
+      { candidates: 1, requestId: 'r' }
+    );
+    expect(req.namespace).toBe('df: DataFrame 3x2 (a: int64, b: object)');
+    const busy = buildCompleteRequest(
+      { ...notebook, namespace: '' },
+      DEFAULT_SETTINGS,
+      { candidates: 1, requestId: 'r' }
+    );
+    expect(busy.namespace).toBe('');
+    const file = buildCompleteRequest(
+      { text: 'x = 1', offset: 5, mimeType: 'text/x-python' },
+      DEFAULT_SETTINGS,
+      { candidates: 1, requestId: 'r' }
+    );
+    expect(file).not.toHaveProperty('namespace');
+  });
+
+  it('builds a console request: earlier inputs before, nothing after', () => {
+    const req = buildCompleteRequest(
+      {
+        text: 'zq',
+        offset: 2,
+        mimeType: 'text/x-ipython',
+        cells: [
+          {
+            cell_type: 'code',
+            source: 'def zqx_mangle(s):\n    return s[::-1]'
+          },
+          { cell_type: 'code', source: 'zqx_mangle("ab")' },
+          { cell_type: 'code', source: 'zq' }
+        ],
+        activeCell: 2
+      },
+      DEFAULT_SETTINGS,
+      { candidates: 1, requestId: 'r' }
+    );
+    expect(req.cells_before?.map(c => c.source)).toEqual([
+      'def zqx_mangle(s):\n    return s[::-1]',
+      'zqx_mangle("ab")'
+    ]);
+    expect(req.cells_after).toEqual([]);
+    expect(req.prefix).toBe('zq');
+  });
 });
 
 describe('languageFromMime', () => {

@@ -91,3 +91,35 @@ describe('status item texts', () => {
     ).toBe(false);
   });
 });
+
+describe('load progress in the status item', () => {
+  const loading: IStatus = {
+    ...ready,
+    state: 'loading',
+    device: null,
+    dtype: null,
+    detail: 'converting the GGUF weights to bfloat16 safetensors (once)'
+  };
+
+  it.each([
+    ['converting', 0.4, 'Codegen: converting 40%'],
+    ['converting', 0.999, 'Codegen: converting 99%'],
+    ['loading', 0, 'Codegen: loading 0%'],
+    ['loading', 1.7, 'Codegen: loading 100%'],
+    [null, 0.5, 'Codegen: loading 50%']
+  ])('stage %s at %d reads %s', (stage, progress, label) => {
+    expect(statusLabel({ ...loading, stage, progress }, null)).toBe(label);
+  });
+
+  it('without a fraction, names the model', () => {
+    expect(statusLabel({ ...loading, stage: null, progress: null }, null)).toBe(
+      'Codegen: loading qwen2.5-coder-1.5b-instruct…'
+    );
+  });
+
+  it('shows the model once ready, whatever progress said', () => {
+    expect(statusLabel({ ...ready, progress: null }, null)).toBe(
+      'Codegen: qwen2.5-coder-1.5b-instruct · cpu'
+    );
+  });
+});
