@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -148,13 +149,15 @@ class _FilePages:
             self._madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), self.MADV_DONTNEED)
 
 
-def quantize_int8(model: nn.Module) -> int:
+def quantize_int8(model: nn.Module, on_fraction: Callable[[float], None] | None = None) -> int:
     """Replace every ``nn.Linear`` of ``model`` (on the CPU) by an int8 one,
     keep the embeddings compact, and turn the remaining floats (norms) to
     float32. Returns the number of layers quantized. The checkpoint's pages
     are given back layer by layer (:class:`_FilePages`), so loading never
-    holds much more than the int8 model."""
+    holds much more than the int8 model. ``on_fraction`` is told the share of
+    the layers done (0..1)."""
     pages = _FilePages()
+    total = sum(isinstance(m, nn.Linear) for m in model.modules())
     embeddings = model.get_input_embeddings()
     tied = getattr(model, "lm_head", None) is not None and getattr(
         model.lm_head, "weight", None
@@ -165,6 +168,8 @@ def quantize_int8(model: nn.Module) -> int:
             if isinstance(child, nn.Linear):
                 setattr(parent, name, Int8Linear(child))
                 count += 1
+                if on_fraction is not None:
+                    on_fraction(count / max(1, total))
                 if not (tied and child is getattr(model, "lm_head", None)):
                     pages.release(child.weight)
     if tied and hasattr(model, "config"):

@@ -310,11 +310,11 @@ class TransformersEngine:
         dev = pick_device(device)
         if wants_int8(options.quantize, dev):
             # Load compact, then quantize layer by layer: never a float32 copy of it all.
+            # Reading the (mapped) weights is quick; quantizing takes most of the time.
             model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
-            report(WEIGHTS_LOADED)
+            report(0.1)
             parameters = sum(p.numel() for p in model.parameters())
-            quantize_int8(model)
-            report(0.9)
+            quantize_int8(model, on_fraction=lambda f: report(0.1 + 0.85 * f))
             return cls(
                 model,
                 tokenizer,

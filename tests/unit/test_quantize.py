@@ -67,3 +67,27 @@ def test_tied_weight_is_left_alone_and_bytes_are_counted():
     assert q.qweight.dtype == torch.int8
     model = torch.nn.Sequential(q)
     assert weight_bytes(model) == 64 * 32 + 32 * 4
+
+
+def test_quantize_int8_reports_its_progress_layer_by_layer():
+    from jupyter_codegen.engine.quantize import quantize_int8
+
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(10, 8)
+            self.body = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU())
+            self.lm_head = torch.nn.Linear(8, 4)
+
+        def get_input_embeddings(self) -> torch.nn.Module:
+            return self.embed
+
+        def set_input_embeddings(self, value: torch.nn.Module) -> None:
+            self.embed = value
+
+    torch.manual_seed(0)
+    model = Model()
+    seen: list[float] = []
+    assert quantize_int8(model, on_fraction=seen.append) == 2
+    assert seen == [0.5, 1.0]
+    assert all(not isinstance(m, torch.nn.Linear) for m in model.modules())
