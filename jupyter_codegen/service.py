@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from . import __version__
-from .context import cell_chunks, nearest_that_fit, select_context
+from .context import COMMENT_PREFIX, cell_chunks, nearest_that_fit, select_context
 from .engine.base import ChatMessage, FinishReason, GenerationRequest
 from .engine.host import ModelHost, Ticket, Timed
 from .postprocess import (
@@ -34,6 +34,7 @@ from .prompts import (
     build_fim_prompt,
     build_generate_messages,
     detect_template,
+    keep_head,
 )
 from .schemas import (
     Cell,
@@ -208,7 +209,10 @@ class CodegenService:
         )
         num = min(req.n, limits.max_candidates)
         self._check_size(
-            req.prefix, req.suffix, *(c.source for c in (*req.cells_before, *req.cells_after))
+            req.prefix,
+            req.suffix,
+            req.namespace,
+            *(c.source for c in (*req.cells_before, *req.cells_after)),
         )
         self.host.ready_engine()
         return max_tokens, num
@@ -239,6 +243,8 @@ class CodegenService:
             ),
             self.prompt_budget(),
             count,
+            namespace=req.namespace,
+            comment=COMMENT_PREFIX.get(req.language.lower(), "# "),
         )
         scope = self._scope(req)
         stop_check = None
@@ -368,6 +374,14 @@ class CodegenService:
             cache_key=kind,
         )
 
+    def _chat_namespace(self, namespace: str) -> str:
+        """The live variables' descriptions for a chat prompt: the first whole
+        lines within a quarter of the context budget."""
+        if not namespace.strip():
+            return ""
+        count = self.host.ready_engine().count_tokens
+        return keep_head(namespace.strip() + "\n", self.prompt_budget().live, count).rstrip()
+
     async def _chat_events(
         self,
         gen: GenerationRequest,
@@ -392,12 +406,15 @@ class CodegenService:
         return self._tokens(asked, limits.explain_default_tokens, limits.explain_max_tokens)
 
     def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
+        namespace = self._chat_namespace(req.namespace)
         return self._chat_request(
-            main_text=req.code + (req.question or ""),
+            main_text=req.code + (req.question or "") + namespace,
             cells=req.cells_before,
             language=req.language,
             max_tokens=self._chat_tokens(req.max_tokens),
-            build=lambda ctx: build_explain_messages(req.code, ctx, req.question, req.language),
+            build=lambda ctx: build_explain_messages(
+                req.code, ctx, req.question, req.language, namespace
+            ),
             what="code to explain",
             kind="explain",
         )
@@ -421,13 +438,14 @@ class CodegenService:
         return self._chat_events(gen, ticket, "explanation", self._explain_reply)
 
     def _generate_request(self, req: GenerateRequest) -> GenerationRequest:
+        namespace = self._chat_namespace(req.namespace)
         return self._chat_request(
-            main_text=req.instruction + req.namespace,
+            main_text=req.instruction + namespace,
             cells=req.cells_before,
             language=req.language,
             max_tokens=self._chat_tokens(req.max_tokens),
             build=lambda ctx: build_generate_messages(
-                req.instruction, ctx, req.namespace, req.language
+                req.instruction, ctx, namespace, req.language
             ),
             what="instruction",
             kind="generate",
