@@ -264,7 +264,8 @@ HEADER = "# Live variables in the kernel (name: type, ...):"
             " a: int = 1 \n\n b: str = 'x\r'\n",
             100,
             "-- ",
-            "-- Live variables in the kernel (name: type, ...):\n-- a: int = 1\n-- b: str = 'x\n-- '",
+            "-- Live variables in the kernel (name: type, ...):\n"
+            "-- a: int = 1\n-- b: str = 'x\n-- '",
         ),
     ],
 )
