@@ -273,6 +273,9 @@ def _class_attributes(cls: type) -> dict[str, Any] | None:
 
 def _describe_class(cls: type) -> str:
     own = _class_attributes(cls) or {}
+    fields = own.get("_fields")  # a namedtuple's
+    if type(fields) is tuple and all(type(f) is str for f in fields):
+        return f"class {_class_name(cls)}, fields {_clip(list(fields), len(fields), MAX_KEYS)}"
     init = own.get("__init__")
     if type(init) is types.FunctionType:
         return f"class {_class_name(cls)}{function_signature(init, skip_first=True)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import types
@@ -86,6 +87,10 @@ Point.__module__ = "__main__"  # as if defined in the notebook
             "x: types.SimpleNamespace with attributes {alpha: int}",
         ),
         (types, "x: module"),
+        (
+            collections.namedtuple("Row", ["sku code", "n"], rename=True),
+            f"x: class {__name__}.Row, fields _0, n",
+        ),
     ],
 )
 def test_describe_value(obj: object, expected: str) -> None:
