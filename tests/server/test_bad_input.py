@@ -32,10 +32,12 @@ VALID: dict[str, dict[str, Any]] = {
         "language": "python",
         "request_id": "r1",
         "max_tokens": 2,
+        "namespace": "x: int = 1",
     },
     "explain": {
         "code": "x = 1",
         "question": "why?",
+        "namespace": "x: int = 1",
         "cells_before": [{"cell_type": "code", "source": "import os"}],
         "max_tokens": 2,
     },
@@ -56,8 +58,9 @@ STRINGS = {
         "path",
         "language",
         "request_id",
+        "namespace",
     ],
-    "explain": ["code", "question", "cells_before.0.source", "language"],
+    "explain": ["code", "question", "cells_before.0.source", "language", "namespace"],
     "generate": ["instruction", "namespace", "cells_before.0.source"],
     "cancel": ["request_id"],
 }
