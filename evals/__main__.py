@@ -27,7 +27,7 @@ from jupyter_codegen.schemas import CompleteRequest
 from jupyter_codegen.service import CodegenService
 
 from . import humaneval, livestate, notebooks
-from .metrics import score, summarize
+from .metrics import first_line, score, summarize
 from .sandbox import run_program
 from .tasks import Task
 
@@ -146,6 +146,8 @@ async def complete(
         "generated_tokens": reply.timings.get("generated_tokens"),
     }
     row.update(score(text, task.target, task.prefix, task.suffix))
+    if task.source.get("hidden"):  # live state: the name only the kernel knows
+        row["names_it"] = float(task.source["hidden"] in first_line(text))
     if task.set == "humaneval":
         outcome = await asyncio.to_thread(run_program, humaneval.program(task, text))
         row["pass"] = float(outcome.passed)
@@ -214,8 +216,10 @@ def livestate_table(rows: list[dict[str, Any]]) -> list[str]:
     if not sel:
         return []
     out = ["### live state (ours: tree-sitter selection)\n"]
-    out.append("| live context | kind | n | exact_match | edit_similarity | p50 s | p90 s |")
-    out.append("|---|---|---|---|---|---|---|")
+    out.append(
+        "| live context | kind | n | names it | exact_match | edit_similarity | p50 s | p90 s |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|")
     for kind in [*sorted({r["kind"] for r in sel}), "all"]:
         for live in (False, True):
             part = [
@@ -223,9 +227,9 @@ def livestate_table(rows: list[dict[str, Any]]) -> list[str]:
             ]
             if not part:
                 continue
-            s = summarize(part, ["exact_match", "edit_similarity"])
+            s = summarize(part, ["names_it", "exact_match", "edit_similarity"])
             out.append(
-                f"| {'with' if live else 'without'} | {kind} | {s['n']} | "
+                f"| {'with' if live else 'without'} | {kind} | {s['n']} | {_fmt(s['names_it'])} | "
                 f"{_fmt(s['exact_match'])} | {_fmt(s['edit_similarity'])} | "
                 f"{_fmt(s['latency_p50_s'], False)} | {_fmt(s['latency_p90_s'], False)} |"
             )

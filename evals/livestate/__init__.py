@@ -36,14 +36,21 @@ DATA_FILES = (
 
 @dataclass(frozen=True)
 class Notebook:
-    """``cells`` run first; the active cell is ``prefix`` + ``target`` + ``suffix``."""
+    """``cells`` run first; the active cell is ``prefix`` + ``hidden`` + ``rest``
+    + ``suffix``: the target is the rest of the line, from the name that only
+    the kernel knows (``hidden``) on; ``suffix`` holds the lines after it."""
 
     name: str
     data: str  # the data file it loads
     cells: tuple[str, ...]
     prefix: str
-    target: str
-    suffix: str = ""
+    hidden: str
+    rest: str = ""
+    suffix: str = "\n"
+
+    @property
+    def target(self) -> str:
+        return self.hidden + self.rest
 
 
 PD = "import pandas as pd"
@@ -62,7 +69,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, SALES),
         '# revenue of each order\nsales["revenue"] = sales["qty#"] * sales["',
         "Unit Price (€)",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "sales-per-region",
@@ -70,7 +77,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, SALES),
         '# number of orders per region\ncounts = sales.groupby("',
         "région",
-        '").size()\n',
+        '").size()',
     ),
     Notebook(
         "sales-returned",
@@ -78,7 +85,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, SALES),
         '# the orders that came back\nreturned = sales[sales["',
         "is_returned?",
-        '"]]\n',
+        '"]]',
     ),
     Notebook(
         "sales-first-date",
@@ -86,7 +93,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, SALES, "# When did the first order come in?"),
         'first = sales["',
         "order_dt",
-        '"].min()\n',
+        '"].min()',
     ),
     Notebook(
         "sales-index",
@@ -94,7 +101,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, SALES),
         '# index the orders by their id\nby_id = sales.set_index("',
         "Order ID",
-        '")\n',
+        '")',
     ),
     Notebook(
         "weather-temp",
@@ -102,7 +109,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, WX),
         '# mean temperature per station\nwx.groupby("station")["',
         "Temp (°F)",
-        '"].mean()\n',
+        '"].mean()',
     ),
     Notebook(
         "weather-wind",
@@ -110,7 +117,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, WX),
         '# windy observations\nwindy = wx[wx["',
         "Wind_kts",
-        '"] > 20]\n',
+        '"] > 20]',
     ),
     Notebook(
         "weather-precip",
@@ -118,7 +125,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, WX),
         '# total precipitation\ntotal = wx["',
         "Precip.mm",
-        '"].sum()\n',
+        '"].sum()',
     ),
     Notebook(
         "weather-night",
@@ -126,7 +133,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, WX),
         '# observations before 6 am (UTC)\nnight = wx[wx["',
         "obs_hour_utc",
-        '"] < 6]\n',
+        '"] < 6]',
     ),
     Notebook(
         "weather-structured",
@@ -138,7 +145,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         ),
         '# wind speeds\nwinds = arr["',
         "Wind_kts",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "patients-obese",
@@ -146,7 +153,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, PTS),
         '# patients with obesity\nobese = pts[pts["',
         "bmi_kg_m2",
-        '"] >= 30]\n',
+        '"] >= 30]',
     ),
     Notebook(
         "patients-diagnosis",
@@ -154,7 +161,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, PTS),
         '# mean number of visits per diagnosis\nvisits = pts.groupby("',
         "Dx Code",
-        '")["visit_n"].mean()\n',
+        '")["visit_n"].mean()',
     ),
     Notebook(
         "patients-pressure",
@@ -162,7 +169,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, PTS),
         '# hypertension: systolic pressure of 140 or more\nhtn = pts[pts["',
         "sys_bp_mmHg",
-        '"] >= 140]\n',
+        '"] >= 140]',
     ),
     Notebook(
         "patients-index",
@@ -170,7 +177,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, PTS),
         '# look patients up by their id\nindexed = pts.set_index("',
         "PatientID",
-        '")\n',
+        '")',
     ),
     Notebook(
         "events-duration",
@@ -178,7 +185,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (EV,),
         '# average duration per event type\nev.group_by("evt_type").agg(pl.col("',
         "dur_ms",
-        '").mean())\n',
+        '").mean())',
     ),
     Notebook(
         "events-buys",
@@ -186,7 +193,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (EV,),
         '# purchases only\nbuys = ev.filter(pl.col("',
         "evt_type",
-        '") == "buy")\n',
+        '") == "buy")',
     ),
     Notebook(
         "events-pages",
@@ -194,7 +201,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (EV,),
         '# visits per page\nper_page = ev.group_by("',
         "page_slug",
-        '").len()\n',
+        '").len()',
     ),
     Notebook(
         "sensors-readings",
@@ -202,7 +209,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (SENSORS,),
         '# the list of readings\nreadings = sensors["',
         "readings_v2",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "sensors-site",
@@ -210,7 +217,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (SENSORS,),
         '# the code of the site\nsite = sensors["station_meta"]["',
         "site_code",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "sensors-calibration",
@@ -218,7 +225,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (SENSORS,),
         '# calibration offsets\noffsets = sensors["',
         "calib_offsets",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "sensors-temps",
@@ -226,7 +233,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (SENSORS, 'readings = sensors["readings_v2"]'),
         '# the average temperatures\ntemps = [r["',
         "temp_c_avg",
-        '"] for r in readings]\n',
+        '"] for r in readings]',
     ),
     Notebook(
         "config-lr",
@@ -234,7 +241,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (CFG,),
         '# the initial learning rate\nlr = cfg["model_params"]["',
         "lr_init",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "config-epochs",
@@ -242,7 +249,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (CFG,),
         '# the most epochs to train\nepochs = cfg["model_params"]["',
         "n_epochs_max",
-        '"]\n',
+        '"]',
     ),
     Notebook(
         "config-attribute",
@@ -254,7 +261,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         ),
         "# the dropout probability\ndrop = params.",
         "dropout_p",
-        "\n",
+        "",
     ),
     Notebook(
         "inventory-low",
@@ -262,7 +269,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (INV,),
         '# items to reorder\nlow = [it for it in items if it["',
         "stock_on_hand",
-        '"] < it["reorder_lvl"]]\n',
+        '"] < it["reorder_lvl"]]',
     ),
     Notebook(
         "inventory-zones",
@@ -270,7 +277,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         (PD, INV, "inv = pd.DataFrame(items)"),
         '# items per warehouse zone\nzones = inv.groupby("',
         "warehouse_zone",
-        '").size()\n',
+        '").size()',
     ),
     Notebook(
         "inventory-namedtuple",
@@ -283,7 +290,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         ),
         "# the codes of all items\ncodes = [s.",
         "sku_code",
-        " for s in stock]\n",
+        " for s in stock]",
     ),
 )
 
@@ -300,7 +307,7 @@ def build_tasks(limit: int) -> list[Task]:
             suffix=nb.suffix,
             target=nb.target,
             cells_before=tuple(("code", c) for c in nb.cells),
-            source={"data": nb.data, "notebook": nb.name},
+            source={"data": nb.data, "notebook": nb.name, "hidden": nb.hidden},
         )
         for nb in NOTEBOOKS[:limit]
     ]

@@ -4,7 +4,6 @@ gives each task its namespace (a real IPython shell in a child interpreter)."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -33,13 +32,13 @@ def test_no_cell_text_shows_the_target() -> None:
     assert len({nb.name for nb in livestate.NOTEBOOKS}) == len(livestate.NOTEBOOKS)
     for nb in livestate.NOTEBOOKS:
         texts = [*nb.cells, nb.prefix + nb.suffix]
-        assert not any(nb.target in text for text in texts), nb.name
-        # not even as a word of it (e.g. "visit" for "visit_n")
-        words = {w for text in texts for w in re.findall(r"\w+", text)}
-        assert nb.target not in words, nb.name
-        assert nb.target in (livestate.DATA / nb.data).read_text(
-            errors="replace"
-        ) or nb.data.endswith(".parquet"), nb.name
+        assert nb.target.startswith(nb.hidden) and "\n" not in nb.target, nb.name
+        assert not any(nb.hidden in text for text in texts), nb.name
+        data = livestate.DATA / nb.data
+        if nb.data.endswith(".parquet"):
+            assert nb.hidden in pd.read_parquet(data).columns, nb.name
+        else:
+            assert nb.hidden in data.read_text(), nb.name
 
 
 def test_build_tasks_makes_requests_with_and_without_the_namespace() -> None:
@@ -50,14 +49,15 @@ def test_build_tasks_makes_requests_with_and_without_the_namespace() -> None:
         "livestate:sales-returned",
     ]
     first = tasks[0]
-    assert (first.set, first.kind, first.target) == ("livestate", "csv", "Unit Price (€)")
+    assert (first.set, first.kind, first.target) == ("livestate", "csv", 'Unit Price (€)"]')
+    assert first.suffix == "\n" and first.source["hidden"] == "Unit Price (€)"
     assert first.cells_before == (("code", "import pandas as pd"), ("code", livestate.SALES))
     assert first.namespace == ""  # attached by with_namespaces
     assert len(livestate.build_tasks(100)) == len(livestate.NOTEBOOKS)
     # The lookup sees the active cell first, then the other cells, nearest first
     assert livestate.lookup_source(first).split("\n")[:2] == [
         "# revenue of each order",
-        'sales["revenue"] = sales["qty#"] * sales[""]',
+        'sales["revenue"] = sales["qty#"] * sales["',
     ]
     task = first.__class__(**{**first.__dict__, "namespace": "sales: pandas DataFrame"})
     with_ns = CompleteRequest.model_validate(task.as_request(16))
@@ -72,7 +72,7 @@ def test_with_namespaces_runs_the_cells_and_describes_the_live_variables() -> No
     by_name = {t.source["notebook"]: t for t in tasks}
     for task in tasks:
         # The answer is now in the namespace, and only there
-        assert task.target in task.namespace, task.id
+        assert task.source["hidden"] in task.namespace, task.id
     assert by_name["sales-revenue"].namespace.startswith(
         "sales: pandas DataFrame, shape (40, 6), columns {'Order ID': int64, 'Unit Price (€)':"
     )
@@ -84,12 +84,12 @@ def test_with_namespaces_runs_the_cells_and_describes_the_live_variables() -> No
 def test_livestate_table_compares_with_and_without() -> None:
     rows = [
         {"set": "livestate", "kind": "csv", "live": live, "exact_match": em,
-         "edit_similarity": es, "latency_s": 1.0}
+         "edit_similarity": es, "names_it": em, "latency_s": 1.0}
         for live, em, es in ((True, 1.0, 1.0), (False, 0.0, 0.5), (True, 0.0, 0.8))
     ]  # fmt: skip
     table = "\n".join(livestate_table(rows))
-    assert "| without | csv | 1 | 0.0 | 50.0 |" in table
-    assert "| with | all | 2 | 50.0 | 90.0 |" in table
+    assert "| without | csv | 1 | 0.0 | 0.0 | 50.0 |" in table
+    assert "| with | all | 2 | 50.0 | 50.0 | 90.0 |" in table
     assert livestate_table([]) == []
 
 
@@ -117,4 +117,5 @@ def test_the_harness_runs_the_livestate_set_on_a_tiny_model(
     # With live context the prompt holds the description: it is longer
     tokens = {(r["task"], r["live"]): r["prompt_tokens"] for r in rows}
     assert tokens[("livestate:sales-revenue", True)] > tokens[("livestate:sales-revenue", False)]
+    assert all(r["names_it"] in (0.0, 1.0) for r in rows)
     assert "### live state" in next(tmp_path.glob("*.md")).read_text()
