@@ -24,7 +24,7 @@ from .postprocess import (
     clean_completion,
     completion_scope,
     extract_code,
-    keeps_parsing,
+    parsing_variant,
     should_stop,
 )
 from .prompts import (
@@ -276,10 +276,16 @@ class CodegenService:
         for number, cand in enumerate(timed.result.candidates):
             finished = cand.finish_reason != "length"
             text = clean_completion(cand.text, prefix, suffix, finished=finished, scope=scope)
-            if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
+            if cand.finish_reason == "cancelled" or not text.strip():
                 continue
-            # Fewer candidates rather than one that breaks a cell that parses.
-            if prepared.python and not keeps_parsing(prefix, text, suffix):
+            # Fewer candidates rather than one that breaks a cell that parses
+            # (but without the end that repeats the suffix, if that one fits).
+            if prepared.python:
+                fitting = parsing_variant(prefix, text, suffix)
+                if fitting is None:
+                    continue
+                text = fitting
+            if text in seen:
                 continue
             seen.add(text)
             completions.append(
