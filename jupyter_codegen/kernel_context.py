@@ -432,8 +432,10 @@ def pick_names(
                 return picked
     chosen = set(picked)
     for name in reversed(list(namespace)):
+        if type(name) is not str or name in chosen:  # globals()[1] = ... is possible
+            continue
         obj = namespace[name]
-        if name not in chosen and not _skipped(name, obj, hidden) and _is_data(obj):
+        if not _skipped(name, obj, hidden) and _is_data(obj):
             picked.append(name)
             if len(picked) >= limit:
                 break

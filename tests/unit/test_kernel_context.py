@@ -300,6 +300,7 @@ def test_pick_names_takes_used_names_in_order_then_other_data_newest_first() -> 
     assert pick_names(ns, source, hidden) == ["helper", "sales", "Point", "old", "newest"]
     assert pick_names(ns, source, hidden, limit=2) == ["helper", "sales"]
     assert pick_names(ns, "", hidden) == ["newest", "sales", "old"]
+    assert pick_names({**ns, 1: "a key that is not a name"}, "", hidden)[0] == "newest"
 
 
 def test_describe_live_skips_a_line_that_does_not_fit_but_keeps_later_ones() -> None:
