@@ -26,8 +26,8 @@ from jupyter_codegen.context import STRATEGIES
 from jupyter_codegen.schemas import CompleteRequest
 from jupyter_codegen.service import CodegenService
 
-from . import humaneval, notebooks
-from .metrics import score, summarize
+from . import humaneval, livestate, notebooks
+from .metrics import first_line, score, summarize
 from .sandbox import run_program
 from .tasks import Task
 
@@ -62,6 +62,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--notebook-mid-line", type=int, default=30)
     p.add_argument("--notebook-block", type=int, default=20)
     p.add_argument(
+        "--livestate",
+        type=int,
+        default=0,
+        help=f"live-state tasks (0: skip; at most {len(livestate.NOTEBOOKS)}), each with and "
+        "without live context",
+    )
+    p.add_argument(
         "--early-stop-tasks",
         type=int,
         default=30,
@@ -82,6 +89,8 @@ def build_tasks(args: argparse.Namespace) -> list[Task]:
         "mid-line": args.notebook_mid_line,
         "block": args.notebook_block,
     }
+    if args.livestate:
+        tasks += livestate.with_namespaces(livestate.build_tasks(args.livestate))
     if not any(counts.values()):
         return tasks
     nbs = notebooks.load_notebooks(args.cache / "wheels")
@@ -106,12 +115,17 @@ def load_service(args: argparse.Namespace) -> CodegenService:
 
 
 async def complete(
-    service: CodegenService, task: Task, max_tokens: int, strategy: str, early_stop: bool
+    service: CodegenService,
+    task: Task,
+    max_tokens: int,
+    strategy: str,
+    early_stop: bool,
+    live: bool = True,
 ) -> dict[str, Any]:
     base = service.limits
     service.limits = dataclasses.replace(base, context_strategy=strategy, early_stop=early_stop)
     try:
-        req = CompleteRequest.model_validate(task.as_request(max_tokens))
+        req = CompleteRequest.model_validate(task.as_request(max_tokens, live))
         start = time.perf_counter()
         reply = await service.complete(req, service.ticket(None, "complete"))
         latency = time.perf_counter() - start
@@ -124,6 +138,7 @@ async def complete(
         "kind": task.kind,
         "strategy": strategy,
         "early_stop": early_stop,
+        "live": live and bool(task.namespace),
         "completion": text,
         "target": task.target,
         "latency_s": latency,
@@ -131,6 +146,8 @@ async def complete(
         "generated_tokens": reply.timings.get("generated_tokens"),
     }
     row.update(score(text, task.target, task.prefix, task.suffix))
+    if task.source.get("hidden"):  # live state: the name only the kernel knows
+        row["names_it"] = float(task.source["hidden"] in first_line(text))
     if task.set == "humaneval":
         outcome = await asyncio.to_thread(run_program, humaneval.program(task, text))
         row["pass"] = float(outcome.passed)
@@ -170,6 +187,7 @@ def tables(rows: list[dict[str, Any]], strategies: list[str]) -> str:
                     + f" | {_fmt(s['latency_p50_s'], False)} | {_fmt(s['latency_p90_s'], False)} |"
                 )
         out.append("")
+    out += livestate_table(rows)
     stop_rows = [r for r in rows if not r["early_stop"]]
     if stop_rows:
         ids = {r["task"] for r in stop_rows}
@@ -192,6 +210,33 @@ def tables(rows: list[dict[str, Any]], strategies: list[str]) -> str:
     return "\n".join(out)
 
 
+def livestate_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The live-state set with and without the kernel's variables."""
+    sel = [r for r in rows if r["set"] == "livestate"]
+    if not sel:
+        return []
+    out = ["### live state (ours: tree-sitter selection)\n"]
+    out.append(
+        "| live context | kind | n | names it | exact_match | edit_similarity | p50 s | p90 s |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|")
+    for kind in [*sorted({r["kind"] for r in sel}), "all"]:
+        for live in (False, True):
+            part = [
+                r for r in sel if r.get("live") == live and (kind == "all" or r["kind"] == kind)
+            ]
+            if not part:
+                continue
+            s = summarize(part, ["names_it", "exact_match", "edit_similarity"])
+            out.append(
+                f"| {'with' if live else 'without'} | {kind} | {s['n']} | {_fmt(s['names_it'])} | "
+                f"{_fmt(s['exact_match'])} | {_fmt(s['edit_similarity'])} | "
+                f"{_fmt(s['latency_p50_s'], False)} | {_fmt(s['latency_p90_s'], False)} |"
+            )
+    out.append("")
+    return out
+
+
 async def run(args: argparse.Namespace) -> int:
     strategies = [s for s in args.strategies.split(",") if s]
     tasks = build_tasks(args)
@@ -201,14 +246,19 @@ async def run(args: argparse.Namespace) -> int:
     info = service.host.ready_engine().info()
     print(f"loaded in {time.perf_counter() - t0:.1f} s on {info.device} ({info.dtype})", flush=True)
     rows: list[dict[str, Any]] = []
-    plan = [(t, s, True) for t in tasks for s in strategies]
+    others = [t for t in tasks if t.set != "livestate"]
+    plan = [(t, s, True, True) for t in others for s in strategies]
     nb_tasks = [t for t in tasks if t.set == "notebooks"]
-    plan += [(t, "syntax", False) for t in nb_tasks[: args.early_stop_tasks]]
-    for i, (task, strategy, early) in enumerate(plan, 1):
-        row = await complete(service, task, args.max_tokens, strategy, early)
+    plan += [(t, "syntax", False, True) for t in nb_tasks[: args.early_stop_tasks]]
+    plan += [
+        (t, "syntax", True, live) for t in tasks if t.set == "livestate" for live in (False, True)
+    ]
+    for i, (task, strategy, early, live) in enumerate(plan, 1):
+        row = await complete(service, task, args.max_tokens, strategy, early, live)
         rows.append(row)
         print(
-            f"[{i}/{len(plan)}] {strategy:9} stop={early!s:5} {task.kind:11} "
+            f"[{i}/{len(plan)}] {strategy:9} stop={early!s:5} live={row['live']!s:5} "
+            f"{task.kind:11} "
             f"{row['latency_s']:5.1f}s em={row['exact_match']:.0f} "
             f"es={row['edit_similarity']:.2f} {task.id}",
             flush=True,

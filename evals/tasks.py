@@ -26,10 +26,12 @@ class Task:
     #: HumanEval: the program around the cell, to run the completed code.
     program_head: str = ""
     program_tail: str = ""
+    #: The live kernel's variables (the live-state set): sent as ``namespace``.
+    namespace: str = ""
     source: dict[str, Any] = field(default_factory=dict)
 
-    def as_request(self, max_tokens: int) -> dict[str, Any]:
-        return {
+    def as_request(self, max_tokens: int, live: bool = True) -> dict[str, Any]:
+        request = {
             "prefix": self.prefix,
             "suffix": self.suffix,
             "cells_before": [{"cell_type": t, "source": s} for t, s in self.cells_before],
@@ -37,6 +39,9 @@ class Task:
             "language": "python",
             "max_tokens": max_tokens,
         }
+        if live and self.namespace:
+            request["namespace"] = self.namespace
+        return request
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -266,6 +266,23 @@ def keeps_parsing(prefix: str, text: str, suffix: str) -> bool:
     return after <= before and lexer.feed(text).lowest >= 0
 
 
+def parsing_variant(prefix: str, text: str, suffix: str) -> str | None:
+    """``text`` if inserting it keeps the cell parsing (:func:`keeps_parsing`);
+    else ``text`` without an end that repeats the start of ``suffix``, if that
+    does; else None. In ``df["|"]``, where the editor closed the quote and
+    bracket, a model often writes ``Unit Price"]``: the short overlap is not
+    trimmed by :func:`trim_suffix_overlap` (inside a string it closes nothing
+    that the lexer sees), but the cell tells: ``Unit Price`` is what fits."""
+    if keeps_parsing(prefix, text, suffix):
+        return text
+    for size in range(min(len(text), len(suffix)), 0, -1):
+        tail, head = text[-size:], text[:-size]
+        if tail.strip() and suffix.startswith(tail) and head.strip():
+            if keeps_parsing(prefix, head.rstrip(), suffix):
+                return head.rstrip()
+    return None
+
+
 def extract_code(text: str) -> str:
     """The code in a chat model's reply: the first fenced block, or, without
     fences, the reply itself. An unclosed fence (the reply was cut) still counts."""

@@ -232,6 +232,7 @@ class PromptBudget:
       since it comes after the edit in the prompt, so it is kept short where
       computing is slow;
     - the active cell before the cursor gets at most half of ``total``;
+    - the live kernel's variables, if any, get at most a quarter of ``total``;
     - the context before the cell gets the rest, with the cell's share rounded
       up to a multiple of ``total // 8``, so that what the context may use (and
       so the context itself) changes only every few lines of typing.
@@ -248,6 +249,70 @@ class PromptBudget:
     def step(self) -> int:
         return max(16, self.total // 8)
 
+    @property
+    def live(self) -> int:
+        """The most for the live kernel's variables (a quarter of ``total``)."""
+        return self.total // 4
+
+
+#: The first line of the live-variables block in a completion prompt.
+LIVE_HEADER = "Live variables in the kernel (name: type, ...):"
+
+
+def live_block(namespace: str, budget: int, count: TokenCounter, comment: str = "# ") -> str:
+    """The kernel's variable descriptions (``namespace``, one per line, the
+    most relevant first) as a comment block for a completion prompt: a header,
+    then one commented line per description, within ``budget`` tokens. A line
+    that does not fit is left out (a later, shorter one may still fit), except
+    the first, which is cut after one of its ", " (a frame with many columns
+    keeps its first ones). Empty if nothing fits or there is nothing.
+
+    Each line is commented, so the text cannot leave the comment whatever it
+    holds; the block depends on ``namespace`` and ``budget`` only, so it is a
+    stable start of the prompt while the user types.
+    """
+    if budget <= 0 or not namespace.strip():
+        return ""
+    header = f"{comment}{LIVE_HEADER}\n"
+    left = budget - count(header)
+    kept: list[str] = []
+    lines = [line.strip() for line in namespace.splitlines()]
+    for line in [line for line in lines if line][:MAX_LIVE_LINES]:
+        if left <= 0:
+            break
+        text = f"{comment}{line}\n"
+        cost = count(text)
+        if cost > left:
+            if kept:
+                continue
+            text = _cut_line(text, left, count)
+            if not text:
+                continue
+            cost = count(text)
+        kept.append(text)
+        left -= cost
+    return (header + "".join(kept)).rstrip("\n") if kept else ""
+
+
+#: The most description lines that :func:`live_block` looks at.
+MAX_LIVE_LINES = 200
+
+
+def _cut_line(text: str, budget: int, count: TokenCounter) -> str:
+    """``text`` cut after its last ", " that leaves it (with ", ...") within
+    ``budget`` tokens, or "" if none does."""
+    text = text.rstrip("\n")[: budget * MAX_CHARS_PER_TOKEN]
+    cuts = [i for i in range(len(text)) if text.startswith(", ", i)]
+    lo, hi, best = 0, len(cuts) - 1, ""
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate = text[: cuts[mid]] + ", ...\n"
+        if count(candidate) <= budget:
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
 
 @dataclass(frozen=True)
 class FimPrompt:
@@ -256,6 +321,7 @@ class FimPrompt:
     suffix_text: str
     prompt_tokens_estimate: int
     head: str = ""  # the context part of prefix_text, before the active cell
+    live: str = ""  # the live-variables block: the start of ``head``
 
 
 def build_fim_prompt(
@@ -267,28 +333,37 @@ def build_fim_prompt(
     count: TokenCounter,
     *,
     separator: str = "\n\n",
+    namespace: str = "",
+    comment: str = "# ",
 ) -> FimPrompt:
     """Fit the active cell and its context into ``budget``, laid out so that it
     stays reusable while the user types: the context comes first and changes
     rarely, then the cell up to the cursor, cut in large steps; only the few
     tokens at the cursor and the capped suffix are new on each keystroke.
+
+    ``namespace`` (the live kernel's variable descriptions) goes first of all,
+    as a comment block (:func:`live_block`) in at most ``budget.live`` tokens:
+    it changes only when a cell runs. Without one the prompt is as before.
     """
+    live = live_block(namespace, budget.live, count, comment) if namespace else ""
+    live_tokens = count(live + separator) if live else 0
     prefix_part = stable_tail(prefix, budget.prefix, count, step_chars=budget.step * 3)
     prefix_tokens = count(prefix_part)
     suffix_part = keep_head(suffix, budget.suffix, count) if template.has_fim else ""
     suffix_tokens = count(suffix_part)
     reserved = -(-prefix_tokens // budget.step) * budget.step
-    before_budget = max(0, budget.total - budget.suffix - reserved)
+    before_budget = max(0, budget.total - budget.suffix - reserved - live_tokens)
     after_budget = (
         budget.suffix - suffix_tokens if template.has_fim and suffix_part == suffix else 0
     )
     before, after = context(before_budget, after_budget)
     used = prefix_tokens + suffix_tokens + sum(count(c + separator) for c in (*before, *after))
-    head = "".join(c + separator for c in before)
+    used += live_tokens
+    head = "".join(c + separator for c in ([live] if live else []) + list(before))
     full_prefix = head + prefix_part
     full_suffix = suffix_part + "".join(separator + c for c in after)
     return FimPrompt(
-        template.render(full_prefix, full_suffix), full_prefix, full_suffix, used, head
+        template.render(full_prefix, full_suffix), full_prefix, full_suffix, used, head, live
     )
 
 
@@ -308,6 +383,7 @@ def build_explain_messages(
     question: str | None,
     language: str,
     history: Sequence[ChatMessage] = (),
+    namespace: str = "",
 ) -> list[ChatMessage]:
     """The chat about ``code``: the code (and the earlier cells) open the first
     user turn, then the earlier turns of ``history`` (oldest first), then
@@ -317,6 +393,8 @@ def build_explain_messages(
         parts.append(
             f"Earlier cells of the notebook, for context:\n```{language}\n{context.rstrip()}\n```\n"
         )
+    if namespace.strip():
+        parts.append(f"Live variables in the kernel:\n{namespace.rstrip()}\n")
     parts.append(f"Explain this code:\n```{language}\n{code.rstrip()}\n```")
     intro = "\n".join(parts)
     turns = [(t.role, t.content.strip()) for t in history if t.role in ("user", "assistant")]

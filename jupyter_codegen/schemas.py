@@ -53,6 +53,9 @@ class _GenerationRequest(_Model):
     stream: StrictBool = False
     #: Cancels a request with this id still in flight; ``POST /cancel`` takes it.
     request_id: RequestId | None = None
+    #: The live kernel's variables, one description per line (the ``text`` of
+    #: ``kernel_context.live_context``); "" when there is no live kernel.
+    namespace: Annotated[StrictStr, Field(max_length=MAX_NAMESPACE_CHARS)] = ""
 
 
 class CompleteRequest(_GenerationRequest):
@@ -87,7 +90,6 @@ class GenerateRequest(_GenerationRequest):
     """Body of ``POST /jupyter-codegen/generate``: code from an instruction."""
 
     instruction: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
-    namespace: Annotated[StrictStr, Field(max_length=MAX_NAMESPACE_CHARS)] = ""
 
 
 class CancelRequest(_Model):

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from . import __version__
-from .context import cell_chunks, nearest_that_fit, select_context
+from .context import COMMENT_PREFIX, cell_chunks, nearest_that_fit, select_context
 from .engine.base import ChatMessage, FinishReason, GenerationRequest
 from .engine.host import ModelHost, Ticket, Timed
 from .postprocess import (
@@ -24,7 +24,7 @@ from .postprocess import (
     clean_completion,
     completion_scope,
     extract_code,
-    keeps_parsing,
+    parsing_variant,
     should_stop,
 )
 from .prompts import (
@@ -34,6 +34,7 @@ from .prompts import (
     build_fim_prompt,
     build_generate_messages,
     detect_template,
+    keep_head,
     recent_turns,
 )
 from .schemas import (
@@ -212,7 +213,10 @@ class CodegenService:
         )
         num = min(req.n, limits.max_candidates)
         self._check_size(
-            req.prefix, req.suffix, *(c.source for c in (*req.cells_before, *req.cells_after))
+            req.prefix,
+            req.suffix,
+            req.namespace,
+            *(c.source for c in (*req.cells_before, *req.cells_after)),
         )
         self.host.ready_engine()
         return max_tokens, num
@@ -243,6 +247,8 @@ class CodegenService:
             ),
             self.prompt_budget(),
             count,
+            namespace=req.namespace,
+            comment=COMMENT_PREFIX.get(req.language.lower(), "# "),
         )
         scope = self._scope(req)
         stop_check = None
@@ -274,10 +280,16 @@ class CodegenService:
         for number, cand in enumerate(timed.result.candidates):
             finished = cand.finish_reason != "length"
             text = clean_completion(cand.text, prefix, suffix, finished=finished, scope=scope)
-            if cand.finish_reason == "cancelled" or not text.strip() or text in seen:
+            if cand.finish_reason == "cancelled" or not text.strip():
                 continue
-            # Fewer candidates rather than one that breaks a cell that parses.
-            if prepared.python and not keeps_parsing(prefix, text, suffix):
+            # Fewer candidates rather than one that breaks a cell that parses
+            # (but without the end that repeats the suffix, if that one fits).
+            if prepared.python:
+                fitting = parsing_variant(prefix, text, suffix)
+                if fitting is None:
+                    continue
+                text = fitting
+            if text in seen:
                 continue
             seen.add(text)
             completions.append(
@@ -372,6 +384,14 @@ class CodegenService:
             cache_key=kind,
         )
 
+    def _chat_namespace(self, namespace: str) -> str:
+        """The live variables' descriptions for a chat prompt: the first whole
+        lines within a quarter of the context budget."""
+        if not namespace.strip():
+            return ""
+        count = self.host.ready_engine().count_tokens
+        return keep_head(namespace.strip() + "\n", self.prompt_budget().live, count).rstrip()
+
     async def _chat_events(
         self,
         gen: GenerationRequest,
@@ -396,6 +416,7 @@ class CodegenService:
         return self._tokens(asked, limits.explain_default_tokens, limits.explain_max_tokens)
 
     def _explain_request(self, req: ExplainRequest) -> GenerationRequest:
+        namespace = self._chat_namespace(req.namespace)
         history: list[ChatMessage] = []
         if req.history:
             self._check_size(req.code, *(t.content for t in req.history))
@@ -404,12 +425,15 @@ class CodegenService:
             count = self.host.ready_engine().count_tokens
             history = recent_turns(turns, self.context_budget() // 2, count)
         return self._chat_request(
-            main_text=req.code + (req.question or "") + "".join(t.content for t in history),
+            main_text=req.code
+            + (req.question or "")
+            + namespace
+            + "".join(t.content for t in history),
             cells=req.cells_before,
             language=req.language,
             max_tokens=self._chat_tokens(req.max_tokens),
             build=lambda ctx: build_explain_messages(
-                req.code, ctx, req.question, req.language, history
+                req.code, ctx, req.question, req.language, history, namespace
             ),
             what="code to explain",
             kind="explain",
@@ -434,13 +458,14 @@ class CodegenService:
         return self._chat_events(gen, ticket, "explanation", self._explain_reply)
 
     def _generate_request(self, req: GenerateRequest) -> GenerationRequest:
+        namespace = self._chat_namespace(req.namespace)
         return self._chat_request(
-            main_text=req.instruction + req.namespace,
+            main_text=req.instruction + namespace,
             cells=req.cells_before,
             language=req.language,
             max_tokens=self._chat_tokens(req.max_tokens),
             build=lambda ctx: build_generate_messages(
-                req.instruction, ctx, req.namespace, req.language
+                req.instruction, ctx, namespace, req.language
             ),
             what="instruction",
             kind="generate",

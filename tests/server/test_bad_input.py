@@ -34,6 +34,7 @@ VALID: dict[str, dict[str, Any]] = {
         "language": "python",
         "request_id": "r1",
         "max_tokens": 2,
+        "namespace": "x: int = 1",
     },
     "explain": {
         "code": "x = 1",
@@ -42,6 +43,7 @@ VALID: dict[str, dict[str, Any]] = {
             {"role": "user", "content": "what is x?"},
             {"role": "assistant", "content": "A name."},
         ],
+        "namespace": "x: int = 1",
         "cells_before": [{"cell_type": "code", "source": "import os"}],
         "max_tokens": 2,
     },
@@ -62,8 +64,16 @@ STRINGS = {
         "path",
         "language",
         "request_id",
+        "namespace",
     ],
-    "explain": ["code", "question", "history.1.content", "cells_before.0.source", "language"],
+    "explain": [
+        "code",
+        "question",
+        "history.1.content",
+        "cells_before.0.source",
+        "language",
+        "namespace",
+    ],
     "generate": ["instruction", "namespace", "cells_before.0.source"],
     "cancel": ["request_id"],
 }

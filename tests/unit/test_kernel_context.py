@@ -1,50 +1,348 @@
-"""Describing the live kernel's state for the magics (table-driven)."""
+"""Describing the live kernel's state (table-driven), without ever running user code."""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import json
+import types
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
+from jupyter_codegen import kernel_context
 from jupyter_codegen.kernel_context import (
+    LiveContext,
+    describe_live,
     describe_value,
+    function_signature,
     history_context,
+    live_context,
     names_in,
+    pick_names,
     relevant_variables,
 )
+
+
+def plain(a, b: int = 2, *args, c=None, d: str = "x", **kw) -> float:
+    return 0.0
+
+
+def keyword_only(x, *, scale: float, big=np.zeros(3)):  # noqa: B008
+    return x
+
+
+@dataclasses.dataclass
+class Point:
+    x_coord: float
+    label: str = "p"
+
+
+Point.__module__ = "__main__"  # as if defined in the notebook
 
 
 @pytest.mark.parametrize(
     ("obj", "expected"),
     [
         (3, "x: int = 3"),
+        (2.5, "x: float = 2.5"),
+        (None, "x: NoneType = None"),
+        (10**40, "x: int (large)"),
         ("hi", "x: str = 'hi'"),
+        ("a" * 100, "x: str = '" + "a" * 57 + "...'"),
         ([1, 2, "a"], "x: list of length 3 of int/str"),
-        ({"a": 1}, "x: dict of length 1 of str, keys 'a'"),
+        ((), "x: tuple of length 0"),
+        ({"a": 1}, "x: dict of length 1, keys {'a': int}"),
+        (
+            {"cfg": {"lr": 0.1, "n": [1]}, 7: "s"},
+            "x: dict of length 2, keys {'cfg': dict {'lr': float, 'n': list}, 7: str}",
+        ),
+        ({(1, 2): 3}, "x: dict of length 1"),  # keys other than str/int are not shown
+        ({str(i): i for i in range(500)}, "x: dict of length 500"),  # not a small dict
+        (
+            [{"id": 1, "Name ü": "a"}, {"id": 2}],
+            "x: list of length 2 of dict, first item keys {'id': int, 'Name ü': str}",
+        ),
         (np.zeros((2, 3), dtype="float32"), "x: numpy ndarray, shape (2, 3), dtype float32"),
         (pd.Series([1, 2], name="n"), "x: pandas Series 'n', dtype int64, length 2"),
+        (
+            pd.DataFrame({"Unit Price (€)": [1.5], "qty#": [1]}),
+            "x: pandas DataFrame, shape (1, 2), columns {'Unit Price (€)': float64, 'qty#': int64}",
+        ),
+        (
+            pl.DataFrame({"Ä x": [1], "flag": [True]}),
+            "x: polars DataFrame, shape (1, 2), columns {'Ä x': Int64, 'flag': Boolean}",
+        ),
+        (pl.Series("s 1", [1.0, 2.0]), "x: polars Series 's 1', dtype Float64, length 2"),
+        (pl.LazyFrame({"a": [1]}), "x: polars LazyFrame"),
+        (plain, "x: function(a, b: int = 2, *args, c=None, d: str = 'x', **kw) -> float"),
+        (keyword_only, "x: function(x, *, scale: float, big=...)"),
+        (Point, "x: class __main__.Point(x_coord: float, label: str = 'p')"),
+        (Point(1.0), "x: __main__.Point with attributes {x_coord: float, label: str}"),
+        (
+            types.SimpleNamespace(alpha=1, _h=2),
+            "x: types.SimpleNamespace with attributes {alpha: int}",
+        ),
+        (types, "x: module"),
+        (
+            collections.namedtuple("Row", ["sku code", "n"], rename=True),
+            f"x: class {__name__}.Row, fields _0, n",
+        ),
     ],
 )
 def test_describe_value(obj: object, expected: str) -> None:
     assert describe_value("x", obj) == expected
 
 
-def test_describe_dataframe_lists_real_columns_and_dtypes() -> None:
-    df = pd.DataFrame({"region": ["n", "s"], "amount": [1.5, 2.0], "qty": [1, 2]})
-    assert describe_value("sales", df).splitlines() == [
-        "sales: pandas DataFrame, shape (2, 3), columns:",
-        "    'region': object" if str(df.dtypes["region"]) == "object" else "    'region': str",
-        "    'amount': float64",
-        "    'qty': int64",
-    ]
+def test_a_wide_dataframe_lists_its_first_columns_then_a_count() -> None:
+    df = pd.DataFrame({f"c{i}": [i] for i in range(50)})
+    line = describe_value("wide", df)
+    assert "'c39': int64, ... 10 more}" in line and "'c40'" not in line
 
 
-def test_describe_value_survives_a_broken_object() -> None:
-    class Broken(list):
-        def __len__(self) -> int:
-            raise RuntimeError("no")
+def test_descriptions_are_bounded() -> None:
+    df = pd.DataFrame({"x" * 70 + str(i): [i] for i in range(40)})
+    assert len(describe_value("df", df)) == kernel_context.MAX_LINE_CHARS
+    ns = {f"v{i}": {"k" * 50 + str(j): j for j in range(20)} for i in range(40)}
+    text, names = describe_live(ns, "", max_chars=3000)
+    assert len(text) <= 3000 and 0 < len(names) < 40
+    assert describe_live(ns, "", max_chars=10) == ("", [])
 
-    assert describe_value("b", Broken()).startswith("b: ")
+
+# -- never calling user code -------------------------------------------------
+
+CALLS: list[str] = []
+
+
+class Recorder:
+    """Every special method and attribute hook records its call and fails."""
+
+    def _hit(self, what: str) -> Any:
+        CALLS.append(what)
+        raise AssertionError(f"user code called: {what}")
+
+    def __repr__(self) -> str:
+        return self._hit("__repr__")
+
+    def __str__(self) -> str:
+        return self._hit("__str__")
+
+    def __len__(self) -> int:
+        return self._hit("__len__")
+
+    def __iter__(self) -> Any:
+        return self._hit("__iter__")
+
+    def __eq__(self, other: object) -> bool:
+        return self._hit("__eq__")
+
+    def __hash__(self) -> int:
+        return self._hit("__hash__")
+
+    def __getattr__(self, name: str) -> Any:
+        return self._hit(f"__getattr__({name})")
+
+    @property
+    def shape(self) -> Any:
+        return self._hit("shape")
+
+    @property
+    def dtype(self) -> Any:
+        return self._hit("dtype")
+
+    @property
+    def columns(self) -> Any:
+        return self._hit("columns")
+
+
+class Sneaky(Recorder):
+    def __getattribute__(self, name: str) -> Any:
+        CALLS.append(f"__getattribute__({name})")
+        raise AssertionError("user code called: __getattribute__")
+
+
+class DictProperty:
+    @property
+    def __dict__(self) -> Any:  # type: ignore[override]
+        CALLS.append("__dict__")
+        raise AssertionError("user code called: __dict__")
+
+
+DictProperty.__module__ = "__main__"
+Sneaky.__module__ = "__main__"
+
+
+class Meta(type):
+    def __eq__(cls, other: object) -> bool:
+        CALLS.append("Meta.__eq__")
+        return False
+
+    def __hash__(cls) -> int:
+        CALLS.append("Meta.__hash__")
+        return 0
+
+    def __getattribute__(cls, name: str) -> Any:
+        CALLS.append(f"Meta.__getattribute__({name})")
+        return type.__getattribute__(cls, name)
+
+
+class WithMeta(metaclass=Meta):
+    pass
+
+
+class DataFrame(Recorder):  # a look-alike: not pandas' class
+    pass
+
+
+DataFrame.__module__ = "pandas.core.frame"
+
+
+class SubFrame(pd.DataFrame):
+    """A subclass of a library class may override anything."""
+
+    @property
+    def shape(self) -> Any:  # type: ignore[override]
+        CALLS.append("SubFrame.shape")
+        raise AssertionError("user code called: SubFrame.shape")
+
+
+class Weird:
+    def __repr__(self) -> str:
+        CALLS.append("label __repr__")
+        return "weird"
+
+    def __hash__(self) -> int:
+        return 1
+
+
+class SeriesWithLabel:
+    pass
+
+
+def decorated(x):
+    return x
+
+
+decorated.__wrapped__ = Recorder()  # type: ignore[attr-defined]
+decorated.__signature__ = Recorder()  # type: ignore[attr-defined]
+
+
+def with_user_default(x=Recorder(), *, y: Recorder = Recorder()):  # noqa: B008
+    return x
+
+
+M = __name__
+TRAPS: list[tuple[str, Any, str]] = [
+    ("recorder", Recorder(), f"recorder: {M}.Recorder"),
+    ("sneaky", Sneaky(), "sneaky: __main__.Sneaky"),
+    ("dict_property", DictProperty(), "dict_property: __main__.DictProperty"),
+    ("meta_instance", WithMeta(), f"meta_instance: {M}.WithMeta"),
+    ("meta_class", WithMeta, f"meta_class: {M}.Meta"),
+    ("lookalike", DataFrame(), "lookalike: pandas.core.frame.DataFrame"),
+    ("sub", SubFrame({"a": [1]}), f"sub: {M}.SubFrame"),
+    ("items", [Recorder(), Sneaky()], f"items: list of length 2 of __main__.Sneaky/{M}.Recorder"),
+    ("keyed", {Weird(): 1}, "keyed: dict of length 1"),
+    ("valued", {"a": Recorder()}, f"valued: dict of length 1, keys {{'a': {M}.Recorder}}"),
+    (
+        "labels",
+        pd.DataFrame({Weird(): [1]}),
+        f"labels: pandas DataFrame, shape (1, 1), columns {{<{M}.Weird>: int64}}",
+    ),
+    (
+        "named",
+        pd.Series([1], name=Weird()),
+        f"named: pandas Series <{M}.Weird>, dtype int64, length 1",
+    ),
+    ("decorated", decorated, "decorated: function(x)"),
+    ("defaults", with_user_default, "defaults: function(x=..., *, y: Recorder = ...)"),
+    ("aset", {Weird()}, f"aset: set of length 1 of {M}.Weird"),
+]
+
+
+@pytest.mark.parametrize(("name", "obj", "expected"), TRAPS, ids=[t[0] for t in TRAPS])
+def test_describing_never_calls_user_code(name: str, obj: Any, expected: str) -> None:
+    CALLS.clear()
+    assert describe_value(name, obj) == expected
+    assert CALLS == []
+
+
+def test_a_whole_namespace_of_traps_is_described_without_calling_any() -> None:
+    ns = {name: obj for name, obj, _ in TRAPS}
+    source = " ".join(ns)
+    CALLS.clear()
+    text, names = describe_live(ns, source)
+    assert names == list(ns) and text.splitlines() == [e for _, _, e in TRAPS]
+    assert relevant_variables(ns, source, []) is not None  # the magics' picker too
+    assert CALLS == []
+
+
+# -- which names -------------------------------------------------------------
+
+
+def test_pick_names_takes_used_names_in_order_then_other_data_newest_first() -> None:
+    ns = {
+        "old": pd.DataFrame({"a": [1]}),
+        "helper": plain,
+        "np": np,  # a module: the source imports it
+        "Point": Point,
+        "_private": 1,
+        "hidden_by_ipython": 2,
+        "print": 5,  # shadows a builtin: skipped
+        "obj": Recorder(),  # not data, not used: left out
+        "sales": pd.DataFrame({"b": [1]}),
+        "newest": {"k": 1},
+    }
+    source = "helper(sales)\nPoint(1)\nnp.mean(old)"
+    hidden = {"hidden_by_ipython": 2}
+    assert pick_names(ns, source, hidden) == ["helper", "sales", "Point", "old", "newest"]
+    assert pick_names(ns, source, hidden, limit=2) == ["helper", "sales"]
+    assert pick_names(ns, "", hidden) == ["newest", "sales", "old"]
+    assert pick_names({**ns, 1: "a key that is not a name"}, "", hidden)[0] == "newest"
+
+
+def test_describe_live_skips_a_line_that_does_not_fit_but_keeps_later_ones() -> None:
+    ns = {"big": {f"key_{i}": i for i in range(20)}, "small": 1}
+    text, names = describe_live(ns, "big small", max_chars=50)
+    assert names == ["small"] and text == "small: int = 1"
+
+
+def test_live_context_repr_is_one_line_of_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Shell:
+        user_ns = {"df": pd.DataFrame({"Ünit": [1]}), "x": 1, "In": [], "_": None}
+        user_ns_hidden = {"In": []}
+        execution_count = 7
+
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    result = live_context("df.head()")
+    assert isinstance(result, LiveContext)
+    text = repr(result)
+    assert "\n" not in text
+    assert json.loads(text) == {
+        "text": "df: pandas DataFrame, shape (1, 1), columns {'Ünit': int64}\nx: int = 1",
+        "names": ["df", "x"],
+        "execution_count": 7,
+    }
+    assert json.loads(repr(live_context("df", max_chars=5)))["text"] == ""
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert json.loads(repr(live_context("df"))) == {"text": "", "names": [], "execution_count": 0}
+
+
+def test_function_signature_reads_the_code_object_only() -> None:
+    def f(a, /, b, *, c=1, **rest):
+        pass
+
+    assert function_signature(f) == "(a, b, *, c=1, **rest)"
+    assert (
+        function_signature(Point.__init__, skip_first=True) == "(x_coord: float, label: str = 'p')"
+    )
+
+
+# -- the magics' helpers -------------------------------------------------------
 
 
 def test_relevant_variables_prefers_the_request_then_recent_cells() -> None:

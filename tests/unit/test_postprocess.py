@@ -11,6 +11,7 @@ from jupyter_codegen.postprocess import (
     extract_code,
     is_mid_line,
     keeps_parsing,
+    parsing_variant,
     scope_end,
     should_stop,
     strip_chat,
@@ -219,3 +220,22 @@ def test_a_block_cut_by_the_token_limit_loses_its_partial_line() -> None:
 )
 def test_keeps_parsing(prefix: str, text: str, suffix: str, keeps: bool) -> None:
     assert keeps_parsing(prefix, text, suffix) is keeps
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text", "suffix", "expected"),
+    [
+        # The editor closed the quote and bracket; the model wrote them again
+        ('df["', 'Unit Price (€)"]', '"]\n', "Unit Price (€)"),
+        ('df.groupby("', 'région")', '")\nx = 1', "région"),
+        ("print(f(", "x))", "))", "x"),
+        # Text that fits is kept as it is
+        ('df["', "Unit Price", '"]', "Unit Price"),
+        ("print(", "f(x)", ")", "f(x)"),
+        # No overlap that helps: dropped
+        ('df["', 'a"]]]', "", None),
+        ('df["', '"]', '"]', None),  # nothing would be left
+    ],
+)
+def test_parsing_variant(prefix: str, text: str, suffix: str, expected: str | None) -> None:
+    assert parsing_variant(prefix, text, suffix) == expected

@@ -18,6 +18,7 @@ from jupyter_codegen.prompts import (
     detect_template,
     keep_head,
     keep_tail,
+    live_block,
     recent_turns,
     stable_tail,
 )
@@ -318,3 +319,103 @@ def test_generate_messages_carry_history_variables_and_task() -> None:
     assert "import pandas as pd" in user and "sales: DataFrame" in user
     assert user.endswith("Task: plot sales per region")
     assert "fenced code block" in msgs[0].content
+
+
+# -- the live kernel's variables -----------------------------------------------
+
+DF = "df: pandas DataFrame, shape (3, 2), columns {'Unit Price': float64}"
+NS = DF + "\nx: int = 3\ncfg: dict"
+HEADER = "# Live variables in the kernel (name: type, ...):"
+
+
+@pytest.mark.parametrize(
+    ("namespace", "budget", "comment", "expected"),
+    [
+        ("", 100, "# ", ""),
+        ("  \n\n", 100, "# ", ""),
+        (
+            NS,
+            100,
+            "# ",
+            HEADER + "\n# df: pandas DataFrame, shape (3, 2), columns {'Unit Price': float64}"
+            "\n# x: int = 3\n# cfg: dict",
+        ),
+        # Whole lines, as far as the budget goes (header: 9 words, then 11, 5 and 3)
+        (NS, 9 + 11 + 5, "# ", HEADER + f"\n# {DF}\n# x: int = 3"),
+        (NS, 9 + 11 + 4, "# ", HEADER + f"\n# {DF}\n# cfg: dict"),  # x left out
+        (NS, 9 + 11, "# ", HEADER + f"\n# {DF}"),
+        # The first line, too long for the budget, is cut after a ", "
+        (NS, 9 + 6, "# ", HEADER + "\n# df: pandas DataFrame, ..."),
+        (NS, 9 + 4, "# ", HEADER + "\n# cfg: dict"),  # none cut short enough: the next
+        (NS, 9, "# ", ""),
+        (NS, 0, "# ", ""),
+        # Blank lines dropped, lines stripped, each one commented: no way out of the comment
+        (
+            " a: int = 1 \n\n b: str = 'x\r'\n",
+            100,
+            "-- ",
+            "-- Live variables in the kernel (name: type, ...):\n"
+            "-- a: int = 1\n-- b: str = 'x\n-- '",
+        ),
+    ],
+)
+def test_live_block(namespace: str, budget: int, comment: str, expected: str) -> None:
+    block = live_block(namespace, budget, words, comment)
+    assert block == expected
+    assert words(block) <= max(budget, 0)
+    assert all(line.startswith(comment) for line in block.splitlines())
+
+
+def test_an_empty_namespace_leaves_the_prompt_byte_identical() -> None:
+    """The notebook evaluation has no live kernel: its prompts must not move."""
+    before = ["import os", "x = 1", "y = 2"]
+    for budget in (PromptBudget(68, 2), PromptBudget(400, 16), PromptBudget(25, 2)):
+        for template in (QWEN, PLAIN):
+            args = (template, "z = ", "\nprint(z)", nearest(before, ["a = 1"]), budget, words)
+            old = build_fim_prompt(*args)
+            for empty in ("", "\n", "   "):
+                new = build_fim_prompt(*args, namespace=empty)
+                assert new == old and rendered(new.segments) == rendered(old.segments)
+                assert new.live == ""
+
+
+def test_the_live_block_comes_first_within_a_quarter_of_the_budget() -> None:
+    before = [f"c{i} = {i}" for i in range(40)]
+    budget = PromptBudget(total=200, suffix=10)
+    many = "\n".join(f"v{i}: int = {i}" for i in range(100))
+    prompt = build_fim_prompt(QWEN, "z = ", "", nearest(before, []), budget, words, namespace=many)
+    # Then it opens the prompt, before the other cells, and the cell follows them
+    assert prompt.live and prompt.head.startswith(prompt.live + "\n\n")
+    assert rendered(prompt.segments).startswith("<|fim_prefix|>" + HEADER + "\n# v0: int = 0\n")
+    assert prompt.prefix_text.endswith("c39 = 39\n\nz = ")
+    # And it takes at most a quarter of the budget; the whole prompt fits
+    assert words(prompt.live) <= 200 // 4
+    assert words(rendered(prompt.segments)) <= 200 and prompt.prompt_tokens_estimate <= 200
+    # And the other cells got less room than without it
+    plain = build_fim_prompt(QWEN, "z = ", "", nearest(before, []), budget, words)
+    cells_with = prompt.head[len(prompt.live) + 2 :].count("\n\n")
+    assert 0 < cells_with < plain.head.count("\n\n")
+
+
+def test_the_live_block_keeps_the_prompt_head_stable_while_typing() -> None:
+    before = [f"def helper_{i}(x):\n    return x * {i}\n" for i in range(30)]
+    target = "".join(f"total_{i} = helper_{i % 30}(data) + {i}\n" for i in range(40))
+    namespace = "data: pandas DataFrame, shape (9, 2), columns {'Größe (m)': float64, 'n#': int64}"
+    budget = PromptBudget(total=400, suffix=16)
+    prompts = [
+        build_fim_prompt(
+            QWEN, target[:end], "\n", nearest(before, []), budget, words, namespace=namespace
+        )
+        for end in range(1, len(target), 3)
+    ]
+    # Every prompt starts with the same live block, then the context
+    assert {p.live for p in prompts} == {HEADER + "\n# " + namespace}
+    assert all(rendered(p.segments).startswith("<|fim_prefix|>" + p.live + "\n\n") for p in prompts)
+    changes = sum(new.head != old.head for old, new in itertools.pairwise(prompts))
+    assert changes < len(prompts) / 10
+
+
+def test_explain_messages_carry_the_live_variables() -> None:
+    user = build_explain_messages("df.x.mean()", "", None, "python", "df: DataFrame")[1].content
+    assert "Live variables in the kernel:\ndf: DataFrame" in user
+    assert "Live variables" not in build_explain_messages("x", "", None, "python")[1].content
