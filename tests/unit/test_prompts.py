@@ -416,6 +416,8 @@ def test_the_live_block_keeps_the_prompt_head_stable_while_typing() -> None:
 
 
 def test_explain_messages_carry_the_live_variables() -> None:
-    user = build_explain_messages("df.x.mean()", "", None, "python", "df: DataFrame")[1].content
+    user = build_explain_messages("df.x.mean()", "", None, "python", namespace="df: DataFrame")[
+        1
+    ].content
     assert "Live variables in the kernel:\ndf: DataFrame" in user
     assert "Live variables" not in build_explain_messages("x", "", None, "python")[1].content
