@@ -341,7 +341,9 @@ class TransformersEngine:
         else:
             extra["torch_threads"] = torch.get_num_threads()
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
-        extra["quantization"] = "int8 per-channel (float32 activations)" if self.quantized else None
+        extra["quantization"] = (
+            "int8 per-channel weights, inputs int8 per token" if self.quantized else None
+        )
         extra["weight_bytes"] = self._weight_bytes
         extra["draft_tokens"] = self.options.draft_tokens
         extra["drafted_tokens_kept"] = self.decoder.drafted_kept
