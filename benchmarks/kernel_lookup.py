@@ -19,6 +19,8 @@ import time
 
 from jupyter_client.manager import start_new_kernel
 
+from benchmarks.machine import cpu_model
+
 SETUP = """
 import numpy as np, pandas as pd
 df = pd.DataFrame({f"col {i} (unit)": np.arange(1000) * i for i in range(30)})
@@ -28,17 +30,6 @@ def scale(values, factor: float = 2.0, *, clip=None):
     return values * factor
 """
 ACTIVE = "result = scale(df['col 3 (unit)'], factor=config['lr_init'])\narr.mean()"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def lookup(client, source: str) -> tuple[float, dict]:

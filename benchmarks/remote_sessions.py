@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import CURSORS, SETUP_CELLS, percentile
+from machine import cpu_model
 
 from jupyter_codegen.engine.host import ModelHost
 from jupyter_codegen.engine.remote import RemoteEngine, RemoteSettings, load_remote
@@ -51,17 +51,6 @@ class Sample:
 class Results:
     samples: list[Sample] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def completion_body(i: int, max_tokens: int) -> dict[str, Any]:
