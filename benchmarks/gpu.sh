@@ -5,7 +5,7 @@
 #   bash benchmarks/gpu.sh
 #
 # 1. installs a CUDA torch and the package with the embedded model into $VENV;
-# 2. benchmarks/typing.py on the GPU: the same code path as the CPU (prompt
+# 2. benchmarks/keystrokes.py on the GPU: the same code path as the CPU (prompt
 #    reuse, drafting, chunked prefill), in bfloat16, with the GPU's automatic
 #    budget, against transformers generate (float32, current cell only) on the
 #    same GPU;
@@ -39,7 +39,7 @@ step "Installing a CUDA torch and the package into $VENV"
 "$VENV/bin/python" -c "import torch; assert torch.cuda.is_available(), 'torch sees no CUDA device'"
 
 step "Typing benchmark on the GPU (converts the embedded model on its first run)"
-"$VENV/bin/python" benchmarks/typing.py --device cuda --tasks "$TASKS" --max-chars 16 \
+"$VENV/bin/python" benchmarks/keystrokes.py --device cuda --tasks "$TASKS" --max-chars 16 \
   --json "$OUT/typing.json" 2>&1 | tee "$OUT/typing.log"
 
 step "$SESSIONS concurrent sessions on the local engine"

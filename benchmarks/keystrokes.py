@@ -13,8 +13,8 @@ transformers ``generate`` on the current cell only, in float32, no cache kept,
 with the same scope stopping and ``max_tokens``. It answers the cold request
 and every ``--reference-every``-th typing request (it costs the same at each).
 
-    python benchmarks/typing.py                      # embedded 1.5B, CPU defaults
-    python benchmarks/typing.py --context-tokens 2048 --tasks 8
+    python benchmarks/keystrokes.py                      # embedded 1.5B, CPU defaults
+    python benchmarks/keystrokes.py --context-tokens 2048 --tasks 8
 
 It prints the CPU model, p50/p90 tables, the prompt reuse rate, the model's
 RSS after loading (peak and current, before the reference is loaded), the
@@ -23,14 +23,6 @@ latency of a cancel during a long prefill, and explanation tokens/s.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, this file's folder comes first on sys.path, and this file
-# would stand in for the standard library's ``typing``: take the folder out.
-if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
-    del sys.path[0]
-
 import argparse
 import asyncio
 import gc
@@ -38,6 +30,7 @@ import json
 import platform
 import resource
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -46,20 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # evals/ is not installed
 
+from benchmarks.machine import cpu_model  # noqa: E402
 from evals import notebooks  # noqa: E402
 from jupyter_codegen.app import CodegenApp  # noqa: E402
 from jupyter_codegen.postprocess import clean_completion, completion_scope, should_stop  # noqa: E402
 from jupyter_codegen.schemas import CompleteRequest, ExplainRequest  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def rss_mib() -> tuple[float, float]:
