@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
     p.add_argument("--device", default="auto")
-    p.add_argument("--quantize", default="none", help="none (the default), int8 or auto")
+    p.add_argument("--quantize", default="auto", help="auto (the server's default), int8 or none")
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--prompt-cache-mb", type=int, default=512)
     p.add_argument("--draft-tokens", type=int, default=6)

@@ -44,9 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    p.add_argument(
-        "--quantize", default="none", help="none (the default), int8 or auto: the quality gate"
-    )
+    p.add_argument("--quantize", default="auto", help="auto (the server's default), int8 or none")
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument(
         "--generation-timeout",
