@@ -93,12 +93,9 @@ def test_no_handler_is_left_unauthenticated(jp_configurable_serverapp) -> None:
 async def test_status_reaches_ready_with_model_details(jp_fetch, tiny_model_dir: Path) -> None:
     status = await wait_state(jp_fetch, "ready")
     assert status["model"] == str(tiny_model_dir)
-    assert (status["device"], status["dtype"], status["family"]) == (
-        "cpu",
-        "float32",
-        "qwen2.5-coder",
-    )
-    assert status["engine"]["quantization"] is None  # int8 is opt-in
+    # quantize=auto: int8 weights on the CPU
+    assert (status["device"], status["dtype"], status["family"]) == ("cpu", "int8", "qwen2.5-coder")
+    assert "int8" in status["engine"]["quantization"]
     assert status["engine"]["prompt_cache"]["budget_bytes"] == 512 * 2**20
     assert status["error"] is None and status["load_seconds"] > 0
     assert status["memory"]["rss_bytes"] > 0
