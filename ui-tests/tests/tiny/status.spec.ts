@@ -17,8 +17,9 @@ test('the status item reaches ready and shows the details', async ({
   await expect(dialog.locator('tr', { hasText: 'Device' })).toContainText(
     'cpu'
   );
+  // quantize=auto: int8 weights on the CPU
   await expect(dialog.locator('tr', { hasText: 'Dtype' })).toContainText(
-    'float32'
+    'int8'
   );
   await expect(
     dialog.locator('tr', { hasText: 'Server memory' })
