@@ -91,3 +91,43 @@ def test_quantize_int8_reports_its_progress_layer_by_layer():
     assert quantize_int8(model, on_fraction=seen.append) == 2
     assert seen == [0.5, 1.0]
     assert all(not isinstance(m, torch.nn.Linear) for m in model.modules())
+
+
+class Attention(torch.nn.Module):
+    """Sibling projections of one input, as transformers' attention blocks call them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q_proj = torch.nn.Linear(32, 32, bias=True)
+        self.k_proj = torch.nn.Linear(32, 8, bias=True)
+        self.v_proj = torch.nn.Linear(32, 8, bias=True)
+        self.o_proj = torch.nn.Linear(32, 32, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        return self.o_proj(q * k.repeat(1, 1, 4) + v.repeat(1, 1, 4))
+
+
+def test_siblings_of_one_input_are_computed_together_with_the_same_values():
+    from jupyter_codegen.engine.quantize import Int8Part, Int8Siblings, fuse_siblings
+
+    torch.manual_seed(0)
+    block = Attention()
+    for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        setattr(block, name, Int8Linear(getattr(block, name)))
+    x = torch.randn(2, 5, 32)
+    separate = {n: getattr(block, n)(x) for n in ("q_proj", "k_proj", "v_proj")}
+    want = block(x)
+    before = weight_bytes(block)
+    assert fuse_siblings(block) == 1
+    assert isinstance(block.k_proj, Int8Part) and isinstance(block.o_proj, Int8Linear)
+    assert sum(isinstance(m, Int8Siblings) for m in block.modules()) == 1
+    assert weight_bytes(block) == before  # the fused weights are counted once
+    assert torch.equal(block(x), want)  # per channel scales: the very same values
+    # Each part on its own, and with a different input each time, is still right.
+    for name, out in separate.items():
+        assert torch.equal(getattr(block, name)(x), out)
+    y = torch.randn(2, 5, 32)
+    assert torch.equal(block.v_proj(y), block.int8_q_k_v.fused(y)[..., 40:])
+    assert torch.equal(block(x), want)
+    assert not block.int8_q_k_v._memo  # nothing held once every part took its slice
