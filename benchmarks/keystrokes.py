@@ -88,8 +88,19 @@ async def ours(service: Any, body: dict[str, Any]) -> dict[str, Any]:
         "prompt_tokens": timings.get("prompt_tokens", 0),
         "cached_tokens": timings.get("cached_tokens", 0),
         "generated_tokens": timings.get("generated_tokens", 0),
+        "drafted_tokens": timings.get("drafted_tokens", 0),
         "text": comps[0]["text"] if comps else "",
     }
+
+
+def frontend_sends(shown: tuple[str, str] | None, prefix: str) -> bool:
+    """Whether the frontend would send this request: it does not while the
+    text typed since the suggestion on screen (``shown``: its prefix and text)
+    is the start of that suggestion (src/request.ts, remainingSuggestion)."""
+    if shown is None or not prefix.startswith(shown[0]):
+        return True
+    typed = prefix[len(shown[0]) :]
+    return not (typed and len(shown[1]) > len(typed) and shown[1].startswith(typed))
 
 
 # -- the naive reference -----------------------------------------------------
@@ -216,7 +227,12 @@ async def explain_speed(service: Any, reference: Reference | None, tokens: int) 
     started = time.perf_counter()
     reply = await service.explain(req, service.ticket(None, "explain"))
     ours_s = time.perf_counter() - started
-    result = {"ours_tokens": reply.timings["generated_tokens"], "ours_s": ours_s}
+    timings = reply.timings
+    result = {"ours_tokens": timings["generated_tokens"], "ours_s": ours_s}
+    if "first_token_ms" in timings and timings["generate_ms"] > timings["first_token_ms"]:
+        # After the first token: decoding alone, without the prompt's prefill.
+        decoding_s = (timings["generate_ms"] - timings["first_token_ms"]) / 1000
+        result["ours_decode_tokens_per_s"] = (timings["generated_tokens"] - 1) / decoding_s
     if reference is not None:
         gen = service._explain_request(req)
         engine = service.host.ready_engine()
@@ -310,18 +326,26 @@ async def run(args: argparse.Namespace) -> int:
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {
         ("ours", "cold"): [],
         ("ours", "typing"): [],
+        ("ours", "typing, sent by the frontend"): [],
         ("reference", "cold"): [],
         ("reference", "typing"): [],
     }
     for t, task in enumerate(tasks):
         service.host.ready_engine().prompt_cache.clear()  # cold: nothing of this notebook
         steps = typed_requests(task, args.max_chars)
+        shown: tuple[str, str] | None = None
         for k, (prefix, suffix) in enumerate(steps):
             body = task.as_request(args.max_tokens) | {"prefix": prefix, "suffix": suffix}
             body["path"] = task.id
             row = await ours(service, body)
             phase = "cold" if k == 0 else "typing"
             rows[("ours", phase)].append(row)
+            # Every keystroke is sent here; the frontend sends only those its
+            # suggestion on screen does not already answer.
+            if k > 0 and frontend_sends(shown, prefix):
+                rows[("ours", "typing, sent by the frontend")].append(row)
+            if k == 0 or frontend_sends(shown, prefix):
+                shown = (prefix, row["text"])
             if reference is not None and (k == 0 or k % args.reference_every == 0):
                 rows[("reference", phase)].append(reference.complete(prefix, suffix))
         last = rows[("ours", "typing")][-len(steps) + 1 :] or rows[("ours", "cold")][-1:]
@@ -344,6 +368,18 @@ async def run(args: argparse.Namespace) -> int:
             f"{typing_p50 / ref_p50:.2f} (target <= 0.33), cold {cold_p50 / ref_p50:.2f} "
             "(target <= 1.5)"
         )
+        sent_rows = rows[("ours", "typing, sent by the frontend")]
+        if sent_rows:
+            sent_p50 = statistics.median(r["total_s"] for r in sent_rows)
+            print(f"typing requests the frontend sends: {sent_p50 / ref_p50:.2f}")
+    typing = rows[("ours", "typing")]
+    drafted = sum(r.get("drafted_tokens", 0) for r in typing)
+    generated = sum(r["generated_tokens"] for r in typing)
+    sent = len(rows[("ours", "typing, sent by the frontend")])
+    print(
+        f"typing: {100 * drafted / max(1, generated):.0f}% of the generated tokens came from "
+        f"verified drafts; the frontend would have sent {sent} of the {len(typing)} requests"
+    )
     cancels = cancel_latency(service, args.cancel_tokens)
     print(
         f"cancel during a {args.cancel_tokens}-line prefill: engine idle after "
@@ -352,6 +388,8 @@ async def run(args: argparse.Namespace) -> int:
     )
     speed = await explain_speed(service, reference, args.explain_tokens)
     line = f"explain: ours {speed['ours_tokens'] / speed['ours_s']:.2f} tokens/s"
+    if "ours_decode_tokens_per_s" in speed:
+        line += f" ({speed['ours_decode_tokens_per_s']:.2f} after the first token)"
     if "reference_s" in speed:
         line += f", reference {speed['reference_tokens'] / speed['reference_s']:.2f} tokens/s"
     print(line)

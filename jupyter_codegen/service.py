@@ -49,6 +49,7 @@ from .schemas import (
     RequestError,
 )
 from .syntax import is_python
+from .typethrough import SuggestionMemory
 
 T = TypeVar("T")
 
@@ -95,6 +96,8 @@ class CodegenService:
         self._template: FimTemplate | None = None
         self._budget: PromptBudget | None = None
         self._prep = ThreadPoolExecutor(2, thread_name_prefix="codegen-prep")
+        #: Each document's last suggestion, the draft for its next request.
+        self.suggestions = SuggestionMemory()
 
     # -- shared -----------------------------------------------------------
 
@@ -257,6 +260,7 @@ class CodegenService:
             def stop_check(_index: int, text: str) -> bool:
                 return should_stop(text, prefix, suffix, scope)
 
+        key = f"complete:{req.path or ''}"
         gen = GenerationRequest(
             max_new_tokens=max_tokens,
             segments=prompt.segments,
@@ -265,15 +269,22 @@ class CodegenService:
             stop_tokens=template.stop_tokens,
             stop_check=stop_check,
             timeout_s=limits.generation_timeout,
-            cache_key=f"complete:{req.path or ''}",
+            cache_key=key,
+            expected=self.suggestions.expected(key, req.prefix, req.suffix) if num == 1 else "",
         )
-        return _Completion(prefix, suffix, scope, is_python(req.language), gen)
+        return _Completion(
+            prefix, suffix, scope, is_python(req.language), gen, (key, req.prefix, req.suffix)
+        )
 
     @staticmethod
     def _scope(req: CompleteRequest) -> Scope:
         return completion_scope(*_window(req.prefix, req.suffix)) if req.multiline else "line"
 
     def _completion_reply(self, timed: Timed, prepared: _Completion) -> CompleteReply:
+        candidates = timed.result.candidates
+        if prepared.gen.num_candidates == 1 and candidates and candidates[0].text:
+            # Greedy output, even cut short, is how the model goes on from here.
+            self.suggestions.remember(*prepared.at, candidates[0].text)
         seen: set[str] = set()
         completions: list[Completion] = []
         prefix, suffix, scope = prepared.prefix, prepared.suffix, prepared.scope
@@ -504,6 +515,8 @@ class _Completion:
     scope: Scope
     python: bool
     gen: GenerationRequest
+    #: The document's key, and the whole prefix and suffix of the request.
+    at: tuple[str, str, str]
 
 
 def _window(prefix: str, suffix: str) -> tuple[str, str]:

@@ -65,6 +65,10 @@ class GenerationRequest:
     #: request kind). Engines that keep prompt caches replace that document's
     #: slot; reuse itself is by content, whatever the key.
     cache_key: str | None = None
+    #: Text the caller expects the output to begin with (what is left of this
+    #: document's previous suggestion after the user typed its start). Engines
+    #: may use it as a draft to verify; it never changes the output.
+    expected: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class GenerationResult:
     prompt_tokens: int
     #: Prompt tokens whose computation was reused from an earlier request.
     cached_tokens: int = 0
+    #: Generated tokens that came from a verified draft, not a pass of their own.
+    drafted_tokens: int = 0
 
 
 @dataclass(frozen=True)

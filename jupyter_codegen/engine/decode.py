@@ -100,13 +100,24 @@ class KVState:
 
 
 def draft_tokens(
-    seq: list[int], max_tokens: int, ngram_sizes: tuple[int, ...] = (3, 2)
+    seq: list[int],
+    max_tokens: int,
+    ngram_sizes: tuple[int, ...] = (3, 2),
+    expected: list[int] | None = None,
 ) -> list[int]:
-    """Tokens proposed to follow ``seq``: what followed the most recent earlier
-    occurrence of its last n-gram (longest n first)."""
+    """Tokens proposed to follow ``seq``: what followed the last n-gram of
+    ``seq`` (longest n first) in ``expected``, a continuation the caller
+    expects; else what followed its most recent earlier occurrence in ``seq``."""
     if max_tokens <= 0:
         return []
     n_seq = len(seq)
+    for n in ngram_sizes if expected else ():
+        if n_seq < n:
+            continue
+        tail = seq[-n:]
+        for start in range(len(expected or ()) - n - 1, -1, -1):
+            if expected[start : start + n] == tail:  # type: ignore[index]
+                return expected[start + n : start + n + max_tokens]  # type: ignore[index]
     for n in ngram_sizes:
         if n_seq <= n:
             continue
@@ -197,24 +208,31 @@ class Decoder:
         state.tokens.extend(ids)
         return out.logits
 
-    def prefill(self, state: KVState, prompt: list[int], limits: Limits) -> torch.Tensor:
+    def prefill(
+        self, state: KVState, prompt: list[int], limits: Limits, draft: list[int] | None = None
+    ) -> torch.Tensor:
         """Extend ``state`` (whose tokens are a prefix of ``prompt``, shorter than
-        it) to the whole prompt, in chunks; the last position's logits (vocab,).
-        Raises :class:`Halted` between chunks; ``state`` then holds what was done."""
+        it) to the whole prompt, in chunks, then to ``draft`` (tokens proposed to
+        follow it, run with the last chunk and verified by :meth:`greedy`). The
+        logits of the last prompt position and of each draft token, shape
+        (1 + len(draft), vocab). Raises :class:`Halted` between chunks; ``state``
+        then holds what was done."""
+        draft = draft or []
         pos = len(state.tokens)
         assert prompt[:pos] == state.tokens and pos < len(prompt)
         while True:
             limits.check()
             end = min(len(prompt), pos + self._chunk)
+            ids = prompt[pos:end] + (draft if end == len(prompt) else [])
             started = time.perf_counter()
-            logits = self._forward(state, prompt[pos:end], 1, limits)
-            per_token = (time.perf_counter() - started) / (end - pos)
+            logits = self._forward(state, ids, 1 + len(draft), limits)
+            per_token = (time.perf_counter() - started) / len(ids)
             if end - pos >= self._chunk // 2:  # only full-ish chunks say how fast we go
                 wanted = int(self.chunk_seconds / max(per_token, 1e-6))
                 self._chunk = max(self.min_chunk, min(self.max_chunk, wanted))
             pos = end
             if pos == len(prompt):
-                return logits[0, -1]
+                return logits[0, -1 - len(draft) :]
 
     # -- greedy -------------------------------------------------------------
 
@@ -226,24 +244,21 @@ class Decoder:
         sink: TokenSink,
         *,
         drafting: bool = True,
-    ) -> None:
-        """Greedy decoding after a prefill whose last logits are ``logits``.
-        Every chosen token goes to ``sink`` in order until it says done. Drafted
-        tokens are kept only where they equal the model's own choice, so the
-        output is that of plain greedy decoding."""
-        seq = list(state.tokens)
-        token = int(logits.argmax())
-        produced = 0
+        draft: list[int] | None = None,
+        expected: list[int] | None = None,
+    ) -> int:
+        """Greedy decoding after a prefill whose logits are ``logits``: those of
+        the last prompt position, then of each ``draft`` token the prefill ran
+        after the prompt. Every chosen token goes to ``sink`` in order until it
+        says done. Drafted tokens (``draft``, then at each step what
+        :func:`draft_tokens` proposes from ``expected`` and the text so far) are
+        kept only where they equal the model's own choice, so the output is
+        that of plain greedy decoding. Returns the number of drafted tokens kept."""
+        draft = list(draft or [])
+        seq = state.tokens[: len(state.tokens) - len(draft)]
+        choices = logits.argmax(-1).tolist()
+        produced = drafted = 0
         while True:
-            seq.append(token)
-            produced += 1
-            if sink(0, token) or produced >= limits.max_new_tokens:
-                return
-            limits.check()
-            room = limits.max_new_tokens - produced - 1
-            draft = draft_tokens(seq, min(self.max_draft, room)) if drafting else []
-            step = self._forward(state, [token, *draft], 1 + len(draft), limits)[0]
-            choices = step.argmax(-1).tolist()
             kept = 0
             for proposed, chosen in zip(draft, choices, strict=False):
                 if proposed != chosen:
@@ -255,11 +270,23 @@ class Decoder:
                 produced += 1
                 kept += 1
                 self.drafted_kept += 1
+                drafted += 1
                 if sink(0, proposed):
                     state.crop_to(len(seq) - 1)
-                    return
+                    return drafted
             state.crop_to(len(seq))
             token = int(choices[kept])
+            seq.append(token)
+            produced += 1
+            if sink(0, token) or produced >= limits.max_new_tokens:
+                return drafted
+            limits.check()
+            room = limits.max_new_tokens - produced - 1
+            draft = (
+                draft_tokens(seq, min(self.max_draft, room), expected=expected) if drafting else []
+            )
+            step = self._forward(state, [token, *draft], 1 + len(draft), limits)[0]
+            choices = step.argmax(-1).tolist()
 
     # -- sampling -----------------------------------------------------------
 

@@ -388,6 +388,7 @@ class ModelHost:
             "cached_tokens": float(result.cached_tokens),
             "reuse": round(result.cached_tokens / max(1, result.prompt_tokens), 3),
             "generated_tokens": float(tokens),
+            "drafted_tokens": float(result.drafted_tokens),
         }
         self._stats.prompt_tokens += result.prompt_tokens
         self._stats.cached_tokens += result.cached_tokens

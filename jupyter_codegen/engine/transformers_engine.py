@@ -38,6 +38,10 @@ from .quantize import int8_supported, quantize_int8, weight_bytes
 
 log = logging.getLogger(__name__)
 
+#: Most tokens of a request's ``expected`` text run with its prompt. Each costs
+#: a little in that pass even when wrong; 32 covers a line of code.
+MAX_EXPECTED_DRAFT = 32
+
 
 def pick_device(requested: str) -> str:
     """``auto`` picks cuda, then mps, then cpu; anything else is checked and kept."""
@@ -387,32 +391,43 @@ class TransformersEngine:
         if cancel.is_set():
             return GenerationResult(candidates.result("cancelled"), len(prompt_ids))
         halt: FinishReason | None = None
+        drafted = 0
         with torch.inference_mode():
             state, reused = self._take(prompt_ids, request.cache_key)
+            sampled = num > 1 or request.temperature > 0
+            drafting = self.options.draft_tokens > 0 and not sampled
+            expected = self._tokens.plain(request.expected) if drafting and request.expected else []
+            # What the caller expects is run with the prompt's last chunk and
+            # verified there: when it is right, the suggestion needs no more passes.
+            draft = expected[: min(MAX_EXPECTED_DRAFT, request.max_new_tokens - 1)]
             try:
-                logits = self.decoder.prefill(state, prompt_ids, limits)
-                if num > 1 or request.temperature > 0:
+                logits = self.decoder.prefill(state, prompt_ids, limits, draft)
+                if sampled:
                     self.decoder.sample(
                         state,
-                        logits,
+                        logits[-1],
                         num,
                         limits,
                         candidates.push,
                         temperature=request.temperature or 0.6,
                     )
                 else:
-                    self.decoder.greedy(
+                    drafted = self.decoder.greedy(
                         state,
                         logits,
                         limits,
                         candidates.push,
-                        drafting=self.options.draft_tokens > 0,
+                        drafting=drafting,
+                        draft=draft,
+                        expected=expected,
                     )
             except Halted as halted:  # between steps: what was computed stays valid
                 halt = halted.reason  # type: ignore[assignment]
             # Any other error propagates, and the possibly half-updated state is dropped.
             self._keep(request.cache_key, state)
-        return GenerationResult(candidates.result(halt), len(prompt_ids), cached_tokens=reused)
+        return GenerationResult(
+            candidates.result(halt), len(prompt_ids), cached_tokens=reused, drafted_tokens=drafted
+        )
 
     # -- prompt cache -----------------------------------------------------
 

@@ -453,6 +453,17 @@ async def test_typing_reuses_the_prompt_and_status_reports_it(jp_fetch) -> None:
     assert status["engine"]["prompt_cache"]["slots"] == 1
 
 
+async def test_asked_again_the_last_suggestion_is_verified_as_a_draft(jp_fetch) -> None:
+    await wait_state(jp_fetch, "ready")
+    body = {**AVERAGE, "max_tokens": 12, "path": "again.ipynb"}
+    first = await call(jp_fetch, "complete", body)
+    again = await call(jp_fetch, "complete", body)
+    # The same answer, partly taken from the pass that ran the prompt with the last one
+    assert again["completions"] == first["completions"]
+    assert again["timings"]["generated_tokens"] == first["timings"]["generated_tokens"]
+    assert again["timings"]["drafted_tokens"] > first["timings"]["drafted_tokens"]
+
+
 # Without drafting: the random model repeats itself, and drafting would make
 # its 4000 tokens too quick to cancel.
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])

@@ -15,7 +15,7 @@ import torch
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.decode import Limits, draft_tokens
 from jupyter_codegen.engine.prefix_cache import PrefixCache, common_prefix
-from jupyter_codegen.engine.quantize import Int8Linear
+from jupyter_codegen.engine.quantize import Int8Linear, Int8Siblings
 from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
 
 CELL = (
@@ -162,6 +162,84 @@ def test_draft_tokens_follow_the_last_ngram() -> None:
     assert draft_tokens(seq, 0) == []
 
 
+def test_draft_tokens_look_in_the_expected_continuation_first() -> None:
+    seq = [1, 2, 3, 4, 5, 9, 1, 2, 3]
+    assert draft_tokens(seq, 2, expected=[7, 2, 3, 8, 8]) == [8, 8]
+    assert draft_tokens(seq, 2, expected=[2, 3]) == [4, 5]  # it ends there: the sequence's
+    assert draft_tokens(seq, 3, expected=[6, 6, 6]) == [4, 5, 9]  # no match: the sequence's
+
+
+def decode_counting(engine: TransformersEngine, prompt: list[int], tokens: int, **kwargs):
+    """Greedy decoding through the decoder: (tokens, forward passes after the
+    prefill, drafted tokens kept)."""
+    decoder = engine.decoder
+    passes = []
+    real = decoder._forward
+
+    def counting(*args, **kw):
+        passes.append(1)
+        return real(*args, **kw)
+
+    out: list[int] = []
+    try:
+        with torch.inference_mode():
+            state = decoder.new_state()
+            limits = Limits(tokens, threading.Event())
+            logits = decoder.prefill(state, prompt, limits, kwargs.get("draft"))
+            decoder._forward = counting  # type: ignore[method-assign]
+            kept = decoder.greedy(
+                state, logits, limits, lambda _i, t: out.append(t) is not None, **kwargs
+            )
+    finally:
+        del decoder._forward
+    assert state.tokens == prompt + out[:-1]  # the cache holds what was fed, nothing else
+    return out, len(passes), kept
+
+
+def test_a_draft_run_with_the_prompt_is_verified_and_never_changes_the_output(
+    model_and_tokenizer,
+):
+    engine = make_engine(model_and_tokenizer, draft_tokens=6, prompt_cache_bytes=0)
+    segments = fim(CELL + "data = load('a.json')\nkeys = ")
+    prompt = engine._segment_ids(segments)
+    want = reference_ids(engine, segments, 12)
+    plain, plain_passes, _ = decode_counting(engine, prompt, 12, drafting=False)
+    assert plain == want and plain_passes == 11
+    # Right: the whole suggestion comes from the prefill, which ran the draft too.
+    assert decode_counting(engine, prompt, 12, drafting=False, draft=want[:11]) == (want, 0, 11)
+    # Right for 4 tokens: then one pass per token.
+    assert decode_counting(engine, prompt, 12, drafting=False, draft=want[:4]) == (want, 7, 4)
+    # Wrong from the second token, or from the first: the output is greedy's all the same.
+    wrong = [want[0], (want[1] + 1) % 100, *want[2:8]]
+    assert decode_counting(engine, prompt, 12, drafting=False, draft=wrong) == (want, 10, 1)
+    off = [(t + 1) % 100 for t in want[:8]]
+    assert decode_counting(engine, prompt, 12, drafting=False, draft=off) == (want, 11, 0)
+    # An expected continuation that the first pass got wrong still drafts later steps.
+    out, passes, kept = decode_counting(engine, prompt, 12, draft=wrong, expected=want)
+    assert out == want and passes < 10 and kept > 1
+
+
+def test_an_expected_text_never_changes_what_the_engine_answers(model_and_tokenizer):
+    plain = make_engine(model_and_tokenizer, draft_tokens=0, prompt_cache_bytes=0)
+    hinted = make_engine(model_and_tokenizer, draft_tokens=6, prompt_cache_bytes=0)
+    for _, segments in SESSION[:3]:
+        want = greedy(plain, segments, 16)
+        [cand] = want.candidates
+        for expected in (cand.text, cand.text[: len(cand.text) // 2], cand.text[3:], "= 1\n", ""):
+            got = hinted.generate(
+                GenerationRequest(max_new_tokens=16, segments=segments, expected=expected),
+                threading.Event(),
+            )
+            assert got.candidates == want.candidates
+    # Asked again at the same place, the last answer is the draft: it is kept.
+    segments = SESSION[0][1]
+    text = greedy(plain, segments, 16).candidates[0].text
+    again = hinted.generate(
+        GenerationRequest(max_new_tokens=16, segments=segments, expected=text), threading.Event()
+    )
+    assert again.drafted_tokens >= 8
+
+
 def test_a_cancel_during_prefill_stops_between_chunks_and_keeps_what_was_done(
     model_and_tokenizer,
 ):
@@ -251,6 +329,9 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
     info = int8.info()
     assert info.dtype == "int8" and "int8" in str(info.extra["quantization"])
     assert isinstance(int8.model.lm_head, Int8Linear)  # untied from the embeddings
+    # q/k/v and gate/up of each layer are computed together
+    fused = sum(isinstance(m, Int8Siblings) for m in int8.model.modules())
+    assert fused == 2 * int8.model.config.num_hidden_layers
     assert int8.model.get_input_embeddings().weight.dtype == torch.bfloat16
     assert not any(
         isinstance(m, torch.nn.Linear) and not isinstance(m, Int8Linear)
