@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-import threading
 from collections.abc import Callable
 
 import torch
@@ -85,115 +84,16 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        rows = x.reshape(-1, shape[-1])
-        if rows.dtype != torch.float32:
-            rows = rows.float()
+        rows = x.reshape(-1, shape[-1]).float()
         row_scale = rows.abs().amax(dim=1, keepdim=True).div_(127).clamp_min_(1e-12)
-        qrows = rows.div(row_scale).round_().to(torch.int8)
+        qrows = torch.round(rows / row_scale).to(torch.int8)
         out = torch._int_mm(qrows, self.qweight.t()).float().mul_(row_scale).mul_(self.scale)
         if self.bias is not None:
             out.add_(self.bias)
-        out = out.reshape(*shape[:-1], self.out_features)
-        return out if out.dtype == x.dtype else out.to(x.dtype)
+        return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8"
-
-    @classmethod
-    def concat(cls, parts: list[Int8Linear]) -> Int8Linear:
-        """One layer computing the outputs of ``parts`` (same input size) side by
-        side. Every output channel keeps its own scale, so its values are those
-        of its part exactly."""
-        fused = cls.__new__(cls)
-        nn.Module.__init__(fused)
-        fused.in_features = parts[0].in_features
-        fused.out_features = sum(p.out_features for p in parts)
-        fused.register_buffer("qweight", torch.cat([p.qweight for p in parts]), persistent=False)
-        fused.register_buffer("scale", torch.cat([p.scale for p in parts]), persistent=False)
-        bias = None
-        if any(p.bias is not None for p in parts):
-            bias = torch.cat(
-                [p.bias if p.bias is not None else p.scale.new_zeros(p.out_features) for p in parts]
-            )
-        fused.register_buffer("bias", bias, persistent=False)
-        return fused
-
-
-class Int8Part(nn.Module):
-    """One of several sibling projections computed together (:class:`Int8Siblings`):
-    ``q_proj``, ``k_proj`` and ``v_proj`` of an attention block all take the
-    same hidden states, so their three products become one, and the input is
-    quantized once instead of three times."""
-
-    def __init__(self, group: Int8Siblings, index: int):
-        super().__init__()
-        self.__dict__["group"] = group  # the parent module owns it, not each part
-        self.index = index
-        self.in_features = group.fused.in_features
-        self.out_features = group.bounds[index + 1] - group.bounds[index]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.group.part(x, self.index)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8 (fused)"
-
-
-class Int8Siblings(nn.Module):
-    """The fused layer of sibling projections, and the product of the input
-    it last saw, kept until every part has taken its slice (per thread).
-
-    The first part called with an input computes all the parts' outputs;
-    the others, called with that same tensor, get their slice of it. A part
-    called with another tensor computes afresh, so a model that gave the
-    siblings different inputs would still get right (if slower) answers."""
-
-    def __init__(self, parts: list[Int8Linear]):
-        super().__init__()
-        self.fused = Int8Linear.concat(parts)
-        bounds = [0]
-        for p in parts:
-            bounds.append(bounds[-1] + p.out_features)
-        self.bounds = bounds
-        # thread id -> (input, output, parts still to take their slice)
-        self._memo: dict[int, tuple[torch.Tensor, torch.Tensor, int]] = {}
-
-    def part(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        me = threading.get_ident()
-        memo = self._memo.get(me)
-        if memo is None or memo[0] is not x:
-            memo = (x, self.fused(x), len(self.bounds) - 1)
-        x_, out, left = memo
-        if left > 1:
-            self._memo[me] = (x_, out, left - 1)
-        else:
-            self._memo.pop(me, None)
-        return out[..., self.bounds[index] : self.bounds[index + 1]].contiguous()
-
-
-#: Sibling projections that transformers' decoder layers (Llama, Qwen2,
-#: Mistral, Gemma, StarCoder2's attention...) call with one and the same input.
-SIBLINGS = (("q_proj", "k_proj", "v_proj"), ("gate_proj", "up_proj"))
-
-
-def fuse_siblings(model: nn.Module) -> int:
-    """Compute the int8 sibling projections of each block together
-    (:class:`Int8Siblings`); the number of groups fused."""
-    groups = 0
-    for parent in list(model.modules()):
-        for names in SIBLINGS:
-            parts = [getattr(parent, n, None) for n in names]
-            if not all(type(p) is Int8Linear for p in parts):
-                continue
-            linears = [p for p in parts if isinstance(p, Int8Linear)]
-            if len({p.in_features for p in linears}) != 1:
-                continue
-            group = Int8Siblings(linears)
-            parent.add_module("int8_" + "_".join(n.removesuffix("_proj") for n in names), group)
-            for i, name in enumerate(names):
-                setattr(parent, name, Int8Part(group, i))
-            groups += 1
-    return groups
 
 
 def int8_supported() -> bool:
@@ -253,8 +153,7 @@ class _FilePages:
 def quantize_int8(model: nn.Module, on_fraction: Callable[[float], None] | None = None) -> int:
     """Replace every ``nn.Linear`` of ``model`` (on the CPU) by an int8 one,
     keep the embeddings compact, and turn the remaining floats (norms) to
-    float32; sibling projections of one input are then computed together
-    (:func:`fuse_siblings`). Returns the number of layers quantized. The checkpoint's pages
+    float32. Returns the number of layers quantized. The checkpoint's pages
     are given back layer by layer (:class:`_FilePages`), so loading never
     holds much more than the int8 model. ``on_fraction`` is told the share of
     the layers done (0..1)."""
@@ -274,7 +173,6 @@ def quantize_int8(model: nn.Module, on_fraction: Callable[[float], None] | None 
                     on_fraction(count / max(1, total))
                 if not (tied and child is getattr(model, "lm_head", None)):
                     pages.release(child.weight)
-    fuse_siblings(model)
     if tied and hasattr(model, "config"):
         # lm_head now has its own int8 weight; nothing may tie it back.
         model.config.tie_word_embeddings = False
