@@ -258,7 +258,9 @@ async def run(args: argparse.Namespace) -> int:
             f"[{i}/{len(plan)}] {strategy:9} stop={early!s:5} live={row['live']!s:5} "
             f"{task.kind:11} "
             f"{row['latency_s']:5.1f}s em={row['exact_match']:.0f} "
-            f"es={row['edit_similarity']:.2f} {task.id}",
+            f"es={row['edit_similarity']:.2f}"
+            + (f" pass={row['pass']:.0f}" if "pass" in row else "")
+            + f" {task.id}",
             flush=True,
         )
     report = tables(rows, strategies)
