@@ -3,9 +3,10 @@
 While the user types the start of a suggestion, the model's next suggestion
 is most often the rest of it. The frontend shows that rest itself (it sends
 no request while the typed text matches what is on screen), but every other
-client, and the frontend once a suggestion was cancelled, dismissed or
-replaced, asks again. The rest of the last suggestion is then passed to the
-engine as ``expected`` text: a draft it runs with the prompt and verifies, so
+client asks again, and so does the frontend once its suggestion is gone (a
+request cancelled before its text came, a suggestion replaced). The rest of
+the last suggestion is then passed to the engine as ``expected`` text: a
+draft it runs with the prompt and verifies, so
 a right guess costs one forward pass instead of one per token, and a wrong
 one changes nothing in the output.
 

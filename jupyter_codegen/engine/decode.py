@@ -223,9 +223,10 @@ class Decoder:
         while True:
             limits.check()
             end = min(len(prompt), pos + self._chunk)
-            ids = prompt[pos:end] + (draft if end == len(prompt) else [])
+            last = end == len(prompt)
+            ids = prompt[pos:end] + (draft if last else [])
             started = time.perf_counter()
-            logits = self._forward(state, ids, 1 + len(draft), limits)
+            logits = self._forward(state, ids, 1 + len(draft) if last else 1, limits)
             per_token = (time.perf_counter() - started) / len(ids)
             if end - pos >= self._chunk // 2:  # only full-ish chunks say how fast we go
                 wanted = int(self.chunk_seconds / max(per_token, 1e-6))
@@ -256,7 +257,10 @@ class Decoder:
         that of plain greedy decoding. Returns the number of drafted tokens kept."""
         draft = list(draft or [])
         seq = state.tokens[: len(state.tokens) - len(draft)]
+        start = len(seq)
         choices = logits.argmax(-1).tolist()
+        # (A draft run with the prompt never reaches max_new_tokens.)
+        draft = draft[: max(0, limits.max_new_tokens - 1)]
         produced = drafted = 0
         while True:
             kept = 0
@@ -282,9 +286,13 @@ class Decoder:
                 return drafted
             limits.check()
             room = limits.max_new_tokens - produced - 1
-            draft = (
-                draft_tokens(seq, min(self.max_draft, room), expected=expected) if drafting else []
-            )
+            draft = []
+            if drafting:
+                wanted = min(self.max_draft, room)
+                out = seq[start:]
+                if expected and expected[: len(out)] == out:  # still on the expected path
+                    draft = expected[len(out) : len(out) + wanted]
+                draft = draft or draft_tokens(seq, wanted, expected=expected)
             step = self._forward(state, [token, *draft], 1 + len(draft), limits)[0]
             choices = step.argmax(-1).tolist()
 

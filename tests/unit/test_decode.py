@@ -217,6 +217,40 @@ def test_a_draft_run_with_the_prompt_is_verified_and_never_changes_the_output(
     # An expected continuation that the first pass got wrong still drafts later steps.
     out, passes, kept = decode_counting(engine, prompt, 12, draft=wrong, expected=want)
     assert out == want and passes < 10 and kept > 1
+    # Followed where the output has got to, even where its n-grams repeat: 6 a pass.
+    assert decode_counting(engine, prompt, 12, expected=want) == (want, 2, 9)
+    # A draft longer than the tokens asked for is cut to them.
+    assert decode_counting(engine, prompt, 4, drafting=False, draft=want[:11]) == (want[:4], 0, 3)
+    assert decode_counting(engine, prompt, 0, drafting=False, draft=want[:11]) == (want[:1], 0, 0)
+
+
+def test_typing_through_with_reuse_and_scope_stops_answers_as_from_scratch(model_and_tokenizer):
+    """A typing session as the server runs it: the prompt cache on, a scope stop,
+    and each request expecting the rest of the previous answer."""
+    plain = make_engine(model_and_tokenizer, draft_tokens=0, prompt_cache_bytes=0)
+    hinted = make_engine(model_and_tokenizer, draft_tokens=6)
+
+    def stop(_i: int, text: str) -> bool:
+        return "\n" in text or len(text) >= 10
+
+    def request(prefix: str, expected: str = "") -> GenerationRequest:
+        return GenerationRequest(
+            max_new_tokens=16, segments=fim(prefix), stop_check=stop, expected=expected
+        )
+
+    prefix, expected, kept = CELL + "data = load('a.json')\nkeys = ", "", 0
+    for _ in range(5):
+        want = plain.generate(request(prefix), threading.Event())
+        got = hinted.generate(request(prefix, expected), threading.Event())
+        assert got.candidates == want.candidates
+        text = got.candidates[0].text
+        # Asked again at the same place (the whole answer expected): the same.
+        again = hinted.generate(request(prefix, text), threading.Event())
+        assert again.candidates == want.candidates
+        kept += again.drafted_tokens
+        assert text  # the session goes on by typing its first character
+        prefix, expected = prefix + text[0], text[1:]
+    assert kept > 0  # (this random model seldom means the rest after a typed character)
 
 
 def test_an_expected_text_never_changes_what_the_engine_answers(model_and_tokenizer):
