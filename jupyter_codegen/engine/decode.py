@@ -111,13 +111,14 @@ def draft_tokens(
     if max_tokens <= 0:
         return []
     n_seq = len(seq)
+    expected = expected or []
     for n in ngram_sizes if expected else ():
         if n_seq < n:
             continue
         tail = seq[-n:]
-        for start in range(len(expected or ()) - n - 1, -1, -1):
-            if expected[start : start + n] == tail:  # type: ignore[index]
-                return expected[start + n : start + n + max_tokens]  # type: ignore[index]
+        for start in range(len(expected) - n - 1, -1, -1):
+            if expected[start : start + n] == tail:
+                return expected[start + n : start + n + max_tokens]
     for n in ngram_sizes:
         if n_seq <= n:
             continue
