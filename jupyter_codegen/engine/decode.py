@@ -7,12 +7,15 @@ imports torch. It calls the model's forward directly instead of ``generate``:
 
 - ``generate`` checks its stopping criteria only after the whole prefill, so a
   cancelled request would hold the model for seconds on a CPU. Here the
-  prefill runs in chunks of about ``chunk_seconds``, and the cancel is checked
+  prefill runs in chunks of at most ``chunk_tokens``, and the cancel is checked
   before every decoder layer: the layers that already took the interrupted
   chunk are rolled back. On a CPU every forward pass reads all the weights, so
   small chunks are slow (int8 1.5B on 2 cores: 17.7 ms a token in chunks of 8,
   7.5 ms in chunks of 45); checking between layers keeps a cancel within one
-  layer's time (tens of ms) without making chunks small;
+  layer's time (tens of ms) without making chunks small. The chunks depend on
+  the token counts only (:func:`chunk_sizes`), never on timing: computing a
+  prompt in other chunks can flip a near-tie between two tokens, so a layout
+  sized by speed made the same request answer differently from run to run;
 - prompt-lookup drafting: the tokens that followed the last n-gram earlier in
   the prompt or output are proposed and verified in one forward pass. Code
   repeats names, calls and whole lines, and the verification keeps exactly
@@ -36,6 +39,10 @@ import torch
 
 #: Called with (candidate index, token id); True when that candidate is done.
 TokenSink = Callable[[int, int], bool]
+
+
+#: The longest prefill chunk on a CPU (see :class:`Decoder`).
+CPU_CHUNK_TOKENS = 128
 
 
 class Halted(Exception):
@@ -134,6 +141,17 @@ def draft_tokens(
     return []
 
 
+def chunk_sizes(n_tokens: int, chunk_tokens: int) -> list[int]:
+    """How a prefill of ``n_tokens`` is cut: as few chunks of at most
+    ``chunk_tokens`` as will do, of near-equal sizes (no short last chunk,
+    which would cost nearly a whole pass for a few tokens)."""
+    if n_tokens <= 0:
+        return []
+    count = -(-n_tokens // max(1, chunk_tokens))
+    small, extra = divmod(n_tokens, count)
+    return [small + 1] * extra + [small] * (count - extra)
+
+
 class Decoder:
     """Runs prefill and decoding for one model on one device."""
 
@@ -142,18 +160,15 @@ class Decoder:
         model: Any,
         device: str,
         *,
-        chunk_seconds: float = 1.0,
-        min_chunk: int = 16,
-        max_chunk: int | None = None,
+        chunk_tokens: int | None = None,
         max_draft: int = 6,
     ):
         self.model = model
         self.device = device
-        self.chunk_seconds = chunk_seconds
-        self.min_chunk = min_chunk
-        self.max_chunk = max_chunk or (512 if device == "cpu" else 4096)
+        #: The longest prefill chunk. On a CPU a chunk's time per layer bounds
+        #: how long a cancel waits; on a GPU a pass costs little more for more tokens.
+        self.chunk_tokens = chunk_tokens or (CPU_CHUNK_TOKENS if device == "cpu" else 512)
         self.max_draft = max_draft
-        self._chunk = 64 if device == "cpu" else 512
         # The limits of the forward pass running in this thread, checked before
         # each decoder layer.
         self._running = threading.local()
@@ -221,20 +236,14 @@ class Decoder:
         draft = draft or []
         pos = len(state.tokens)
         assert prompt[:pos] == state.tokens and pos < len(prompt)
-        while True:
+        sizes = chunk_sizes(len(prompt) - pos, self.chunk_tokens)
+        for index, size in enumerate(sizes):
             limits.check()
-            end = min(len(prompt), pos + self._chunk)
-            last = end == len(prompt)
-            ids = prompt[pos:end] + (draft if last else [])
-            started = time.perf_counter()
+            last = index == len(sizes) - 1
+            ids = prompt[pos : pos + size] + (draft if last else [])
             logits = self._forward(state, ids, 1 + len(draft) if last else 1, limits)
-            per_token = (time.perf_counter() - started) / len(ids)
-            if end - pos >= self._chunk // 2:  # only full-ish chunks say how fast we go
-                wanted = int(self.chunk_seconds / max(per_token, 1e-6))
-                self._chunk = max(self.min_chunk, min(self.max_chunk, wanted))
-            pos = end
-            if pos == len(prompt):
-                return logits[0, -1 - len(draft) :]
+            pos += size
+        return logits[0, -1 - len(draft) :]
 
     # -- greedy -------------------------------------------------------------
 

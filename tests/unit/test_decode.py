@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
-from jupyter_codegen.engine.decode import Limits, draft_tokens
+from jupyter_codegen.engine.decode import Limits, chunk_sizes, draft_tokens
 from jupyter_codegen.engine.prefix_cache import PrefixCache, common_prefix
 from jupyter_codegen.engine.quantize import Int8Linear
 from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
@@ -274,24 +274,85 @@ def test_an_expected_text_never_changes_what_the_engine_answers(model_and_tokeni
     assert again.drafted_tokens >= 8
 
 
+@pytest.mark.parametrize(
+    ("n_tokens", "chunk", "sizes"),
+    [
+        (0, 128, []),
+        (1, 128, [1]),
+        (128, 128, [128]),
+        (129, 128, [65, 64]),  # not 128 and a pass for 1 token
+        (300, 128, [100, 100, 100]),
+        (301, 128, [101, 100, 100]),
+        (1030, 512, [344, 343, 343]),
+        (5, 0, [1, 1, 1, 1, 1]),  # a chunk size below 1 counts as 1
+    ],
+)
+def test_chunk_sizes_are_few_even_and_bounded(n_tokens: int, chunk: int, sizes: list[int]):
+    assert chunk_sizes(n_tokens, chunk) == sizes
+
+
+def test_the_prefill_layout_depends_on_the_tokens_only_not_on_timing(
+    model_and_tokenizer, monkeypatch
+):
+    """The same request on the same cache gets the same chunks, and so the same
+    numbers, however fast the machine runs: chunks sized by speed made a
+    near-tie between two tokens flip from one run to the next."""
+    engine = make_engine(model_and_tokenizer)
+    engine.decoder.chunk_tokens = 24
+    decoder = engine.decoder
+    prompt = engine._segment_ids(fim(CELL * 3))
+    real = decoder._forward
+
+    def prefill_once(delay: float) -> tuple[list[int], torch.Tensor]:
+        sizes: list[int] = []
+
+        def slow(state, ids, keep, limits):
+            sizes.append(len(ids))
+            time.sleep(delay)
+            return real(state, ids, keep, limits)
+
+        monkeypatch.setattr(decoder, "_forward", slow)
+        with torch.inference_mode():
+            state = decoder.new_state()
+            logits = decoder.prefill(state, prompt, Limits(4, threading.Event()))
+        monkeypatch.undo()
+        assert state.tokens == prompt
+        return sizes, logits
+
+    fast_sizes, fast = prefill_once(0.0)
+    slow_sizes, slow = prefill_once(0.3)
+    assert fast_sizes == slow_sizes == chunk_sizes(len(prompt), 24)
+    assert len(fast_sizes) > 2
+    assert torch.equal(fast, slow)
+
+
 def test_a_cancel_during_prefill_stops_between_chunks_and_keeps_what_was_done(
     model_and_tokenizer,
 ):
     engine = make_engine(model_and_tokenizer)
-    engine.decoder.chunk_seconds = 0.01  # small chunks, so the prompt takes several
-    engine.decoder._chunk = engine.decoder.min_chunk
+    engine.decoder.chunk_tokens = 16  # small chunks, so the prompt takes several
     long_text = "".join(f"value_{i} = compute_{i % 17}(value_{i - 1}, {i})\n" for i in range(300))
     segments = fim(long_text)
     prompt_len = len(engine._segment_ids(segments))
+    # (the cancel comes from another thread once three chunks have run)
     cancel = threading.Event()
-    timer = threading.Timer(0.05, cancel.set)
-    timer.start()
+    passes = []
+    last_layer = engine.model.model.layers[-1]
+
+    def count(*_args):
+        passes.append(1)
+        if len(passes) == 3:
+            threading.Thread(target=cancel.set).start()
+
+    hook = last_layer.register_forward_hook(count)
     started = time.monotonic()
-    result = engine.generate(
-        GenerationRequest(max_new_tokens=8, segments=segments, cache_key="x"), cancel
-    )
+    try:
+        result = engine.generate(
+            GenerationRequest(max_new_tokens=8, segments=segments, cache_key="x"), cancel
+        )
+    finally:
+        hook.remove()
     elapsed = time.monotonic() - started
-    timer.cancel()
     [cand] = result.candidates
     assert cand.finish_reason == "cancelled" and cand.tokens == 0
     # The computed part of the prompt was kept, and the next request reuses it
