@@ -32,9 +32,10 @@ from .base import (
     Segment,
     StopCheck,
 )
+from .calibration import CALIBRATION_TEXT
 from .decode import Decoder, Halted, KVState, Limits
 from .prefix_cache import PrefixCache
-from .quantize import int8_supported, quantize_int8, weight_bytes
+from .quantize import calibrate, int8_supported, quantize_int8, weight_bytes
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +320,11 @@ class TransformersEngine:
             model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
             report(0.1)
             parameters = sum(p.numel() for p in model.parameters())
-            quantize_int8(model, on_fraction=lambda f: report(0.1 + 0.85 * f))
+            quantize_int8(model, on_fraction=lambda f: report(0.1 + 0.8 * f))
+            if options.int8_outliers:
+                # One pass over a page of code picks the inputs kept out of int8.
+                calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
+            report(0.95)
             return cls(
                 model,
                 tokenizer,
@@ -347,7 +352,10 @@ class TransformersEngine:
             extra["torch_threads"] = torch.get_num_threads()
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
         extra["quantization"] = (
-            "int8 per-channel weights, inputs int8 per token" if self.quantized else None
+            "int8 per-channel weights, inputs int8 per token"
+            + (", outlier inputs in float32" if self.options.int8_outliers else "")
+            if self.quantized
+            else None
         )
         extra["weight_bytes"] = self._weight_bytes
         extra["draft_tokens"] = self.options.draft_tokens
