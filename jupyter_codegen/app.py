@@ -64,8 +64,8 @@ class CodegenApp(ExtensionApp):
         help="Weight quantization. 'auto' (default): int8 on the CPU, none elsewhere. 'int8' "
         "(CPU only) runs per-channel int8 Linear layers on inputs quantized per token: 2.6 "
         "GiB instead of 7 GiB for the embedded 1.5B and far faster than bfloat16 or float32 "
-        "on a CPU; close to float32 on the evaluations (README, Evaluation). 'none' keeps "
-        "the dtype above.",
+        "on a CPU; within the quality gate of float32 on the evaluations with int8_outliers "
+        "(README, Evaluation). 'none' keeps the dtype above.",
     ).tag(config=True)
 
     int8_outliers = Bool(
