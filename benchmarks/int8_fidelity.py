@@ -80,7 +80,8 @@ def main() -> None:
     del reference
     gc.collect()
     ref_logp = [torch.log_softmax(r, -1) for r in ref]
-    margins = [(lambda v: v[:, 0] - v[:, 1])(r.topk(2, -1).values) for r in ref]
+    top2 = [r.topk(2, -1).values for r in ref]
+    margins = [v[:, 0] - v[:, 1] for v in top2]
     del ref
 
     def report(label: str, model: torch.nn.Module, extra: str = "") -> None:

@@ -188,7 +188,8 @@ def calibrate(
 
     # Logits for the last position only: a page of tokens times a 150k
     # vocabulary would be 0.4 GB of float32, kept by the heap afterwards.
-    extra = {"logits_to_keep": 1} if "logits_to_keep" in _parameters(model) else {}
+    takes_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
+    extra = {"logits_to_keep": 1} if takes_keep else {}
     handles = [m.register_forward_pre_hook(record(name)) for name, m in layers.items()]
     try:
         with torch.inference_mode():
@@ -207,10 +208,6 @@ def calibrate(
             layer.keep_columns(peaks[name].topk(min(static, layer.in_features)).indices)
             count += 1
     return count
-
-
-def _parameters(model: nn.Module) -> set[str]:
-    return set(inspect.signature(model.forward).parameters)
 
 
 def int8_supported() -> bool:
