@@ -305,6 +305,7 @@ async def run(args: argparse.Namespace) -> int:
         model=args.model,
         device=args.device,
         quantize=args.quantize,
+        int8_outliers=args.int8_outliers,
         context_tokens=args.context_tokens,
         prompt_cache_mb=args.prompt_cache_mb,
         draft_tokens=args.draft_tokens,
@@ -322,7 +323,8 @@ async def run(args: argparse.Namespace) -> int:
     budget = service.prompt_budget()
     speed = await explain_speed(service, args.explain_tokens)
     print(
-        f"ours: {info.model} on {info.device}, weights {info.dtype}, loaded in {load_s:.1f} s; "
+        f"ours: {info.model} on {info.device}, weights {info.dtype} "
+        f"({info.extra.get('quantization') or 'not quantized'}), loaded in {load_s:.1f} s; "
         f"RSS {rss_now:.0f} MiB, peak {rss_peak:.0f} MiB; budget {budget.total} "
         f"(suffix {budget.suffix}) tokens; draft {args.draft_tokens}",
         flush=True,
@@ -435,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
     p.add_argument("--device", default="auto")
     p.add_argument("--quantize", default="auto", help="auto (the server's default), int8 or none")
+    p.add_argument(
+        "--no-int8-outliers",
+        dest="int8_outliers",
+        action="store_false",
+        help="plain per-token int8 (the server's int8_outliers = False)",
+    )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--prompt-cache-mb", type=int, default=512)
     p.add_argument("--draft-tokens", type=int, default=6)
