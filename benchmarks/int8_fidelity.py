@@ -33,6 +33,7 @@ from jupyter_codegen.embedded import (
 )
 from jupyter_codegen.engine.base import EngineOptions
 from jupyter_codegen.engine.decode import Limits
+from jupyter_codegen.engine.quantize import Int8Linear
 from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
 
 from .machine import cpu_model
@@ -104,16 +105,21 @@ def main() -> None:
     report("bfloat16", bf16)
     del bf16
     gc.collect()
-    for label, outliers in (("int8, no outlier handling", False), ("int8 (the server's)", True)):
-        engine = TransformersEngine.load(
-            path,
-            name=args.model,
-            device="cpu",
-            options=EngineOptions(quantize="int8", int8_outliers=outliers),
-        )
+    engine = TransformersEngine.load(
+        path, name=args.model, device="cpu", options=EngineOptions(quantize="int8")
+    )
+    layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
+    chosen = [(m.token_outliers, m.static_columns, m.static_weight) for m in layers]
+
+    def outliers(on: bool) -> None:
+        for m, (k, columns, weight) in zip(layers, chosen, strict=True):
+            m.token_outliers, m.static_columns, m.static_weight = (
+                (k, columns, weight) if on else (0, None, None)
+            )
+
+    for label, on in (("int8, no outlier inputs", False), ("int8 (the server's)", True)):
+        outliers(on)
         report(label, engine.model, " " + speed(engine, seqs[0][0].tolist()))
-        del engine
-        gc.collect()
 
 
 def logits_of(model: torch.nn.Module, seqs: list[torch.Tensor]) -> list[torch.Tensor]:

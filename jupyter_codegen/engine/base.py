@@ -94,9 +94,8 @@ class EngineOptions:
 
     #: "none"; "int8" (CPU only); "auto": int8 on the CPU, none elsewhere.
     quantize: str = "none"
-    #: int8 only: smooth the large input channels into the weights and take each
-    #: token's largest inputs to narrowing layers out of the int8 product
-    #: (closer to float32; see quantize.quantize_int8).
+    #: int8 only: keep the inputs that calibration finds large out of the int8
+    #: products (closer to float32, slower; see quantize.calibrate).
     int8_outliers: bool = True
     #: Bytes of key/value caches kept for reuse across requests (0: none).
     prompt_cache_bytes: int = 512 * 1024 * 1024

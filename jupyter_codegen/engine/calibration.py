@@ -1,5 +1,5 @@
-"""The text the int8 engine runs once before quantizing, to find the input
-channels of each layer to smooth into the weights (:func:`.quantize.input_peaks`).
+"""The text the int8 engine runs once after quantizing, to find which inputs
+of each layer to keep out of the int8 product (:func:`.quantize.calibrate`).
 
 Ordinary notebook code of our own: imports, data frames, a function, a class,
 comments, strings and numbers. Its job is to light up the channels that are

@@ -35,13 +35,7 @@ from .base import (
 from .calibration import CALIBRATION_TEXT
 from .decode import Decoder, Halted, KVState, Limits
 from .prefix_cache import PrefixCache
-from .quantize import (
-    TOKEN_OUTLIERS,
-    input_peaks,
-    int8_supported,
-    quantize_int8,
-    weight_bytes,
-)
+from .quantize import calibrate, int8_supported, quantize_int8, weight_bytes
 
 log = logging.getLogger(__name__)
 
@@ -326,18 +320,11 @@ class TransformersEngine:
             model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
             report(0.1)
             parameters = sum(p.numel() for p in model.parameters())
-            peaks = None
+            quantize_int8(model, on_fraction=lambda f: report(0.1 + 0.8 * f))
             if options.int8_outliers:
-                # One pass over a page of code finds the large input channels to smooth.
-                ids = tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids
-                peaks = input_peaks(model, [ids])
-                report(0.2)
-            quantize_int8(
-                model,
-                on_fraction=lambda f: report(0.2 + 0.75 * f),
-                peaks=peaks,
-                token_outliers=TOKEN_OUTLIERS if options.int8_outliers else 0,
-            )
+                # One pass over a page of code picks the inputs kept out of int8.
+                calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
+            report(0.95)
             return cls(
                 model,
                 tokenizer,
@@ -366,12 +353,7 @@ class TransformersEngine:
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
         extra["quantization"] = (
             "int8 per-channel weights, inputs int8 per token"
-            + (
-                ", large channels smoothed into the weights, each token's largest"
-                " inputs to the MLP's down projection in float32"
-                if self.options.int8_outliers
-                else ""
-            )
+            + (", outlier inputs in float32" if self.options.int8_outliers else "")
             if self.quantized
             else None
         )

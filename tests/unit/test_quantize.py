@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 
 from jupyter_codegen.engine.quantize import (  # noqa: E402
     Int8Linear,
+    calibrate,
     int8_supported,
     weight_bytes,
 )
@@ -106,30 +107,24 @@ def with_large_channels(rows: int, in_f: int, channels: list[int], seed: int = 1
     return x
 
 
-def test_an_input_scale_folds_into_the_weight_columns():
-    """Int8Linear(linear, s) computes linear(x) on inputs divided by s."""
-    linear = make(256, 96, bias=True)
-    x = torch.randn(12, 256)
-    s = torch.rand(256) + 0.5
-    got = Int8Linear(linear, input_scale=s)(x / s)
-    assert rel_err(got, linear(x).detach()) < 0.02
-
-
-def test_smoothing_large_channels_sharpens_the_rest():
-    """Dividing the large channels down (and multiplying the weight columns
-    up) before rounding gives the int8 scale of each row to the others."""
+def test_kept_columns_leave_the_int8_product_and_sharpen_the_rest():
     linear = make(256, 96, bias=True)
     x = with_large_channels(12, 256, [3, 77, 200])
     want = linear(x).detach()
-    coarse = rel_err(Int8Linear(linear)(x), want)
-    s = x.abs().amax(dim=0).sqrt() / linear.weight.detach().abs().amax(dim=0).sqrt()
-    fine = rel_err(Int8Linear(linear, input_scale=s)(x / s), want)
+    q = Int8Linear(linear)
+    coarse = rel_err(q(x), want)
+    q.keep_columns(torch.tensor([200, 3, 77, 3]))
+    assert q.static_columns is not None and q.static_columns.tolist() == [3, 77, 200]
+    fine = rel_err(q(x), want)
     assert fine < coarse / 3
+    # Every channel kept: the product is the float one with int8 weights
+    q.keep_columns(torch.arange(256))
+    assert rel_err(q(x), want) < 0.01
 
 
 def test_each_tokens_own_largest_inputs_leave_the_int8_product():
     """Large inputs that move from token to token (an MLP's down projection):
-    taking each row's largest out helps where fixed scales cannot."""
+    taking each row's largest out helps where fixed columns cannot."""
     linear = make(512, 64)
     torch.manual_seed(2)
     x = torch.randn(9, 512)
@@ -146,106 +141,25 @@ def test_each_tokens_own_largest_inputs_leave_the_int8_product():
     assert torch.allclose(one_by_one, q(x), rtol=1e-5, atol=1e-5)
 
 
-def tiny_qwen2(seed: int = 3, large: float = 1.0) -> torch.nn.Module:
-    """A 2-layer Qwen2; ``large`` multiplies two channels of every norm's
-    weight, as the large channels of a real model's normalized hidden state."""
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+def test_calibration_keeps_the_largest_channels_of_widening_layers_and_per_token_of_narrowing():
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(50, 32)
+            self.up = torch.nn.Linear(32, 128)
+            self.down = torch.nn.Linear(128, 32)
 
-    torch.manual_seed(seed)
-    config = Qwen2Config(
-        vocab_size=64,
-        hidden_size=64,
-        intermediate_size=160,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=False,
-    )
-    model = Qwen2ForCausalLM(config).eval()
-    with torch.no_grad():
-        for layer in model.model.layers:
-            for norm in (layer.input_layernorm, layer.post_attention_layernorm):
-                norm.weight[[5, 40]] *= large
-    return model
+        def forward(self, input_ids: torch.Tensor, use_cache: bool = False) -> torch.Tensor:
+            h = self.embed(input_ids)
+            h[..., 5] *= 40.0  # one channel large for every token
+            return self.down(torch.relu(self.up(h)))
 
-
-IDS = torch.tensor([[1, 5, 9, 13, 2, 7, 30, 41, 8, 8, 60, 3]])
-
-
-def logits(model: torch.nn.Module) -> torch.Tensor:
-    with torch.inference_mode():
-        return model(input_ids=IDS).logits[0]
-
-
-def test_smoothing_folds_are_exact_in_float():
-    """The norms absorb exactly what the layers they feed (q/k/v; gate and up)
-    have their weight columns multiplied by: in float arithmetic the model's
-    logits do not move."""
-    from jupyter_codegen.engine.quantize import _Smoothing, input_peaks
-
-    model = tiny_qwen2(large=30.0)
-    want = logits(model)
-    plan = _Smoothing(model, input_peaks(model, [IDS]), alpha=0.5)
-    layer = model.model.layers[0]
-    attn, mlp = layer.self_attn, layer.mlp
-    smoothed = {attn.q_proj, attn.k_proj, attn.v_proj, mlp.gate_proj, mlp.up_proj}
-    assert smoothed <= set(plan.inputs) and len(plan.inputs) == 2 * len(smoothed)
-    # the large channels are the ones scaled down most
-    s = plan.inputs[attn.q_proj]
-    assert set(s.topk(2).indices.tolist()) == {5, 40}
-    assert not torch.allclose(logits(model), want)  # the norms alone changed
-    with torch.no_grad():
-        for linear, scale in plan.inputs.items():
-            linear.weight.mul_(scale)
-    assert torch.allclose(logits(model), want, rtol=1e-4, atol=1e-4)
-
-
-def test_quantize_int8_with_peaks_comes_closer_to_float32():
-    from jupyter_codegen.engine.quantize import input_peaks, quantize_int8
-
-    reference = tiny_qwen2(large=100.0)
-    want = logits(reference)
-    plain = tiny_qwen2(large=100.0)
-    quantize_int8(plain)
-    smoothed = tiny_qwen2(large=100.0)
-    quantize_int8(smoothed, peaks=input_peaks(smoothed, [IDS]), token_outliers=4)
-    # Each token's largest inputs leave the int8 product in the down projections only:
-    # the k and v projections narrow too, but read a smoothed input
-    for layer in smoothed.model.layers:
-        k_proj = layer.self_attn.k_proj
-        assert layer.mlp.down_proj.token_outliers == 4
-        assert k_proj.in_features > k_proj.out_features and k_proj.token_outliers == 0
-        assert layer.self_attn.v_proj.token_outliers == 0
-    assert all(m.token_outliers == 0 for m in plain.modules() if isinstance(m, Int8Linear))
-    assert rel_err(logits(smoothed), want) < rel_err(logits(plain), want) / 2
-    # The peaks' hooks are gone
-    assert not any(m._forward_pre_hooks for m in smoothed.modules())
-
-
-class OnePlusNorm(torch.nn.Module):
-    """Gemma's RMSNorm multiplies by (1 + weight): dividing the weight does
-    not divide the output."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.rand(width))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * (1 + self.weight)
-
-
-def test_a_norm_that_does_not_scale_by_its_weight_is_left_alone():
-    from jupyter_codegen.engine.quantize import _fold_into_norm
-
-    norm = OnePlusNorm(32)
-    before = norm.weight.detach().clone()
-    assert not _fold_into_norm(norm, torch.rand(32) + 0.5)
-    assert torch.allclose(norm.weight.detach(), before)
-    plain = torch.nn.LayerNorm(32)
-    with torch.no_grad():
-        plain.bias.normal_()
-    x = torch.randn(3, 32)
-    want = plain(x).detach()
-    s = torch.rand(32) + 0.5
-    assert _fold_into_norm(plain, s)
-    assert torch.allclose(plain(x).detach() * s, want, atol=1e-5)
+    torch.manual_seed(3)
+    model = Block()
+    model.up, model.down = Int8Linear(model.up), Int8Linear(model.down)
+    assert calibrate(model, [torch.tensor([[1, 2, 3, 4, 5, 6]])], static=2, per_token=3) == 2
+    assert model.up.static_columns is not None and 5 in model.up.static_columns.tolist()
+    assert len(model.up.static_columns) == 2 and model.up.token_outliers == 0
+    assert model.down.static_columns is None and model.down.token_outliers == 3
+    # The hooks are gone: calibrating again changes nothing it should not
+    assert not model.up._forward_pre_hooks and not model.down._forward_pre_hooks
