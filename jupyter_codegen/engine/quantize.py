@@ -163,10 +163,12 @@ def calibrate(
     Layers that keep or widen their width (attention projections, an MLP's
     gate and up) read the normalized hidden state, whose large
     channels are the same from token to token: each keeps the ``static``
-    channels largest in calibration. Layers that narrow it (an MLP's down
-    projection) see large inputs that move from token to token: each takes out
-    every token's ``per_token`` largest, which costs a gather of that many
-    weight columns, cheap only where a column is short.
+    channels largest in calibration. Layers that narrow it (the k and v
+    projections, an MLP's down projection) take out every token's
+    ``per_token`` largest inputs, which move from token to token in the down
+    projection; that costs a gather of that many weight columns, cheap only
+    where a column is short. (Without them in k and v the mean KL below is
+    0.0043 instead of 0.0033.)
 
     On the embedded Qwen2.5-Coder 1.5B, teacher-forced over 4,608 tokens of
     Python (README, "int8 weights"), the mean KL divergence from float32 fell
