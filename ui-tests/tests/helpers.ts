@@ -3,8 +3,15 @@ import { APIRequestContext, expect, Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Ghost text shown by our provider. */
-export const GHOST = '.jp-GhostText[data-provided-by="jupyter-codegen"]';
+/**
+ * Ghost text shown by our provider. JupyterLab briefly adds two transient
+ * spacer spans (same class and provider) while one multi-line suggestion
+ * replaces another; they only hold height, so they are not the suggestion
+ * and would make a locator match three elements.
+ */
+export const GHOST =
+  '.jp-GhostText[data-provided-by="jupyter-codegen"]' +
+  ':not(.jp-GhostText-lineSpacer):not(.jp-GhostText-letterSpacer)';
 
 /** Screenshots are kept as test artifacts in ui-tests/screenshots/. */
 export const SCREENSHOTS = path.join(__dirname, '..', 'screenshots');
