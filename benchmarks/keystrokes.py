@@ -305,7 +305,7 @@ async def run(args: argparse.Namespace) -> int:
         model=args.model,
         device=args.device,
         quantize=args.quantize,
-        int8_outliers=args.int8_outliers,
+        int8_rotation=args.int8_rotation,
         context_tokens=args.context_tokens,
         prompt_cache_mb=args.prompt_cache_mb,
         draft_tokens=args.draft_tokens,
@@ -438,10 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--quantize", default="auto", help="auto (the server's default), int8 or none")
     p.add_argument(
-        "--no-int8-outliers",
-        dest="int8_outliers",
+        "--no-int8-rotation",
+        dest="int8_rotation",
         action="store_false",
-        help="plain per-token int8 (the server's int8_outliers = False)",
+        help="plain per-token int8 (the server's int8_rotation = False)",
     )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--prompt-cache-mb", type=int, default=512)

@@ -16,17 +16,18 @@ the embedded checkpoint is bfloat16, so the values are the same as a float32
 copy's, at half the memory. ``lm_head`` gets its own int8 weight (it is tied
 to the embeddings in Qwen2.5).
 
-Then :func:`calibrate` picks, from one pass over a page of code, the few
-inputs of each layer that go through a float32 product instead of the int8
-one: what brings int8 within the quality gate of float32.
+Each layer's inputs are rotated (random signs and a block Hadamard transform,
+folded into its weight before rounding), which spreads the few channels that
+would set a token's int8 scale over many: what brings int8 within the quality
+gate of float32 (:class:`Rotation`).
 """
 
 from __future__ import annotations
 
 import ctypes
-import inspect
 import os
 import sys
+import threading
 from collections.abc import Callable
 
 import torch
@@ -56,12 +57,91 @@ class CastEmbedding(nn.Module):
         return F.embedding(ids, self.weight, self.padding_idx).to(self.dtype_out)
 
 
-#: Input channels that calibration found largest, taken out of the int8
-#: product of each layer that keeps or widens its width (see :func:`calibrate`).
-STATIC_OUTLIERS = 16
-#: Each token's largest inputs taken out of the int8 product of each layer that
-#: narrows its width (an MLP's down projection), where they differ by token.
-TOKEN_OUTLIERS = 8
+#: Largest block of the Hadamard rotations (a power of two; a layer whose width
+#: it does not divide gets the largest power of two that does).
+ROTATION_BLOCK = 128
+
+
+def hadamard(n: int) -> torch.Tensor:
+    """The orthonormal Sylvester Hadamard matrix of order ``n`` (a power of two)."""
+    if n < 1 or n & (n - 1):
+        raise ValueError(f"a Hadamard order must be a power of two, not {n}")
+    h = torch.ones(1, 1)
+    while h.shape[0] < n:
+        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+    return h / n**0.5
+
+
+class Rotation:
+    """An orthonormal rotation of a layer's input channels: random signs, then a
+    Hadamard transform within each block of ``block`` channels.
+
+    A Linear layer gives the same product on rotated inputs with its weight
+    rotated the same way (``x W^T = (x R)(W R)^T`` for an orthonormal R), so the
+    weight is rotated once before rounding and each input on every call. The
+    point is int8's: Qwen2.5's inputs carry a few channels (fixed ones after
+    the norms, changing ones into the MLP's down projection) up to a hundred
+    times larger than the rest, and they set each token's int8 scale. Rotated,
+    every channel of a block holds a mix of all of them: an outlier is spread
+    over the block (divided by sqrt(block)), and the scale fits the rest. This
+    is QuaRot's and SpinQuant's remedy for int8 and int4 activations.
+
+    The signs are drawn from a fixed seed per width, so every layer of a width
+    shares one rotation and a model loads the same way every time."""
+
+    _shared: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def __init__(self, features: int, block: int = ROTATION_BLOCK):
+        while block > 1 and features % block:
+            block //= 2
+        self.features, self.block = features, block
+        key = (features, block)
+        if key not in self._shared:
+            generator = torch.Generator().manual_seed(features)
+            signs = torch.randint(0, 2, (features,), generator=generator).float().mul_(2).sub_(1)
+            self._shared[key] = (signs, hadamard(block))
+        self.signs, self.matrix = self._shared[key]
+
+    def __call__(self, rows: torch.Tensor) -> torch.Tensor:
+        """``rows`` (n, features) in float32, rotated (a new tensor)."""
+        n = rows.shape[0]
+        blocks = (rows * self.signs).view(n, self.features // self.block, self.block)
+        return (blocks @ self.matrix).view(n, self.features)
+
+    def rotate_(self, weight: torch.Tensor, rows: int = 4096) -> torch.Tensor:
+        """Rotate the input channels of ``weight`` (out, features) in place, a
+        few thousand rows at a time (an output layer's whole float32 weight
+        is 0.9 GB: one more such temporary is not needed)."""
+        for start in range(0, weight.shape[0], rows):
+            part = weight[start : start + rows]
+            part.copy_(self(part))
+        return weight
+
+
+class _LastInput(threading.local):
+    """The input that layers of one width (and rotation) last quantized, in
+    this thread: sibling layers that read the same tensor (q, k and v after a
+    norm; an MLP's gate and up) rotate and quantize it once. Matched by
+    identity: the entry holds the tensor, so no other can take its place."""
+
+    entry: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+
+_last_inputs: dict[tuple[int, int], _LastInput] = {}
+
+
+def quantize_rows(
+    rows: torch.Tensor, rotation: Rotation | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``rows`` (n, features), rotated if asked, in int8 with one scale per row:
+    (int8 rows, float32 scales of shape (n, 1)). An all-zero row stays zero."""
+    if rotation is not None:
+        work = rotation(rows.float())  # a new tensor: rounded in place below
+    else:
+        work = rows.to(torch.float32, copy=True)
+    low, high = work.aminmax(dim=1)  # (no |rows| temporary)
+    scale = torch.maximum(high, low.neg_()).div_(127).clamp_min_(1e-12).unsqueeze(1)
+    return work.div_(scale).round_().to(torch.int8), scale
 
 
 class Int8Linear(nn.Module):
@@ -78,18 +158,23 @@ class Int8Linear(nn.Module):
     AVX2 core takes 0.9 ms for a token and 8.5 ms for 64, against 5.2 and 44 ms
     in float32.
 
-    A few large inputs still set each row's scale and coarsen the rest. Those
-    can leave the int8 product and go through a float32 one with their
-    (dequantized) weight columns: fixed channels (:meth:`keep_columns`, chosen
-    by :func:`calibrate`), and each token's ``token_outliers`` largest."""
+    Within a token, a few large channels still set the scale and coarsen the
+    rest. With ``rotate`` (:class:`Rotation`) the weight and every input are
+    rotated first, which spreads those channels out: the same products, one
+    small matrix product more per call."""
 
-    def __init__(self, linear: nn.Linear):
+    def __init__(self, linear: nn.Linear, rotate: bool = False):
         super().__init__()
         # A copy, rounded in place: one float32 temporary per layer (a tied
         # lm_head shares its weight with the embeddings, which must stay).
         weight = linear.weight.detach().to(torch.float32, copy=True)
         self.in_features = linear.in_features
         self.out_features = linear.out_features
+        self.rotation = Rotation(self.in_features) if rotate else None
+        key = (self.in_features, self.rotation.block if self.rotation else 0)
+        self._last = _last_inputs.setdefault(key, _LastInput())
+        if self.rotation is not None:
+            self.rotation.rotate_(weight)
         # (aminmax: no |weight| temporary, 0.9 GB for a 150k-token output layer)
         low, high = weight.aminmax(dim=1)
         scale = (torch.maximum(high, -low) / 127).clamp_min(torch.finfo(torch.float32).tiny)
@@ -101,119 +186,26 @@ class Int8Linear(nn.Module):
         self.register_buffer("scale", scale, persistent=False)
         bias = None if linear.bias is None else linear.bias.detach().float()
         self.register_buffer("bias", bias, persistent=False)
-        self.token_outliers = 0
-        self.static_columns: torch.Tensor | None = None
-        #: The kept columns' weights, dequantized: (columns, out).
-        self.static_weight: torch.Tensor | None = None
-
-    def keep_columns(self, columns: torch.Tensor) -> None:
-        """Take these input channels out of the int8 product for good."""
-        columns = columns.to(torch.long).unique()
-        self.static_columns = columns
-        weight = self.qweight.index_select(1, columns).float().mul_(self.scale[:, None])
-        self.static_weight = weight.t().contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        rows = x.reshape(-1, shape[-1]).float()
-        kept = None
-        if self.static_columns is not None and self.static_weight is not None:
-            kept = rows.index_select(1, self.static_columns) @ self.static_weight
-            rows = rows.index_fill(1, self.static_columns, 0.0)
-        k = self.token_outliers
-        if k:
-            # The scale of the rest is then the (k+1)-th largest input.
-            top = rows.abs().topk(k + 1, dim=1)
-            index = top.indices[:, :k]
-            picked = rows.gather(1, index)
-            rows = rows.scatter(1, index, 0.0)
-            row_scale = top.values[:, k:].div_(127).clamp_min_(1e-12)
+        entry = self._last.entry
+        if entry is not None and entry[0] is x:
+            qrows, row_scale = entry[1], entry[2]
         else:
-            row_scale = rows.abs().amax(dim=1, keepdim=True).div_(127).clamp_min_(1e-12)
-        qrows = torch.round(rows / row_scale).to(torch.int8)
-        out = torch._int_mm(qrows, self.qweight.t()).float().mul_(row_scale)
-        if k:
-            # The columns that any row picked, each row's own values (0 elsewhere).
-            columns, where = torch.unique(index, return_inverse=True)
-            sparse = rows.new_zeros(rows.shape[0], columns.numel()).scatter_(1, where, picked)
-            # (Indexing reads the strided columns faster than index_select:
-            # 3.2 against 4.1 ms for 967 columns of a 1536x8960 weight.)
-            out.addmm_(sparse, self.qweight[:, columns].t().float())
-        out.mul_(self.scale)
-        if kept is not None:
-            out.add_(kept)
+            qrows, row_scale = quantize_rows(x.reshape(-1, shape[-1]), self.rotation)
+            self._last.entry = (x, qrows, row_scale)
+        # (int32 times float is float: one pass, no separate cast)
+        out = torch.mul(torch._int_mm(qrows, self.qweight.t()), row_scale)
         if self.bias is not None:
-            out.add_(self.bias)
+            out = torch.addcmul(self.bias, out, self.scale)
+        else:
+            out.mul_(self.scale)
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8"
-
-
-def calibrate(
-    model: nn.Module,
-    batches: list[torch.Tensor],
-    static: int = STATIC_OUTLIERS,
-    per_token: int = TOKEN_OUTLIERS,
-) -> int:
-    """Choose the inputs that each :class:`Int8Linear` of ``model`` keeps out of
-    its int8 product, from the model's own activations on ``batches`` (token
-    ids, shape (1, n)). Returns the number of layers set.
-
-    Layers that keep or widen their width (attention projections, an MLP's
-    gate and up) read the normalized hidden state, whose large
-    channels are the same from token to token: each keeps the ``static``
-    channels largest in calibration. Layers that narrow it (the k and v
-    projections, an MLP's down projection) take out every token's
-    ``per_token`` largest inputs, which move from token to token in the down
-    projection; that costs a gather of that many weight columns, cheap only
-    where a column is short. (Without them in k and v the mean KL below is
-    0.0043 instead of 0.0033.)
-
-    On the embedded Qwen2.5-Coder 1.5B, teacher-forced over 4,608 tokens of
-    Python (README, "int8 weights"), the mean KL divergence from float32 fell
-    from 0.025 to 0.0033 and the top token agreed with float32's 97.8 % of the
-    time instead of 95.3 % (bfloat16: 0.0005, 99.1 %)."""
-    # (not the output layer: its 16 kept columns would be 150,000 floats long
-    # for a 150k vocabulary, read for every token, and keeping it whole in
-    # float32 did not bring the top token closer to float32's)
-    output = getattr(model, "get_output_embeddings", lambda: None)()
-    layers = {
-        name: m
-        for name, m in model.named_modules()
-        if isinstance(m, Int8Linear) and m is not output
-    }
-    peaks: dict[str, torch.Tensor] = {}
-
-    def record(name: str) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], None]:
-        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-            peak = args[0].reshape(-1, args[0].shape[-1]).abs().amax(dim=0).float()
-            peaks[name] = torch.maximum(peaks[name], peak) if name in peaks else peak
-
-        return hook
-
-    # Logits for the last position only: a page of tokens times a 150k
-    # vocabulary would be 0.4 GB of float32, kept by the heap afterwards.
-    takes_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
-    extra = {"logits_to_keep": 1} if takes_keep else {}
-    handles = [m.register_forward_pre_hook(record(name)) for name, m in layers.items()]
-    try:
-        with torch.inference_mode():
-            for ids in batches:
-                model(input_ids=ids, use_cache=False, **extra)
-    finally:
-        for handle in handles:
-            handle.remove()
-        _trim_heap()
-    count = 0
-    for name, layer in layers.items():
-        if layer.in_features > layer.out_features:
-            layer.token_outliers = min(per_token, layer.in_features - 1)
-            count += 1
-        elif name in peaks and static > 0:
-            layer.keep_columns(peaks[name].topk(min(static, layer.in_features)).indices)
-            count += 1
-    return count
+        rotated = f", rotated in blocks of {self.rotation.block}" if self.rotation else ""
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8{rotated}"
 
 
 def int8_supported() -> bool:
@@ -270,10 +262,16 @@ class _FilePages:
             self._madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), self.MADV_DONTNEED)
 
 
-def quantize_int8(model: nn.Module, on_fraction: Callable[[float], None] | None = None) -> int:
-    """Replace every ``nn.Linear`` of ``model`` (on the CPU) by an int8 one,
-    keep the embeddings compact, and turn the remaining floats (norms) to
-    float32. Returns the number of layers quantized. The checkpoint's pages
+def quantize_int8(
+    model: nn.Module,
+    on_fraction: Callable[[float], None] | None = None,
+    *,
+    rotate: bool = True,
+) -> int:
+    """Replace every ``nn.Linear`` of ``model`` (on the CPU) by an int8 one
+    (with ``rotate``, on rotated inputs: :class:`Rotation`), keep the
+    embeddings compact, and turn the remaining floats (norms) to float32.
+    Returns the number of layers quantized. The checkpoint's pages
     are given back layer by layer (:class:`_FilePages`), so loading never
     holds much more than the int8 model. ``on_fraction`` is told the share of
     the layers done (0..1)."""
@@ -287,7 +285,7 @@ def quantize_int8(model: nn.Module, on_fraction: Callable[[float], None] | None 
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, nn.Linear):
-                setattr(parent, name, Int8Linear(child))
+                setattr(parent, name, Int8Linear(child, rotate=rotate))
                 count += 1
                 if on_fraction is not None:
                     on_fraction(count / max(1, total))

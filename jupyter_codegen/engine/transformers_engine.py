@@ -32,10 +32,9 @@ from .base import (
     Segment,
     StopCheck,
 )
-from .calibration import CALIBRATION_TEXT
 from .decode import Decoder, Halted, KVState, Limits
 from .prefix_cache import PrefixCache
-from .quantize import calibrate, int8_supported, quantize_int8, weight_bytes
+from .quantize import int8_supported, quantize_int8, weight_bytes
 
 log = logging.getLogger(__name__)
 
@@ -320,10 +319,9 @@ class TransformersEngine:
             model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
             report(0.1)
             parameters = sum(p.numel() for p in model.parameters())
-            quantize_int8(model, on_fraction=lambda f: report(0.1 + 0.8 * f))
-            if options.int8_outliers:
-                # One pass over a page of code picks the inputs kept out of int8.
-                calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
+            quantize_int8(
+                model, on_fraction=lambda f: report(0.1 + 0.8 * f), rotate=options.int8_rotation
+            )
             report(0.95)
             return cls(
                 model,
@@ -353,7 +351,7 @@ class TransformersEngine:
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
         extra["quantization"] = (
             "int8 per-channel weights, inputs int8 per token"
-            + (", outlier inputs in float32" if self.options.int8_outliers else "")
+            + (", rotated (block Hadamard)" if self.options.int8_rotation else "")
             if self.quantized
             else None
         )
