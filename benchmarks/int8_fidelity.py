@@ -1,13 +1,14 @@
 """How close int8 comes to float32, token by token: ``python -m benchmarks.int8_fidelity``.
 
 Teacher-forced over the first tokens of a few Python standard library modules
-(none of them in the evaluation sets), it compares each position's next-token
-distribution with float32's: how often the top token agrees, how often it
-differs where float32's top two logits are more than 1 apart (a clear choice,
-not a near-tie), and the mean KL divergence. Rows: bfloat16, int8 without
-rotation (``int8_rotation = False``), and the int8 engine as the server loads
-it. Also the time of one pass over one token and of a 1,024-token prefill for
-the two int8 rows, in the same process.
+(none of them the calibration text, nor in the evaluation sets), it compares
+each position's next-token distribution with float32's: how often the top
+token agrees, how often it differs where float32's top two logits are more
+than 1 apart (a clear choice, not a near-tie), and the mean KL divergence.
+Rows: bfloat16, int8 without outlier handling, the int8 engine as the
+server loads it, and int8 on rotated inputs (``int8_rotation``). Also the time
+of one pass over one token and of a 1,024-token prefill for the int8 rows, in
+the same process.
 
 The evaluation (``python -m evals``) scores whole completions, where one task
 weighs 3-11 points at the sizes that fit in a session; this measures the
@@ -33,6 +34,7 @@ from jupyter_codegen.embedded import (
 )
 from jupyter_codegen.engine.base import EngineOptions
 from jupyter_codegen.engine.decode import Limits
+from jupyter_codegen.engine.quantize import Int8Linear
 from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
 
 from .machine import cpu_model
@@ -104,16 +106,30 @@ def main() -> None:
     report("bfloat16", bf16)
     del bf16
     gc.collect()
-    for label, rotate in (("int8, no rotation", False), ("int8 (the server's)", True)):
-        engine = TransformersEngine.load(
-            path,
-            name=args.model,
-            device="cpu",
-            options=EngineOptions(quantize="int8", int8_rotation=rotate),
-        )
+    engine = TransformersEngine.load(
+        path, name=args.model, device="cpu", options=EngineOptions(quantize="int8")
+    )
+    layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
+    chosen = [(m.token_outliers, m.static_columns, m.static_weight) for m in layers]
+
+    def outliers(on: bool) -> None:
+        for m, (k, columns, weight) in zip(layers, chosen, strict=True):
+            m.token_outliers, m.static_columns, m.static_weight = (
+                (k, columns, weight) if on else (0, None, None)
+            )
+
+    for label, on in (("int8, no outlier inputs", False), ("int8 (the server's)", True)):
+        outliers(on)
         report(label, engine.model, " " + speed(engine, seqs[0][0].tolist()))
-        del engine
-        gc.collect()
+    del engine
+    gc.collect()
+    rotated = TransformersEngine.load(
+        path,
+        name=args.model,
+        device="cpu",
+        options=EngineOptions(quantize="int8", int8_rotation=True),
+    )
+    report("int8, rotated inputs", rotated.model, " " + speed(rotated, seqs[0][0].tolist()))
 
 
 def logits_of(model: torch.nn.Module, seqs: list[torch.Tensor]) -> list[torch.Tensor]:

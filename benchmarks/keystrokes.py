@@ -305,6 +305,7 @@ async def run(args: argparse.Namespace) -> int:
         model=args.model,
         device=args.device,
         quantize=args.quantize,
+        int8_outliers=args.int8_outliers,
         int8_rotation=args.int8_rotation,
         context_tokens=args.context_tokens,
         prompt_cache_mb=args.prompt_cache_mb,
@@ -438,10 +439,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--quantize", default="auto", help="auto (the server's default), int8 or none")
     p.add_argument(
-        "--no-int8-rotation",
-        dest="int8_rotation",
+        "--no-int8-outliers",
+        dest="int8_outliers",
         action="store_false",
-        help="plain per-token int8 (the server's int8_rotation = False)",
+        help="plain per-token int8 (the server's int8_outliers = False)",
+    )
+    p.add_argument(
+        "--int8-rotation",
+        action="store_true",
+        help="int8 on rotated inputs instead of the outlier inputs (int8_rotation = True)",
     )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--prompt-cache-mb", type=int, default=512)

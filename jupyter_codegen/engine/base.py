@@ -94,10 +94,12 @@ class EngineOptions:
 
     #: "none"; "int8" (CPU only); "auto": int8 on the CPU, none elsewhere.
     quantize: str = "none"
-    #: int8 only: rotate each layer's inputs and weights (a block Hadamard
-    #: transform) so that a few large channels do not set the int8 scale
-    #: (quantize.Rotation): far closer to float32, at the same speed.
-    int8_rotation: bool = True
+    #: int8 only: keep the inputs that calibration finds large out of the int8
+    #: products (closer to float32, slower; see quantize.calibrate).
+    int8_outliers: bool = True
+    #: int8 only: rotate each layer's inputs and weights instead (a block
+    #: Hadamard transform, quantize.Rotation); int8_outliers is then unused.
+    int8_rotation: bool = False
     #: Bytes of key/value caches kept for reuse across requests (0: none).
     prompt_cache_bytes: int = 512 * 1024 * 1024
     #: Most tokens drafted from the prompt per step of greedy decoding (0: none).

@@ -32,9 +32,10 @@ from .base import (
     Segment,
     StopCheck,
 )
+from .calibration import CALIBRATION_TEXT
 from .decode import Decoder, Halted, KVState, Limits
 from .prefix_cache import PrefixCache
-from .quantize import int8_supported, quantize_int8, weight_bytes
+from .quantize import calibrate, int8_supported, quantize_int8, weight_bytes
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +323,9 @@ class TransformersEngine:
             quantize_int8(
                 model, on_fraction=lambda f: report(0.1 + 0.8 * f), rotate=options.int8_rotation
             )
+            if options.int8_outliers and not options.int8_rotation:
+                # One pass over a page of code picks the inputs kept out of int8.
+                calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
             report(0.95)
             return cls(
                 model,
@@ -351,7 +355,13 @@ class TransformersEngine:
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
         extra["quantization"] = (
             "int8 per-channel weights, inputs int8 per token"
-            + (", rotated (block Hadamard)" if self.options.int8_rotation else "")
+            + (
+                ", rotated (block Hadamard)"
+                if self.options.int8_rotation
+                else ", outlier inputs in float32"
+                if self.options.int8_outliers
+                else ""
+            )
             if self.quantized
             else None
         )

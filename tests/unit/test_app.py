@@ -34,19 +34,3 @@ def test_the_settings_schema_offers_what_the_server_allows_by_default() -> None:
     assert props["candidates"]["maximum"] == app.max_candidates
     assert props["explainMaxTokens"]["maximum"] == app.explain_max_tokens
     assert props["explainMaxTokens"]["default"] == app.explain_default_tokens
-
-
-def test_the_retired_int8_outliers_setting_warns_and_changes_nothing() -> None:
-    import logging
-
-    app = CodegenApp()
-    seen: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-    app.log.addHandler(handler)
-    try:
-        app.int8_outliers = False
-    finally:
-        app.log.removeHandler(handler)
-    assert any("int8_outliers is deprecated and ignored" in m for m in seen)
-    assert app.int8_rotation is True

@@ -424,10 +424,13 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
     info = int8.info()
     assert info.dtype == "int8" and "int8" in str(info.extra["quantization"])
     assert isinstance(int8.model.lm_head, Int8Linear)  # untied from the embeddings
-    # Every layer, the output layer too, runs on rotated inputs
+    # Calibrated on loading: narrowing layers take out each token's largest
+    # inputs, the others their largest channels
     layers = [m for m in int8.model.modules() if isinstance(m, Int8Linear)]
-    assert layers and all(m.rotation is not None for m in layers)
-    assert "rotated" in str(info.extra["quantization"])
+    narrowing = [m for m in layers if m.in_features > m.out_features]
+    assert narrowing and all(m.token_outliers > 0 for m in narrowing)
+    widening = [m for m in layers if m not in narrowing and m is not int8.model.lm_head]
+    assert widening and all(m.static_columns is not None for m in widening)
     assert int8.model.get_input_embeddings().weight.dtype == torch.bfloat16
     assert not any(
         isinstance(m, torch.nn.Linear) and not isinstance(m, Int8Linear)
@@ -446,16 +449,40 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
     assert greedy(int8, fim(CELL), 8).candidates[0].tokens == 8
 
 
-def test_int8_without_rotation_is_plain_per_token_int8(tiny_model_dir: Path):
+def test_int8_without_outliers_is_plain_per_token_int8(tiny_model_dir: Path):
     engine = TransformersEngine.load(
         str(tiny_model_dir),
         name="tiny",
         device="cpu",
-        options=EngineOptions(quantize="int8", int8_rotation=False),
+        options=EngineOptions(quantize="int8", int8_outliers=False),
     )
     layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
-    assert layers and all(m.rotation is None for m in layers)
+    assert layers and all(m.token_outliers == 0 and m.static_columns is None for m in layers)
+    assert all(m.rotation is None for m in layers)
+    assert "outlier" not in str(engine.info().extra["quantization"])
     assert "rotated" not in str(engine.info().extra["quantization"])
+    assert greedy(engine, fim(CELL), 4).candidates[0].tokens == 4
+
+
+def test_int8_with_rotation_rotates_every_layer_and_skips_calibration(tiny_model_dir: Path):
+    engine = TransformersEngine.load(
+        str(tiny_model_dir),
+        name="tiny",
+        device="cpu",
+        options=EngineOptions(quantize="int8", int8_rotation=True),
+    )
+    layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
+    assert layers and all(m.rotation is not None for m in layers)
+    assert all(m.token_outliers == 0 and m.static_columns is None for m in layers)
+    assert "rotated" in str(engine.info().extra["quantization"])
+    fp32 = TransformersEngine.load(
+        str(tiny_model_dir), name="tiny", device="cpu", options=EngineOptions(quantize="none")
+    )
+    ids = torch.tensor([fp32._segment_ids(fim(CELL))])
+    with torch.inference_mode():
+        a = engine.model(ids).logits[0].flatten()
+        b = fp32.model(ids).logits[0].flatten()
+    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.98
     assert greedy(engine, fim(CELL), 4).candidates[0].tokens == 4
 
 

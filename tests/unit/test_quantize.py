@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 from jupyter_codegen.engine.quantize import (  # noqa: E402
     Int8Linear,
     Rotation,
+    calibrate,
     hadamard,
     int8_supported,
     quantize_int8,
@@ -101,14 +102,13 @@ def test_quantize_int8_reports_its_progress_layer_by_layer():
     assert quantize_int8(model, on_fraction=seen.append) == 2
     assert seen == [0.5, 1.0]
     assert all(not isinstance(m, torch.nn.Linear) for m in model.modules())
-    # Rotated unless told otherwise
-    assert model.lm_head.rotation is not None and model.body[0].rotation is not None
-
-
-def test_quantize_int8_without_rotation_is_plain():
-    model = TinyLM()
-    assert quantize_int8(model, rotate=False) == 2
     assert model.lm_head.rotation is None and model.body[0].rotation is None
+
+
+def test_quantize_int8_rotates_every_layer_when_asked():
+    model = TinyLM()
+    assert quantize_int8(model, rotate=True) == 2
+    assert model.lm_head.rotation is not None and model.body[0].rotation is not None
 
 
 @pytest.mark.parametrize("n", [1, 2, 4, 64, 128])
@@ -201,3 +201,61 @@ def test_sibling_layers_quantize_a_shared_input_once(monkeypatch):
     # Another tensor with the same values is quantized again (matched by identity)
     layers[0](x.clone())
     assert len(calls) == 2
+
+
+def test_kept_columns_leave_the_int8_product_and_sharpen_the_rest():
+    linear = make(256, 96, bias=True)
+    x = with_large_channels(12, 256, [3, 77, 200])
+    want = linear(x).detach()
+    q = Int8Linear(linear)
+    coarse = rel_err(q(x), want)
+    q.keep_columns(torch.tensor([200, 3, 77, 3]))
+    assert q.static_columns is not None and q.static_columns.tolist() == [3, 77, 200]
+    fine = rel_err(q(x), want)
+    assert fine < coarse / 3
+    # Every channel kept: the product is the float one with int8 weights
+    q.keep_columns(torch.arange(256))
+    assert rel_err(q(x), want) < 0.01
+
+
+def test_each_tokens_own_largest_inputs_leave_the_int8_product():
+    """Large inputs that move from token to token (an MLP's down projection):
+    taking each row's largest out helps where fixed columns cannot."""
+    linear = make(512, 64)
+    torch.manual_seed(2)
+    x = torch.randn(9, 512)
+    for row in range(9):
+        x[row, torch.randperm(512)[:4]] *= 80.0
+    want = linear(x).detach()
+    q = Int8Linear(linear)
+    coarse = rel_err(q(x), want)
+    q.token_outliers = 8
+    fine = rel_err(q(x), want)
+    assert fine < coarse / 3
+    # Row by row or all at once, the same values (within float rounding)
+    one_by_one = torch.cat([q(x[i : i + 1]) for i in range(9)])
+    assert torch.allclose(one_by_one, q(x), rtol=1e-5, atol=1e-5)
+
+
+def test_calibration_keeps_the_largest_channels_of_widening_layers_and_per_token_of_narrowing():
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(50, 32)
+            self.up = torch.nn.Linear(32, 128)
+            self.down = torch.nn.Linear(128, 32)
+
+        def forward(self, input_ids: torch.Tensor, use_cache: bool = False) -> torch.Tensor:
+            h = self.embed(input_ids)
+            h[..., 5] *= 40.0  # one channel large for every token
+            return self.down(torch.relu(self.up(h)))
+
+    torch.manual_seed(3)
+    model = Block()
+    model.up, model.down = Int8Linear(model.up), Int8Linear(model.down)
+    assert calibrate(model, [torch.tensor([[1, 2, 3, 4, 5, 6]])], static=2, per_token=3) == 2
+    assert model.up.static_columns is not None and 5 in model.up.static_columns.tolist()
+    assert len(model.up.static_columns) == 2 and model.up.token_outliers == 0
+    assert model.down.static_columns is None and model.down.token_outliers == 3
+    # The hooks are gone: calibrating again changes nothing it should not
+    assert not model.up._forward_pre_hooks and not model.down._forward_pre_hooks
