@@ -142,15 +142,10 @@ class _LastInput(threading.local):
 _last_inputs: dict[tuple[int, int], _LastInput] = {}
 
 
-def quantize_rows(
-    rows: torch.Tensor, rotation: Rotation | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``rows`` (n, features), rotated if asked, in int8 with one scale per row:
-    (int8 rows, float32 scales of shape (n, 1)). An all-zero row stays zero."""
-    if rotation is not None:
-        work = rotation(rows.float())  # a new tensor: rounded in place below
-    else:
-        work = rows.to(torch.float32, copy=True)
+def quantize_rows(rows: torch.Tensor, rotation: Rotation) -> tuple[torch.Tensor, torch.Tensor]:
+    """``rows`` (n, features), rotated, in int8 with one scale per row: (int8
+    rows, float32 scales of shape (n, 1)). An all-zero row stays zero."""
+    work = rotation(rows.float())  # a new tensor: rounded in place below
     low, high = work.aminmax(dim=1)  # (no |rows| temporary)
     scale = torch.maximum(high, low.neg_()).div_(127).clamp_min_(1e-12).unsqueeze(1)
     return work.div_(scale).round_().to(torch.int8), scale
@@ -215,7 +210,7 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.rotation is not None:
-            return self._forward_rotated(x)
+            return self._forward_rotated(x, self.rotation)
         shape = x.shape
         rows = x.reshape(-1, shape[-1]).float()
         kept = None
@@ -248,13 +243,13 @@ class Int8Linear(nn.Module):
             out.add_(self.bias)
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
-    def _forward_rotated(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_rotated(self, x: torch.Tensor, rotation: Rotation) -> torch.Tensor:
         shape = x.shape
         entry = self._last.entry
         if entry is not None and entry[0] is x:
             qrows, row_scale = entry[1], entry[2]
         else:
-            qrows, row_scale = quantize_rows(x.reshape(-1, shape[-1]), self.rotation)
+            qrows, row_scale = quantize_rows(x.reshape(-1, shape[-1]), rotation)
             self._last.entry = (x, qrows, row_scale)
         # (int32 times float is float: one pass, no separate cast)
         out = torch.mul(torch._int_mm(qrows, self.qweight.t()), row_scale)
