@@ -45,6 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--quantize", default="auto", help="auto (the server's default), int8 or none")
+    p.add_argument(
+        "--int8-rotation",
+        action="store_true",
+        help="int8 on rotated inputs instead of the outlier inputs (int8_rotation = True)",
+    )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument(
         "--generation-timeout",
@@ -101,6 +106,7 @@ def load_service(args: argparse.Namespace) -> CodegenService:
         device=args.device,
         dtype=args.dtype,
         quantize=args.quantize,
+        int8_rotation=args.int8_rotation,
         context_tokens=args.context_tokens,
         generation_timeout=args.generation_timeout,
     )
@@ -271,6 +277,7 @@ async def run(args: argparse.Namespace) -> int:
         "device": info.device,
         "dtype": info.dtype,
         "quantize": args.quantize,
+        "quantization": info.extra.get("quantization"),
         "context_tokens": service.context_budget(),
         "max_tokens": args.max_tokens,
         "seed": args.seed,
