@@ -84,6 +84,13 @@ def hadamard(n: int) -> torch.Tensor:
     return h / n**0.5
 
 
+class _LastInput(threading.local):
+    """The input a rotation last quantized, in this thread (see
+    :meth:`Rotation.quantize`)."""
+
+    entry: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+
 class Rotation:
     """An orthonormal rotation of a layer's input channels: random signs, then a
     Hadamard transform within each block of ``block`` channels.
@@ -101,7 +108,7 @@ class Rotation:
     The signs are drawn from a fixed seed per width, so every layer of a width
     shares one rotation and a model loads the same way every time."""
 
-    _shared: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+    _shared: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, _LastInput]] = {}
 
     def __init__(self, features: int, block: int = ROTATION_BLOCK):
         while block > 1 and features % block:
@@ -111,14 +118,27 @@ class Rotation:
         if key not in self._shared:
             generator = torch.Generator().manual_seed(features)
             signs = torch.randint(0, 2, (features,), generator=generator).float().mul_(2).sub_(1)
-            self._shared[key] = (signs, hadamard(block))
-        self.signs, self.matrix = self._shared[key]
+            self._shared[key] = (signs, hadamard(block), _LastInput())
+        self.signs, self.matrix, self._last = self._shared[key]
 
     def __call__(self, rows: torch.Tensor) -> torch.Tensor:
         """``rows`` (n, features) in float32, rotated (a new tensor)."""
         n = rows.shape[0]
         blocks = (rows * self.signs).view(n, self.features // self.block, self.block)
         return (blocks @ self.matrix).view(n, self.features)
+
+    def quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (..., features) rotated and in int8 (:func:`quantize_rows`).
+        Sibling layers that read the same tensor (q, k and v after a norm; an
+        MLP's gate and up) share a rotation, so the last input is kept, per
+        thread, and matched by identity: the entry holds the tensor, so no
+        other can take its place."""
+        entry = self._last.entry
+        if entry is not None and entry[0] is x:
+            return entry[1], entry[2]
+        qrows, scale = quantize_rows(x.reshape(-1, self.features), self)
+        self._last.entry = (x, qrows, scale)
+        return qrows, scale
 
     def rotate_(self, weight: torch.Tensor, rows: int = 4096) -> torch.Tensor:
         """Rotate the input channels of ``weight`` (out, features) in place, a
@@ -128,18 +148,6 @@ class Rotation:
             part = weight[start : start + rows]
             part.copy_(self(part))
         return weight
-
-
-class _LastInput(threading.local):
-    """The input that layers of one width (and rotation) last quantized, in
-    this thread: sibling layers that read the same tensor (q, k and v after a
-    norm; an MLP's gate and up) rotate and quantize it once. Matched by
-    identity: the entry holds the tensor, so no other can take its place."""
-
-    entry: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-
-
-_last_inputs: dict[tuple[int, int], _LastInput] = {}
 
 
 def quantize_rows(rows: torch.Tensor, rotation: Rotation) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,8 +189,6 @@ class Int8Linear(nn.Module):
         self.in_features = linear.in_features
         self.out_features = linear.out_features
         self.rotation = Rotation(self.in_features) if rotate else None
-        key = (self.in_features, self.rotation.block if self.rotation else 0)
-        self._last = _last_inputs.setdefault(key, _LastInput())
         if self.rotation is not None:
             self.rotation.rotate_(weight)
         # (aminmax: no |weight| temporary, 0.9 GB for a 150k-token output layer)
@@ -245,12 +251,7 @@ class Int8Linear(nn.Module):
 
     def _forward_rotated(self, x: torch.Tensor, rotation: Rotation) -> torch.Tensor:
         shape = x.shape
-        entry = self._last.entry
-        if entry is not None and entry[0] is x:
-            qrows, row_scale = entry[1], entry[2]
-        else:
-            qrows, row_scale = quantize_rows(x.reshape(-1, shape[-1]), rotation)
-            self._last.entry = (x, qrows, row_scale)
+        qrows, row_scale = rotation.quantize(x)
         # (int32 times float is float: one pass, no separate cast)
         out = torch.mul(torch._int_mm(qrows, self.qweight.t()), row_scale)
         if self.bias is not None:

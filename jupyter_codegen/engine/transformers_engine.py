@@ -345,6 +345,14 @@ class TransformersEngine:
 
     # -- Engine interface -------------------------------------------------
 
+    def _quantization(self) -> str:
+        inputs = "int8 per-channel weights, inputs int8 per token"
+        if self.options.int8_rotation:
+            return inputs + ", rotated (block Hadamard)"
+        if self.options.int8_outliers:
+            return inputs + ", outlier inputs in float32"
+        return inputs
+
     def info(self) -> EngineInfo:
         extra: dict[str, object] = {}
         if self.device.startswith("cuda"):
@@ -353,18 +361,7 @@ class TransformersEngine:
         else:
             extra["torch_threads"] = torch.get_num_threads()
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
-        extra["quantization"] = (
-            "int8 per-channel weights, inputs int8 per token"
-            + (
-                ", rotated (block Hadamard)"
-                if self.options.int8_rotation
-                else ", outlier inputs in float32"
-                if self.options.int8_outliers
-                else ""
-            )
-            if self.quantized
-            else None
-        )
+        extra["quantization"] = self._quantization() if self.quantized else None
         extra["weight_bytes"] = self._weight_bytes
         extra["draft_tokens"] = self.options.draft_tokens
         extra["drafted_tokens_kept"] = self.decoder.drafted_kept

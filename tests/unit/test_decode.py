@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -417,10 +418,27 @@ def test_candidates_share_one_prefill(model_and_tokenizer):
     assert sum(fed) == prompt_len + 3 * 4
 
 
-def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
-    int8 = TransformersEngine.load(
-        str(tiny_model_dir), name="tiny", device="cpu", options=EngineOptions(quantize="int8")
+def load_engine(model_dir: Path, **options: Any) -> TransformersEngine:
+    """The tiny model on the CPU with these EngineOptions."""
+    return TransformersEngine.load(
+        str(model_dir),
+        name="tiny",
+        device="cpu",
+        options=EngineOptions(**options),
     )
+
+
+def logits_correlation(a: TransformersEngine, b: TransformersEngine) -> float:
+    """How closely two engines' logits over one prompt agree (Pearson)."""
+    ids = torch.tensor([a._segment_ids(fim(CELL))])
+    with torch.inference_mode():
+        x = a.model(ids).logits[0].flatten()
+        y = b.model(ids).logits[0].flatten()
+    return float(torch.corrcoef(torch.stack([x, y]))[0, 1])
+
+
+def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
+    int8 = load_engine(tiny_model_dir, quantize="int8")
     info = int8.info()
     assert info.dtype == "int8" and "int8" in str(info.extra["quantization"])
     assert isinstance(int8.model.lm_head, Int8Linear)  # untied from the embeddings
@@ -436,26 +454,15 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
         isinstance(m, torch.nn.Linear) and not isinstance(m, Int8Linear)
         for m in int8.model.modules()
     )
-    fp32 = TransformersEngine.load(
-        str(tiny_model_dir), name="tiny", device="cpu", options=EngineOptions(quantize="none")
-    )
+    fp32 = load_engine(tiny_model_dir, quantize="none")
     # (the tiny model's embeddings, kept in bfloat16, are most of its bytes)
     assert int(info.extra["weight_bytes"]) < 0.7 * int(fp32.info().extra["weight_bytes"])
-    ids = torch.tensor([fp32._segment_ids(fim(CELL))])
-    with torch.inference_mode():
-        a = int8.model(ids).logits[0].flatten()
-        b = fp32.model(ids).logits[0].flatten()
-    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.98
+    assert logits_correlation(int8, fp32) > 0.98
     assert greedy(int8, fim(CELL), 8).candidates[0].tokens == 8
 
 
 def test_int8_without_outliers_is_plain_per_token_int8(tiny_model_dir: Path):
-    engine = TransformersEngine.load(
-        str(tiny_model_dir),
-        name="tiny",
-        device="cpu",
-        options=EngineOptions(quantize="int8", int8_outliers=False),
-    )
+    engine = load_engine(tiny_model_dir, quantize="int8", int8_outliers=False)
     layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
     assert layers and all(m.token_outliers == 0 and m.static_columns is None for m in layers)
     assert all(m.rotation is None for m in layers)
@@ -465,24 +472,12 @@ def test_int8_without_outliers_is_plain_per_token_int8(tiny_model_dir: Path):
 
 
 def test_int8_with_rotation_rotates_every_layer_and_skips_calibration(tiny_model_dir: Path):
-    engine = TransformersEngine.load(
-        str(tiny_model_dir),
-        name="tiny",
-        device="cpu",
-        options=EngineOptions(quantize="int8", int8_rotation=True),
-    )
+    engine = load_engine(tiny_model_dir, quantize="int8", int8_rotation=True)
     layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
     assert layers and all(m.rotation is not None for m in layers)
     assert all(m.token_outliers == 0 and m.static_columns is None for m in layers)
     assert "rotated" in str(engine.info().extra["quantization"])
-    fp32 = TransformersEngine.load(
-        str(tiny_model_dir), name="tiny", device="cpu", options=EngineOptions(quantize="none")
-    )
-    ids = torch.tensor([fp32._segment_ids(fim(CELL))])
-    with torch.inference_mode():
-        a = engine.model(ids).logits[0].flatten()
-        b = fp32.model(ids).logits[0].flatten()
-    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.98
+    assert logits_correlation(engine, load_engine(tiny_model_dir, quantize="none")) > 0.98
     assert greedy(engine, fim(CELL), 4).candidates[0].tokens == 4
 
 

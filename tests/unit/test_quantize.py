@@ -160,6 +160,16 @@ def with_large_channels(rows: int, in_f: int, channels: list[int], seed: int = 1
     return x
 
 
+def with_moving_large_inputs(rows: int, in_f: int, seed: int = 2) -> torch.Tensor:
+    """Inputs where each row has its own 4 inputs 80 times the rest (an MLP's
+    down projection has such inputs, moving from token to token)."""
+    torch.manual_seed(seed)
+    x = torch.randn(rows, in_f)
+    for row in range(rows):
+        x[row, torch.randperm(in_f)[:4]] *= 80.0
+    return x
+
+
 def test_rotation_keeps_large_fixed_channels_from_coarsening_the_rest():
     linear = make(256, 96, bias=True)
     x = with_large_channels(12, 256, [3, 77, 200])
@@ -172,10 +182,7 @@ def test_rotation_keeps_large_fixed_channels_from_coarsening_the_rest():
 def test_rotation_helps_where_the_large_inputs_move_from_token_to_token():
     """An MLP's down projection: each token has its own few large inputs."""
     linear = make(512, 64)
-    torch.manual_seed(2)
-    x = torch.randn(9, 512)
-    for row in range(9):
-        x[row, torch.randperm(512)[:4]] *= 80.0
+    x = with_moving_large_inputs(9, 512)
     want = linear(x).detach()
     q = Int8Linear(linear, rotate=True)
     assert rel_err(q(x), want) < rel_err(Int8Linear(linear)(x), want) / 3
@@ -222,10 +229,7 @@ def test_each_tokens_own_largest_inputs_leave_the_int8_product():
     """Large inputs that move from token to token (an MLP's down projection):
     taking each row's largest out helps where fixed columns cannot."""
     linear = make(512, 64)
-    torch.manual_seed(2)
-    x = torch.randn(9, 512)
-    for row in range(9):
-        x[row, torch.randperm(512)[:4]] *= 80.0
+    x = with_moving_large_inputs(9, 512)
     want = linear(x).detach()
     q = Int8Linear(linear)
     coarse = rel_err(q(x), want)
