@@ -23,6 +23,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_model
+
 SETUP_CELLS = [
     ("markdown", "# Sales analysis\nLoad the monthly sales export and clean it."),
     ("code", "import numpy as np\nimport pandas as pd\nimport matplotlib.pyplot as plt\n"),
@@ -178,6 +181,7 @@ def main() -> None:
         mem = status["memory"]
         print()
         where = f"{status['device']}, {status['dtype']}"
+        print(f"cpu              {cpu_model()} ({os.cpu_count()} cores)")
         print(f"model            {status['model']} ({where})")
         print(
             f"load             {status['load_seconds']:.1f} s in the server, "
