@@ -155,6 +155,18 @@ def chunk_sizes(n_tokens: int, chunk_tokens: int) -> list[int]:
     return [small + 1] * extra + [small] * (count - extra)
 
 
+def _limits_check(running: threading.local) -> Callable[[Any, Any], None]:
+    """A forward pre-hook that checks the limits of the pass running in this
+    thread (``running.limits``) before a decoder layer."""
+
+    def before_layer(_module: Any, _args: Any) -> None:
+        limits = getattr(running, "limits", None)
+        if limits is not None:
+            limits.check()
+
+    return before_layer
+
+
 class Decoder:
     """Runs prefill and decoding for one model on one device."""
 
@@ -176,8 +188,11 @@ class Decoder:
         # each decoder layer.
         self._running = threading.local()
         self.layer_checks = 0
+        # The hook holds the thread-local, not the decoder: a bound method would
+        # make a model <-> decoder cycle, which only the cyclic collector frees.
+        before_layer = _limits_check(self._running)
         for layer in _decoder_layers(model):
-            layer.register_forward_pre_hook(self._before_layer)
+            layer.register_forward_pre_hook(before_layer)
             self.layer_checks += 1
         #: Drafted tokens that verification kept, over the decoder's life.
         self.drafted_kept = 0
@@ -193,11 +208,6 @@ class Decoder:
         return KVState(DynamicCache())
 
     # -- forward ------------------------------------------------------------
-
-    def _before_layer(self, _module: Any, _args: Any) -> None:
-        limits = getattr(self._running, "limits", None)
-        if limits is not None:
-            limits.check()
 
     def _run(self, state: KVState, limits: Limits, **inputs: Any) -> Any:
         """One forward pass over ``state``'s cache that a cancel can stop between

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import logging
 import threading
 import time
@@ -164,6 +165,7 @@ class ModelHost:
             log.error("jupyter-codegen: loading %s failed: %s", self.name, self.error)
             return
         self.load_seconds = round(time.monotonic() - started, 2)
+        _freeze_heap()
         self.engine = engine
         self.detail = None
         self.stage = self.progress = None
@@ -488,6 +490,26 @@ class ModelHost:
         for ticket in [*self._tickets.values(), *self._running, *self._waiting]:
             ticket.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_heap_frozen = False
+
+
+def _freeze_heap() -> None:
+    """Once per process, after the first model loads: move what the process
+    holds (torch, transformers, the model's modules: some 650,000 objects) out
+    of the cyclic garbage collector's reach. They live as long as the server,
+    and each full collection over them held the GIL for 0.4-0.5 s on a 2-core
+    CPU, stalling the event loop (``benchmarks/stall.py``). The garbage that
+    loading left is collected first. Frozen objects are still freed when their
+    last reference goes; only a reference cycle among them would stay, and an
+    engine makes none (a test checks)."""
+    global _heap_frozen
+    if _heap_frozen:
+        return
+    _heap_frozen = True
+    gc.collect()
+    gc.freeze()
 
 
 def _ms(seconds: float) -> float:

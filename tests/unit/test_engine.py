@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,26 @@ def test_host_runs_cancels_and_bounds_the_queue(engine: TransformersEngine) -> N
     assert stats["active"] == 0 and stats["queued"] == 0
     assert stats["rejected_busy"] == 1 and stats["cancelled"] >= 3
     host.shutdown()
+
+
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_a_dropped_engine_is_freed_without_the_cyclic_collector(
+    tiny_model_dir: Path, quantize: str
+) -> None:
+    # The host freezes the heap after loading, so an engine must not rely on
+    # the cyclic collector: it holds no reference cycle through its model.
+    engine = TransformersEngine.load(
+        str(tiny_model_dir),
+        name="tiny",
+        device="cpu",
+        dtype="float32",
+        options=EngineOptions(quantize=quantize),
+    )
+    assert engine.generate(GenerationRequest(2, segments=FIM), threading.Event()).prompt_tokens > 0
+    model = weakref.ref(engine.model)
+    gc.disable()
+    try:
+        del engine
+        assert model() is None
+    finally:
+        gc.enable()

@@ -4,6 +4,10 @@ reserved at once, given back exactly once, and cancelled waiters stop counting."
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,42 @@ def test_not_ready_is_refused_before_anything_is_reserved() -> None:
     with pytest.raises(ModelNotReady):
         host.admit(ticket)
     assert ticket._place == "new" and host._held == 0
+
+
+def test_loading_freezes_the_heap_once_after_collecting_its_garbage(tiny_model_dir: Path) -> None:
+    # In a fresh process: this one's gc state depends on the tests before.
+    code = f"""
+        import gc, weakref
+        from jupyter_codegen.engine.host import ModelHost
+        from jupyter_codegen.engine.loader import load_engine
+        from jupyter_codegen.models import resolve_model
+
+        class Node: pass
+
+        def load(_progress):
+            garbage = Node(); garbage.me = garbage  # a cycle that loading leaves behind
+            load.dropped = weakref.ref(garbage)
+            return load_engine(resolve_model({str(tiny_model_dir)!r}), device="cpu",
+                               dtype="float32", cache_dir={str(tiny_model_dir)!r},
+                               progress=lambda _m: None)
+
+        gc.disable()  # nothing collects but the host
+        assert gc.get_freeze_count() == 0
+        kept = Node()
+        first = ModelHost("a", load); first.start_loading(); assert first.wait_loaded(120)
+        frozen, first_dropped = gc.get_freeze_count(), load.dropped
+        second = ModelHost("b", load); second.start_loading(); assert second.wait_loaded(120)
+        print(first.state, second.state, frozen > 1000, first_dropped() is None,
+              any(o is kept for o in gc.get_objects()), gc.get_freeze_count() == frozen)
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # ready, the heap frozen, loading's garbage collected first, what lives frozen
+    # (no longer in the collector's lists), and the second load froze nothing more
+    assert proc.stdout.split() == ["ready", "ready", "True", "True", "False", "True"]
