@@ -226,9 +226,11 @@ class CodegenApp(ExtensionApp):
             tokenizer_file=self.tokenizer_file or None,
         )
 
-    def build_service(self) -> CodegenService:
+    def build_service(self, *, freeze_heap: bool = False) -> CodegenService:
         """The model host and the service over it, from these settings. Loading
-        has not started; the server and the magics' in-process fallback share this."""
+        has not started; the server and the magics' in-process fallback share this.
+        ``freeze_heap``: the host freezes the process's heap after loading (the
+        server's process only; a kernel's heap is the user's)."""
         spec = self.model_spec()
         remote = self.remote_settings()
         try:
@@ -272,6 +274,7 @@ class CodegenApp(ExtensionApp):
             max_concurrent=self.max_concurrent_generations,
             max_queued=self.max_queued_requests,
             queue_timeout=self.queue_timeout,
+            freeze_heap=freeze_heap,
         )
         return CodegenService(
             host,
@@ -290,7 +293,7 @@ class CodegenApp(ExtensionApp):
         )
 
     def initialize_settings(self) -> None:
-        self.service = self.build_service()
+        self.service = self.build_service(freeze_heap=True)
         self.host = self.service.host
         if self.load_on_start:
             self.host.start_loading()

@@ -108,9 +108,13 @@ class ModelHost:
         max_concurrent: int = 1,
         max_queued: int = 8,
         queue_timeout: float = 60.0,
+        freeze_heap: bool = False,
     ):
         self.name = name
         self._loader = loader
+        #: After loading, freeze the process's heap (``_freeze_heap``): for a
+        #: server's process, not a kernel's, whose heap is the user's.
+        self.freeze_heap = freeze_heap
         self.max_concurrent = max(1, max_concurrent)
         self.max_queued = max(0, max_queued)
         #: Seconds a request may wait for a slot before it gets 429 (0: no limit).
@@ -165,7 +169,8 @@ class ModelHost:
             log.error("jupyter-codegen: loading %s failed: %s", self.name, self.error)
             return
         self.load_seconds = round(time.monotonic() - started, 2)
-        _freeze_heap()
+        if self.freeze_heap:
+            _freeze_heap()
         self.engine = engine
         self.detail = None
         self.stage = self.progress = None
@@ -497,13 +502,14 @@ _heap_frozen = False
 
 def _freeze_heap() -> None:
     """Once per process, after the first model loads: move what the process
-    holds (torch, transformers, the model's modules: some 650,000 objects) out
-    of the cyclic garbage collector's reach. They live as long as the server,
-    and each full collection over them held the GIL for 0.4-0.5 s on a 2-core
-    CPU, stalling the event loop (``benchmarks/stall.py``). The garbage that
-    loading left is collected first. Frozen objects are still freed when their
-    last reference goes; only a reference cycle among them would stay, and an
-    engine makes none (a test checks)."""
+    holds (torch, transformers, the model, the server: about 500,000 objects)
+    out of the cyclic garbage collector's reach. They live as long as the
+    server, and each full collection over them held the GIL for 0.3-0.5 s on a
+    2-core CPU, stalling the event loop (``benchmarks/stall.py``). The garbage
+    that loading left is collected first (one such pause, while loading).
+    Frozen objects are still freed when their last reference goes; only a
+    reference cycle among them would stay, and an engine makes none (a test
+    checks)."""
     global _heap_frozen
     if _heap_frozen:
         return

@@ -8,6 +8,7 @@ raise on demand."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import threading
@@ -371,3 +372,11 @@ async def test_every_registered_route_and_verb_needs_a_token(jp_serverapp, raw) 
             assert resp.code in ((403,) if implemented else (403, 405)), (pattern, verb, resp.code)
             checked += implemented
     assert checked >= 5  # every route's own verbs were among them
+
+
+async def test_the_server_freezes_its_heap_once_the_model_has_loaded(
+    jp_fetch, jp_serverapp
+) -> None:
+    await watched(jp_fetch, jp_serverapp)
+    # What loading left lives as long as the server: out of the collector's way.
+    assert codegen_app(jp_serverapp).host.freeze_heap and gc.get_freeze_count() > 1000

@@ -91,3 +91,8 @@ def test_ctrl_c_stops_the_in_process_generation_within_one_step(client, python_s
     assert engine.cancelled and engine.after_cancel <= 1
     # And the client serves the next request
     assert client.explain({"code": "x = 1", "max_tokens": 2})["explanation"] is not None
+
+
+def test_a_kernel_leaves_its_heap_to_the_user(client) -> None:
+    # The server freezes its heap after loading; a kernel's objects are the user's.
+    assert client.service.host.state == "ready" and not client.service.host.freeze_heap

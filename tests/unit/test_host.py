@@ -114,7 +114,9 @@ def test_not_ready_is_refused_before_anything_is_reserved() -> None:
     assert ticket._place == "new" and host._held == 0
 
 
-def test_loading_freezes_the_heap_once_after_collecting_its_garbage(tiny_model_dir: Path) -> None:
+def test_a_server_host_freezes_the_heap_once_after_collecting_its_garbage(
+    tiny_model_dir: Path,
+) -> None:
     # In a fresh process: this one's gc state depends on the tests before.
     code = f"""
         import gc, weakref
@@ -134,11 +136,16 @@ def test_loading_freezes_the_heap_once_after_collecting_its_garbage(tiny_model_d
         gc.disable()  # nothing collects but the host
         assert gc.get_freeze_count() == 0
         kept = Node()
-        first = ModelHost("a", load); first.start_loading(); assert first.wait_loaded(120)
+        kernel = ModelHost("k", load); kernel.start_loading(); assert kernel.wait_loaded(120)
+        unfrozen = gc.get_freeze_count()
+        first = ModelHost("a", load, freeze_heap=True)
+        first.start_loading(); assert first.wait_loaded(120)
         frozen, first_dropped = gc.get_freeze_count(), load.dropped
-        second = ModelHost("b", load); second.start_loading(); assert second.wait_loaded(120)
-        print(first.state, second.state, frozen > 1000, first_dropped() is None,
-              any(o is kept for o in gc.get_objects()), gc.get_freeze_count() == frozen)
+        second = ModelHost("b", load, freeze_heap=True)
+        second.start_loading(); assert second.wait_loaded(120)
+        print(kernel.state, first.state, second.state, unfrozen, frozen > 1000,
+              first_dropped() is None, any(o is kept for o in gc.get_objects()),
+              gc.get_freeze_count() == frozen)
     """
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -148,6 +155,7 @@ def test_loading_freezes_the_heap_once_after_collecting_its_garbage(tiny_model_d
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    # ready, the heap frozen, loading's garbage collected first, what lives frozen
-    # (no longer in the collector's lists), and the second load froze nothing more
-    assert proc.stdout.split() == ["ready", "ready", "True", "True", "False", "True"]
+    # A host that is not asked to (a kernel's) freezes nothing; the server's
+    # does: loading's garbage collected first, what lives frozen (no longer in
+    # the collector's lists), and a second load freezes nothing more.
+    assert proc.stdout.split() == ["ready"] * 3 + ["0", "True", "True", "False", "True"]
