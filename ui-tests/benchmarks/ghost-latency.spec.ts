@@ -1,7 +1,8 @@
 /**
  * How long ghost text takes to appear with the embedded model, from the last
  * keystroke to the first visible suggestion text. Not a test: it reports
- * numbers (ui-tests/benchmark-results/ghost-latency.json).
+ * numbers (ui-tests/benchmark-results/ghost-latency*.json): short cells, and
+ * new cells below a small analysis notebook.
  *
  *   UI_SERVERS=embedded npx playwright test --project benchmark
  */
@@ -18,6 +19,44 @@ const CASES = [
   ['import numpy as np\n', 'grid = np.zeros('],
   ['names = ["a", "b"]\n', 'for i, name in enumerate(']
 ];
+
+/** Code cells of a small analysis notebook (those of benchmarks/latency.py). */
+const NOTEBOOK = [
+  'import numpy as np\nimport pandas as pd\nimport matplotlib.pyplot as plt',
+  "def load_sales(path):\n    df = pd.read_csv(path, parse_dates=['date'])\n    df = df.dropna(subset=['amount'])\n    df['month'] = df['date'].dt.to_period('M')\n    return df",
+  "sales = load_sales('sales.csv')\nsales.head()",
+  "monthly = (\n    sales.groupby(['month', 'region'])['amount']\n    .sum()\n    .unstack(fill_value=0)\n)\nmonthly.tail()",
+  "def plot_region(monthly, region, ax=None):\n    ax = ax or plt.gca()\n    monthly[region].plot(ax=ax, marker='o')\n    ax.set_title(f'Sales in {region}')\n    ax.set_ylabel('amount')\n    return ax",
+  'def zscore(values):\n    values = np.asarray(values, dtype=float)\n    return (values - values.mean()) / values.std()'
+];
+
+/** Lines typed into new cells below NOTEBOOK, one cell each. */
+const NOTEBOOK_LINES = [
+  "sales['z'] = sales.groupby('region')['amount'].transform(",
+  "outliers = sales[sales['z'].abs() > ",
+  'top = monthly.sum().sort_values(',
+  "weekly = sales.set_index('date').resample(",
+  'share = monthly.div(monthly.sum(axis=1), axis='
+];
+
+function summary(samples: number[]): Record<string, unknown> {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    samples_ms: samples,
+    median_ms: sorted[Math.floor(sorted.length / 2)],
+    max_ms: sorted[sorted.length - 1]
+  };
+}
+
+function report(name: string, result: Record<string, unknown>): void {
+  const out = path.join(__dirname, '..', 'benchmark-results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(
+    path.join(out, `${name}.json`),
+    JSON.stringify(result, null, 1)
+  );
+  console.log(`${name}: ${JSON.stringify(result)}`);
+}
 
 test('ghost text latency on the embedded model', async ({
   page,
@@ -36,17 +75,34 @@ test('ghost text latency on the embedded model', async ({
     samples.push(Date.now() - started);
     await page.keyboard.press('Escape');
   }
-  const sorted = [...samples].sort((a, b) => a - b);
-  const result = {
-    samples_ms: samples,
-    median_ms: sorted[Math.floor(sorted.length / 2)],
-    max_ms: sorted[sorted.length - 1]
-  };
-  const out = path.join(__dirname, '..', 'benchmark-results');
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(
-    path.join(out, 'ghost-latency.json'),
-    JSON.stringify(result, null, 1)
-  );
-  console.log(`ghost text latency: ${JSON.stringify(result)}`);
+  report('ghost-latency', summary(samples));
+});
+
+test('ghost text latency in a notebook with context', async ({
+  page,
+  request,
+  baseURL
+}) => {
+  // The first line's request computes the whole notebook; the next ones, each
+  // in a new cell below, find the cells above in the prompt cache.
+  test.setTimeout(600_000);
+  await waitModelReady(request, baseURL!, 600_000);
+  await notebookWith(page, [...NOTEBOOK, '']);
+  const samples: number[] = [];
+  for (const [i, line] of NOTEBOOK_LINES.entries()) {
+    if (i > 0) {
+      await page.keyboard.press('Escape'); // the suggestion, then command mode
+      await page.notebook.addCell('code', '');
+      await page.notebook.enterCellEditingMode(NOTEBOOK.length + i);
+    }
+    await page.keyboard.type(line.slice(0, -1));
+    const started = Date.now();
+    await page.keyboard.type(line.slice(-1));
+    await expect(page.locator(GHOST)).not.toHaveText('', { timeout: 120_000 });
+    samples.push(Date.now() - started);
+  }
+  report('ghost-latency-notebook', {
+    ...summary(samples.slice(1)),
+    first_ms: samples[0]
+  });
 });
