@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tiny_model import build_tiny_model
@@ -14,6 +18,28 @@ from tiny_model import build_tiny_model
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+def tiny_engine(model_dir: Path, **options: Any) -> Any:
+    """The tiny model in a TransformersEngine on the CPU, with these EngineOptions."""
+    from jupyter_codegen.engine.base import EngineOptions
+    from jupyter_codegen.engine.transformers_engine import TransformersEngine
+
+    return TransformersEngine.load(
+        str(model_dir), name="tiny", device="cpu", options=EngineOptions(**options)
+    )
+
+
+def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (dedented) in a fresh interpreter that sees what this one
+    imports, for what depends on a process's state (imports, the heap)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
 
 
 @pytest.fixture(scope="session")

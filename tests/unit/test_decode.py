@@ -8,10 +8,10 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
+from conftest import tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.decode import Limits, chunk_sizes, draft_tokens
@@ -418,16 +418,6 @@ def test_candidates_share_one_prefill(model_and_tokenizer):
     assert sum(fed) == prompt_len + 3 * 4
 
 
-def load_engine(model_dir: Path, **options: Any) -> TransformersEngine:
-    """The tiny model on the CPU with these EngineOptions."""
-    return TransformersEngine.load(
-        str(model_dir),
-        name="tiny",
-        device="cpu",
-        options=EngineOptions(**options),
-    )
-
-
 def logits_correlation(a: TransformersEngine, b: TransformersEngine) -> float:
     """How closely two engines' logits over one prompt agree (Pearson)."""
     ids = torch.tensor([a._segment_ids(fim(CELL))])
@@ -438,7 +428,7 @@ def logits_correlation(a: TransformersEngine, b: TransformersEngine) -> float:
 
 
 def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
-    int8 = load_engine(tiny_model_dir, quantize="int8")
+    int8 = tiny_engine(tiny_model_dir, quantize="int8")
     info = int8.info()
     assert info.dtype == "int8" and "int8" in str(info.extra["quantization"])
     assert isinstance(int8.model.lm_head, Int8Linear)  # untied from the embeddings
@@ -454,7 +444,7 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
         isinstance(m, torch.nn.Linear) and not isinstance(m, Int8Linear)
         for m in int8.model.modules()
     )
-    fp32 = load_engine(tiny_model_dir, quantize="none")
+    fp32 = tiny_engine(tiny_model_dir, quantize="none")
     # (the tiny model's embeddings, kept in bfloat16, are most of its bytes)
     assert int(info.extra["weight_bytes"]) < 0.7 * int(fp32.info().extra["weight_bytes"])
     assert logits_correlation(int8, fp32) > 0.98
@@ -462,7 +452,7 @@ def test_int8_engine_loads_and_answers_close_to_float32(tiny_model_dir: Path):
 
 
 def test_int8_without_outliers_is_plain_per_token_int8(tiny_model_dir: Path):
-    engine = load_engine(tiny_model_dir, quantize="int8", int8_outliers=False)
+    engine = tiny_engine(tiny_model_dir, quantize="int8", int8_outliers=False)
     layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
     assert layers and all(m.token_outliers == 0 and m.static_columns is None for m in layers)
     assert all(m.rotation is None for m in layers)
@@ -472,12 +462,12 @@ def test_int8_without_outliers_is_plain_per_token_int8(tiny_model_dir: Path):
 
 
 def test_int8_with_rotation_rotates_every_layer_and_skips_calibration(tiny_model_dir: Path):
-    engine = load_engine(tiny_model_dir, quantize="int8", int8_rotation=True)
+    engine = tiny_engine(tiny_model_dir, quantize="int8", int8_rotation=True)
     layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
     assert layers and all(m.rotation is not None for m in layers)
     assert all(m.token_outliers == 0 and m.static_columns is None for m in layers)
     assert "rotated" in str(engine.info().extra["quantization"])
-    assert logits_correlation(engine, load_engine(tiny_model_dir, quantize="none")) > 0.98
+    assert logits_correlation(engine, tiny_engine(tiny_model_dir, quantize="none")) > 0.98
     assert greedy(engine, fim(CELL), 4).candidates[0].tokens == 4
 
 

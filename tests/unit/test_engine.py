@@ -10,6 +10,7 @@ import weakref
 from pathlib import Path
 
 import pytest
+from conftest import tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.host import HostBusy, ModelHost, ModelNotReady
@@ -185,13 +186,7 @@ def test_a_dropped_engine_is_freed_without_the_cyclic_collector(
 ) -> None:
     # The host freezes the heap after loading, so an engine must not rely on
     # the cyclic collector: it holds no reference cycle through its model.
-    engine = TransformersEngine.load(
-        str(tiny_model_dir),
-        name="tiny",
-        device="cpu",
-        dtype="float32",
-        options=EngineOptions(quantize=quantize),
-    )
+    engine = tiny_engine(tiny_model_dir, quantize=quantize)
     assert engine.generate(GenerationRequest(2, segments=FIM), threading.Event()).prompt_tokens > 0
     model = weakref.ref(engine.model)
     gc.disable()

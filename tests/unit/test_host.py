@@ -4,13 +4,10 @@ reserved at once, given back exactly once, and cancelled waiters stop counting."
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_python
 
 from jupyter_codegen.engine.base import GenerationRequest, Segment
 from jupyter_codegen.engine.host import HostBusy, ModelHost, ModelNotReady
@@ -148,13 +145,7 @@ def test_a_server_host_freezes_the_heap_once_after_collecting_its_garbage(
               first_dropped() is None, any(o is kept for o in tracked),
               any(o is first.engine for o in tracked), any(o is second.engine for o in tracked))
     """
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
+    proc = run_python(code, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # A host that is not asked to (a kernel's) freezes nothing; the server's
     # does: loading's garbage collected first, what lives frozen (no longer in

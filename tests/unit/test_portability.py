@@ -3,23 +3,11 @@ the import graph has no circle between the server app and the kernel client."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
-
-def run(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**__import__("os").environ, "PYTHONPATH": ":".join(sys.path)},
-    )
+from conftest import run_python
 
 
 def test_modules_import_without_fcntl_and_resource() -> None:
-    proc = run(
+    proc = run_python(
         """
         import sys
         sys.modules["fcntl"] = None  # as on Windows: import fcntl raises ImportError
@@ -42,7 +30,7 @@ def test_modules_import_without_fcntl_and_resource() -> None:
 
 
 def test_the_app_does_not_import_the_kernel_client() -> None:
-    proc = run(
+    proc = run_python(
         """
         import sys
         import jupyter_codegen.app
