@@ -7,6 +7,7 @@
  *   UI_SERVERS=embedded npx playwright test --project benchmark
  */
 import { expect, test } from '@jupyterlab/galata';
+import { Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -58,35 +59,33 @@ function report(name: string, result: Record<string, unknown>): void {
   console.log(`${name}: ${JSON.stringify(result)}`);
 }
 
-test('ghost text latency on the embedded model', async ({
-  page,
-  request,
-  baseURL
-}) => {
+/** Types `text` at the cursor; the milliseconds from its last key to ghost text. */
+async function timeToGhost(page: Page, text: string): Promise<number> {
+  await page.keyboard.type(text.slice(0, -1));
+  const started = Date.now();
+  await page.keyboard.type(text.slice(-1));
+  await expect(page.locator(GHOST)).not.toHaveText('', { timeout: 120_000 });
+  return Date.now() - started;
+}
+
+test.beforeEach(async ({ request, baseURL }) => {
   test.setTimeout(600_000);
   await waitModelReady(request, baseURL!, 600_000);
+});
+
+test('ghost text latency on the embedded model', async ({ page }) => {
   const samples: number[] = [];
   for (const [setup, typed] of CASES) {
     await notebookWith(page, [setup]);
-    await page.keyboard.type(typed.slice(0, -1));
-    const started = Date.now();
-    await page.keyboard.type(typed.slice(-1));
-    await expect(page.locator(GHOST)).not.toHaveText('', { timeout: 120_000 });
-    samples.push(Date.now() - started);
+    samples.push(await timeToGhost(page, typed));
     await page.keyboard.press('Escape');
   }
   report('ghost-latency', summary(samples));
 });
 
-test('ghost text latency in a notebook with context', async ({
-  page,
-  request,
-  baseURL
-}) => {
+test('ghost text latency in a notebook with context', async ({ page }) => {
   // The first line's request computes the whole notebook; the next ones, each
   // in a new cell below, find the cells above in the prompt cache.
-  test.setTimeout(600_000);
-  await waitModelReady(request, baseURL!, 600_000);
   await notebookWith(page, [...NOTEBOOK, '']);
   const samples: number[] = [];
   for (const [i, line] of NOTEBOOK_LINES.entries()) {
@@ -95,11 +94,7 @@ test('ghost text latency in a notebook with context', async ({
       await page.notebook.addCell('code', '');
       await page.notebook.enterCellEditingMode(NOTEBOOK.length + i);
     }
-    await page.keyboard.type(line.slice(0, -1));
-    const started = Date.now();
-    await page.keyboard.type(line.slice(-1));
-    await expect(page.locator(GHOST)).not.toHaveText('', { timeout: 120_000 });
-    samples.push(Date.now() - started);
+    samples.push(await timeToGhost(page, line));
   }
   report('ghost-latency-notebook', {
     ...summary(samples.slice(1)),
