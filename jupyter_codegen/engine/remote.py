@@ -209,6 +209,10 @@ class RemoteEngine:
             "max_tokens": request.max_new_tokens,
             "temperature": request.temperature,
             "stream": True,
+            # The token counts of a streamed reply come in a last chunk only when
+            # asked for (OpenAI's stream_options; vLLM, llama.cpp, Ollama and
+            # transformers serve honour it); a piece of text may hold several tokens.
+            "stream_options": {"include_usage": True},
         }
         if request.temperature > 0:
             payload["top_p"] = 0.95  # as the local engine samples
@@ -302,6 +306,8 @@ class _Run:
         text, pieces = "", 0
         reason: FinishReason | None = None
         usage_tokens: int | None = None
+        # The server ended the text: read on only for the usage chunk after it.
+        ended = False
         finished = threading.Event()  # this candidate is done: close its stream
 
         def stop() -> bool:
@@ -314,6 +320,8 @@ class _Run:
                 if isinstance(usage, dict):
                     usage_tokens = usage.get("completion_tokens") or usage_tokens
                     self.prompt_tokens = usage.get("prompt_tokens") or self.prompt_tokens
+                if ended:
+                    continue
                 for choice in event.get("choices") or ():
                     if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                         continue
@@ -323,8 +331,9 @@ class _Run:
                         text, reason = self._extend(index, text, piece)
                     if reason is None and choice.get("finish_reason"):
                         reason = "length" if choice["finish_reason"] == "length" else "stop"
-                if reason is not None:
-                    finished.set()
+                        ended = True
+                if reason is not None and not ended:
+                    finished.set()  # ours (a stop string, the scope): close the stream now
                     break
         finally:
             events.close()  # type: ignore[attr-defined]
