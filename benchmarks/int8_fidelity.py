@@ -26,16 +26,16 @@ from pathlib import Path
 
 import torch
 
-from jupyter_codegen.embedded import (
+from jupyter_codegen.engine.base import EngineOptions
+from jupyter_codegen.engine.local.decode import Limits
+from jupyter_codegen.engine.local.embedded import (
     DEFAULT_EMBEDDED,
     EMBEDDED_MODELS,
     converted_dir,
     default_cache_dir,
 )
-from jupyter_codegen.engine.base import EngineOptions
-from jupyter_codegen.engine.decode import Limits
-from jupyter_codegen.engine.quantize import Int8Linear
-from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
+from jupyter_codegen.engine.local.engine import TransformersEngine, load_pretrained
+from jupyter_codegen.engine.local.quantize import Int8Linear
 
 from .machine import cpu_model
 

@@ -44,9 +44,14 @@ sys.path.insert(0, str(ROOT))  # evals/ is not installed
 
 from benchmarks.machine import cpu_model  # noqa: E402
 from evals import notebooks  # noqa: E402
-from jupyter_codegen.app import CodegenApp  # noqa: E402
-from jupyter_codegen.postprocess import clean_completion, completion_scope, should_stop  # noqa: E402
-from jupyter_codegen.schemas import CompleteRequest, ExplainRequest  # noqa: E402
+from jupyter_codegen.api.schemas import CompleteRequest, ExplainRequest  # noqa: E402
+from jupyter_codegen.completion.postprocess import (  # noqa: E402
+    clean_completion,
+    completion_scope,
+    should_stop,
+)
+from jupyter_codegen.completion.prompt import fim_segments  # noqa: E402
+from jupyter_codegen.server.app import CodegenApp  # noqa: E402
 
 
 def rss_mib() -> tuple[float, float]:
@@ -130,7 +135,7 @@ class Reference:
 
     def ids(self, prefix: str, suffix: str) -> list[int]:
         ids: list[int] = []
-        for seg in self.template.render(prefix, suffix):
+        for seg in fim_segments(self.template, prefix, suffix):
             if seg.special:
                 ids.append(self.tokenizer.convert_tokens_to_ids(seg.text))
             else:
@@ -332,7 +337,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     reference = None
     if not args.no_reference:
-        from jupyter_codegen.embedded import (
+        from jupyter_codegen.engine.local.embedded import (
             DEFAULT_EMBEDDED,
             EMBEDDED_MODELS,
             converted_dir,

@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import CURSORS, SETUP_CELLS, percentile
 from machine import cpu_model
 
-from jupyter_codegen.engine.host import ModelHost
-from jupyter_codegen.engine.remote import RemoteEngine, RemoteSettings, load_remote
-from jupyter_codegen.schemas import CompleteRequest
-from jupyter_codegen.service import CodegenService, Limits
+from jupyter_codegen.api.schemas import CompleteRequest
+from jupyter_codegen.engine.remote.engine import RemoteEngine, RemoteSettings, load_remote
+from jupyter_codegen.service.host import ModelHost
+from jupyter_codegen.service.service import CodegenService, Limits
 
 
 @dataclass
@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--read-timeout", type=float, default=300.0)
     args = parser.parse_args()
     if args.local:
-        from jupyter_codegen.app import CodegenApp
+        from jupyter_codegen.server.app import CodegenApp
 
         host = CodegenApp(model=args.local, device=args.device).build_service().host
         host.start_loading()

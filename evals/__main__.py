@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_codegen.app import CodegenApp
-from jupyter_codegen.context import STRATEGIES
-from jupyter_codegen.schemas import CompleteRequest
-from jupyter_codegen.service import CodegenService
+from jupyter_codegen.api.schemas import CompleteRequest
+from jupyter_codegen.context.select import STRATEGIES
+from jupyter_codegen.server.app import CodegenApp
+from jupyter_codegen.service.service import CodegenService
 
 from . import humaneval, livestate, notebooks
 from .metrics import first_line, score, summarize

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from jupyter_codegen.syntax import compiles
+from jupyter_codegen.context.syntax import compiles
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_codegen.syntax import compiles, neutralize, parse
+from jupyter_codegen.context.syntax import compiles, neutralize, parse
 
 from .tasks import Task
 

@@ -1,7 +1,7 @@
 """jupyter-codegen: a local code model beside the notebook."""
 
 try:
-    from ._version import __version__
+    from jupyter_codegen._version import __version__
 except ImportError:  # a source checkout that was never built
     __version__ = "0.0.0+unknown"
 
@@ -11,13 +11,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
-    from .app import CodegenApp
+    from jupyter_codegen.server.app import CodegenApp
 
     return [{"module": "jupyter_codegen", "app": CodegenApp}]
 
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext jupyter_codegen``: register the magics (no model is loaded here)."""
-    from .magics import CodegenMagics
+    from jupyter_codegen.kernel.magics import CodegenMagics
 
     ipython.register_magics(CodegenMagics)  # type: ignore[attr-defined]

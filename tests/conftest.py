@@ -23,7 +23,7 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 def tiny_engine(model_dir: Path, **options: Any) -> Any:
     """The tiny model in a TransformersEngine on the CPU, with these EngineOptions."""
     from jupyter_codegen.engine.base import EngineOptions
-    from jupyter_codegen.engine.transformers_engine import TransformersEngine
+    from jupyter_codegen.engine.local.engine import TransformersEngine
 
     return TransformersEngine.load(
         str(model_dir), name="tiny", device="cpu", options=EngineOptions(**options)

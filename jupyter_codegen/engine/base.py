@@ -16,14 +16,6 @@ from typing import Literal, Protocol
 FinishReason = Literal["stop", "length", "cancelled", "scope", "timeout"]
 
 
-class EngineError(RuntimeError):
-    """A failure the engine can name, with the HTTP status it calls for (an
-    inference server that is unreachable, say). The host passes it on as it
-    is, instead of reporting an unexpected failure."""
-
-    status: int = 502
-
-
 @dataclass(frozen=True)
 class Segment:
     """A piece of a raw prompt. ``special`` pieces name one special token of the

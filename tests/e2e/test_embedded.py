@@ -14,7 +14,7 @@ import time
 import pytest
 from conftest import sse_events
 
-from jupyter_codegen.embedded import default_cache_dir
+from jupyter_codegen.engine.local.embedded import default_cache_dir
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import sse_events
 from tornado.httpclient import HTTPClientError
 
-from jupyter_codegen.postprocess import keeps_parsing
+from jupyter_codegen.completion.postprocess import keeps_parsing
 
 ROUTES = {
     "status": ["GET"],
@@ -153,7 +153,7 @@ def held_conversion_lock(codegen_config: dict, tiny_model_dir: Path):
     import fcntl
     import shutil
 
-    from jupyter_codegen.embedded import EMBEDDED_MODELS, MARKER, converted_dir
+    from jupyter_codegen.engine.local.embedded import EMBEDDED_MODELS, MARKER, converted_dir
 
     model = EMBEDDED_MODELS["qwen2.5-coder-0.5b-instruct"]
     cache = Path(codegen_config["cache_dir"])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from jupyter_codegen.schemas import (
+from jupyter_codegen.api.schemas import (
     MAX_CELLS,
     MAX_HISTORY_TURNS,
     MAX_JSON_DEPTH,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_codegen import embedded
-from jupyter_codegen.embedded import EMBEDDED_MODELS, EmbeddedModel, converted_dir
+from jupyter_codegen.engine.local import embedded
+from jupyter_codegen.engine.local.embedded import EMBEDDED_MODELS, EmbeddedModel, converted_dir
 
 PARTS = [b"GGUF", b"-fake-", b"weights"]
 
@@ -101,8 +101,8 @@ KILLED = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from jupyter_codegen import embedded
-    from jupyter_codegen.embedded import EmbeddedModel, ensure_converted
+    from jupyter_codegen.engine.local import embedded
+    from jupyter_codegen.engine.local.embedded import EmbeddedModel, ensure_converted
 
     model = EmbeddedModel(**eval(sys.argv[1]))
     paths = [Path(p) for p in sys.argv[2:]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from traitlets import TraitError
 
-from jupyter_codegen.app import CodegenApp
+from jupyter_codegen.server.app import CodegenApp
 
 
 def test_fim_family_is_checked() -> None:

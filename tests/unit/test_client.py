@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_codegen.client import InProcessClient
+from jupyter_codegen.kernel.client import InProcessClient
 
 LONG = 4000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.context import select_context
-from jupyter_codegen.schemas import Cell
+from jupyter_codegen.api.schemas import Cell
+from jupyter_codegen.context.select import select_context
 
 
 def words(text: str) -> int:

@@ -14,10 +14,10 @@ import torch
 from conftest import tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
-from jupyter_codegen.engine.decode import Limits, chunk_sizes, draft_tokens
-from jupyter_codegen.engine.prefix_cache import PrefixCache, common_prefix
-from jupyter_codegen.engine.quantize import Int8Linear
-from jupyter_codegen.engine.transformers_engine import TransformersEngine, load_pretrained
+from jupyter_codegen.engine.local.decode import Limits, chunk_sizes, draft_tokens
+from jupyter_codegen.engine.local.engine import TransformersEngine, load_pretrained
+from jupyter_codegen.engine.local.prefix_cache import PrefixCache, common_prefix
+from jupyter_codegen.engine.local.quantize import Int8Linear
 
 CELL = (
     "import json\n\ndef load(path):\n    with open(path) as fh:\n        return json.load(fh)\n\n"

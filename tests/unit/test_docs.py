@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jupyter_codegen.app import CodegenApp
+from jupyter_codegen.server.app import CodegenApp
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -13,13 +13,14 @@ import pytest
 from conftest import tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
-from jupyter_codegen.engine.host import HostBusy, ModelHost, ModelNotReady
-from jupyter_codegen.engine.transformers_engine import (
+from jupyter_codegen.engine.local.engine import (
     TransformersEngine,
     cpu_has_fast_bf16,
     pick_device,
     pick_dtype,
 )
+from jupyter_codegen.errors import HostBusy, ModelNotReady
+from jupyter_codegen.service.host import ModelHost
 
 
 @pytest.fixture(scope="module")

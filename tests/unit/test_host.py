@@ -10,9 +10,10 @@ import pytest
 from conftest import run_python
 
 from jupyter_codegen.engine.base import GenerationRequest, Segment
-from jupyter_codegen.engine.host import HostBusy, ModelHost, ModelNotReady
-from jupyter_codegen.engine.loader import load_engine
-from jupyter_codegen.models import resolve_model
+from jupyter_codegen.engine.local.loader import load_engine
+from jupyter_codegen.engine.local.sources import resolve_model
+from jupyter_codegen.errors import HostBusy, ModelNotReady
+from jupyter_codegen.service.host import ModelHost
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +118,9 @@ def test_a_server_host_freezes_the_heap_once_after_collecting_its_garbage(
     # In a fresh process: this one's gc state depends on the tests before.
     code = f"""
         import gc, weakref
-        from jupyter_codegen.engine.host import ModelHost
-        from jupyter_codegen.engine.loader import load_engine
-        from jupyter_codegen.models import resolve_model
+        from jupyter_codegen.service.host import ModelHost
+        from jupyter_codegen.engine.local.loader import load_engine
+        from jupyter_codegen.engine.local.sources import resolve_model
 
         class Node: pass
 

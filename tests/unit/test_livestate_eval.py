@@ -10,7 +10,7 @@ import pandas as pd
 
 from evals import livestate
 from evals.__main__ import livestate_table, main
-from jupyter_codegen.schemas import CompleteRequest
+from jupyter_codegen.api.schemas import CompleteRequest
 
 
 def test_the_data_files_ship_with_the_set_and_load() -> None:

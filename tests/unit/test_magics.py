@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from jupyter_codegen.magics import _object_source
+from jupyter_codegen.kernel.magics import _object_source
 
 
 @pytest.fixture

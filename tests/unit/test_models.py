@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_codegen import embedded
-from jupyter_codegen.embedded import (
+from jupyter_codegen.engine.local import embedded
+from jupyter_codegen.engine.local.embedded import (
     EMBEDDED_MODELS,
     EmbeddedModel,
     EmbeddedModelError,
@@ -22,7 +22,7 @@ from jupyter_codegen.embedded import (
     find_parts,
     is_converted,
 )
-from jupyter_codegen.models import resolve_model
+from jupyter_codegen.engine.local.sources import resolve_model
 
 # -- resolution ------------------------------------------------------------
 

@@ -14,8 +14,9 @@ def test_modules_import_without_fcntl_and_resource() -> None:
         sys.modules["resource"] = None
         import tempfile
         from pathlib import Path
-        from jupyter_codegen import embedded, service
-        from jupyter_codegen.embedded import EmbeddedModel, conversion_lock
+        from jupyter_codegen.engine.local import embedded
+        from jupyter_codegen.service import service
+        from jupyter_codegen.engine.local.embedded import EmbeddedModel, conversion_lock
         assert embedded.fcntl is None
         model = EmbeddedModel("m", "t", "x", "p{}", "1", 1, 1, "0")
         with tempfile.TemporaryDirectory() as tmp, conversion_lock(model, Path(tmp)):
@@ -33,8 +34,8 @@ def test_the_app_does_not_import_the_kernel_client() -> None:
     proc = run_python(
         """
         import sys
-        import jupyter_codegen.app
-        assert "jupyter_codegen.client" not in sys.modules, "app imports client"
+        import jupyter_codegen.server.app
+        assert "jupyter_codegen.kernel.client" not in sys.modules, "app imports client"
         import jupyter_codegen.env
         print("ok")
         """

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.postprocess import (
+from jupyter_codegen.chat.messages import extract_code
+from jupyter_codegen.completion.postprocess import (
     clean_completion,
     completion_scope,
     cut_at_suffix_repeat,
-    extract_code,
     is_mid_line,
     keeps_parsing,
     parsing_variant,

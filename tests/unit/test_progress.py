@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_codegen import embedded
-from jupyter_codegen.embedded import ASSEMBLE_SHARE, EmbeddedModel, ensure_converted
-from jupyter_codegen.engine.host import ModelHost
-from jupyter_codegen.engine.loader import gguf_tensor_progress
-from jupyter_codegen.service import CodegenService, Limits
+from jupyter_codegen.engine.local import embedded
+from jupyter_codegen.engine.local.embedded import (
+    ASSEMBLE_SHARE,
+    EmbeddedModel,
+    ensure_converted,
+)
+from jupyter_codegen.engine.local.loader import gguf_tensor_progress
+from jupyter_codegen.service.host import ModelHost
+from jupyter_codegen.service.service import CodegenService, Limits
 
 
 def _model(parts: list[bytes]) -> EmbeddedModel:

@@ -6,22 +6,17 @@ import itertools
 
 import pytest
 
-from jupyter_codegen.context import first_that_fit, nearest_that_fit
-from jupyter_codegen.engine.base import ChatMessage, Segment
-from jupyter_codegen.prompts import (
-    PLAIN,
-    TEMPLATES_BY_FAMILY,
-    PromptBudget,
+from jupyter_codegen.chat.messages import (
     build_explain_messages,
-    build_fim_prompt,
     build_generate_messages,
-    detect_template,
-    keep_head,
-    keep_tail,
-    live_block,
     recent_turns,
-    stable_tail,
 )
+from jupyter_codegen.completion.prompt import build_fim_prompt, fim_segments
+from jupyter_codegen.context.budget import PromptBudget, keep_head, keep_tail, stable_tail
+from jupyter_codegen.context.cells import first_that_fit, nearest_that_fit
+from jupyter_codegen.context.live import live_block
+from jupyter_codegen.engine.base import ChatMessage, Segment
+from jupyter_codegen.families import PLAIN, TEMPLATES_BY_FAMILY, detect_template
 
 
 def words(text: str) -> int:
@@ -48,7 +43,7 @@ def test_fim_template_renders_prefix_suffix_middle(family: str, expected: str) -
     # Given a template and a hole between "def f(" and ")\n"
     template = TEMPLATES_BY_FAMILY[family]
     # When it renders
-    segments = template.render("def f(", ")\n")
+    segments = fim_segments(template, "def f(", ")\n")
     # Then the markers are special segments and the code is plain text
     assert rendered(segments) == expected
     for seg in segments:

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from jupyter_codegen.engine.quantize import (  # noqa: E402
+from jupyter_codegen.engine.local.quantize import (  # noqa: E402
     Int8Linear,
     Rotation,
     calibrate,
@@ -194,7 +194,7 @@ def test_rotation_helps_where_the_large_inputs_move_from_token_to_token():
 def test_sibling_layers_quantize_a_shared_input_once(monkeypatch):
     """q, k and v read one tensor: it is rotated and quantized once, and each
     layer's product is the one it computes alone."""
-    import jupyter_codegen.engine.quantize as quantize
+    import jupyter_codegen.engine.local.quantize as quantize
 
     layers = [Int8Linear(make(256, n, seed=n), rotate=True) for n in (64, 32, 32)]
     x = torch.randn(5, 256)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.app import CodegenApp
+from jupyter_codegen.server.app import CodegenApp
 
 
 @pytest.fixture(autouse=True)

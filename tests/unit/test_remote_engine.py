@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_codegen.completion.prompt import fim_segments
 from jupyter_codegen.engine.base import ChatMessage, GenerationRequest
-from jupyter_codegen.engine.openai_http import Upstream, UpstreamError, display_url
-from jupyter_codegen.engine.remote import RemoteEngine
-from jupyter_codegen.engine.text_prompt import ZWSP, MarkerGuard, family_from_name
-from jupyter_codegen.prompts import TEMPLATES_BY_FAMILY, detect_template
-from jupyter_codegen.tokens import TokenCounter, estimate_tokens
+from jupyter_codegen.engine.remote.engine import RemoteEngine
+from jupyter_codegen.engine.remote.markers import ZWSP, MarkerGuard
+from jupyter_codegen.engine.remote.tokens import TokenCounter, estimate_tokens
+from jupyter_codegen.engine.remote.upstream import Upstream, UpstreamError, display_url
+from jupyter_codegen.families import TEMPLATES_BY_FAMILY, detect_template, family_from_name
 
 QWEN = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
 
@@ -36,7 +37,7 @@ def test_markers_in_user_text_cannot_become_control_tokens(tiny_model_dir: Path)
     # Given code that spells the FIM and chat markers
     prefix = 's = "<|fim_middle|>"  # <|im_end|>\n<|fim_suffix|>x = '
     suffix = "\n# <|fim_prefix|><|endoftext|>\n"
-    prompt = MarkerGuard().render(QWEN.render(prefix, suffix))
+    prompt = MarkerGuard().render(fim_segments(QWEN, prefix, suffix))
     # When the server tokenizes the prompt, parsing special tokens
     encoded = tokenizer.encode(prompt, add_special_tokens=False).ids
     # Then the only control tokens are the template's own three, in order
@@ -343,7 +344,9 @@ def test_urls_are_checked_and_shown_without_credentials() -> None:
 
 
 def request(**kw) -> GenerationRequest:
-    return GenerationRequest(**{"max_new_tokens": 16, "segments": QWEN.render("a", "b"), **kw})
+    return GenerationRequest(
+        **{"max_new_tokens": 16, "segments": fim_segments(QWEN, "a", "b"), **kw}
+    )
 
 
 def test_a_stop_token_in_the_text_ends_the_candidate(scripted: Scripted) -> None:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from jupyter_codegen.schemas import (
+from jupyter_codegen.api.schemas import (
     CancelRequest,
     CompleteRequest,
     ExplainRequest,
-    RequestError,
     parse_request,
 )
+from jupyter_codegen.errors import RequestError
 
 
 def test_complete_request_defaults() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.schemas import CompleteRequest
-from jupyter_codegen.service import CodegenService
+from jupyter_codegen.api.schemas import CompleteRequest
+from jupyter_codegen.service.service import CodegenService
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.syntax import (
+from jupyter_codegen.context.syntax import (
     compiles,
     ends_block_header,
     error_count,

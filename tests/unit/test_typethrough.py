@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.typethrough import PREFIX_TAIL, SuggestionMemory
+from jupyter_codegen.completion.typethrough import PREFIX_TAIL, SuggestionMemory
 
 CELL = "import pandas as pd\ndf = pd.read"
 SUGGESTION = "_csv('data.csv')"

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__
-from .base import EngineError
+from jupyter_codegen import __version__
+from jupyter_codegen.errors import EngineError
 
 #: Longest SSE line accepted (a whole streamed reply may come as one event).
 MAX_LINE = 4 * 1024 * 1024

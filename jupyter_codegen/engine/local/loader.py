@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..embedded import ASSEMBLE_SHARE, ensure_converted
-from ..models import ModelSource
-from .base import Engine, EngineOptions
+from jupyter_codegen.engine.base import Engine, EngineOptions
+from jupyter_codegen.engine.local.embedded import ASSEMBLE_SHARE, ensure_converted
+from jupyter_codegen.engine.local.sources import ModelSource
 
 #: Share of the conversion's progress: dequantizing the GGUF tensors ends here,
 #: saving the safetensors takes the rest.
@@ -58,7 +58,7 @@ def convert_gguf_to_safetensors(
     ``on_fraction`` is told how far it is (0..1): tensors dequantized, then saved."""
     import torch
 
-    from .transformers_engine import load_pretrained
+    from jupyter_codegen.engine.local.engine import load_pretrained
 
     report = on_fraction or (lambda _f: None)
     with gguf_tensor_progress(lambda f: report(DEQUANTIZED_SHARE * f)):
@@ -89,7 +89,7 @@ def load_engine(
     ``converting`` (the embedded model's one-time conversion) or ``loading``."""
     stage = fraction or (lambda _stage, _f: None)
     try:
-        from .transformers_engine import TransformersEngine
+        from jupyter_codegen.engine.local.engine import TransformersEngine
     except ImportError as exc:  # an install without the local engine's extra
         raise RuntimeError(
             f"a model loaded here needs torch and transformers ({exc}): "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from .engine.base import GenerationResult
+    from jupyter_codegen.engine.base import GenerationResult
 
 STATES = ("loading", "ready", "error")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)

@@ -17,8 +17,13 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from .client import Client, CodegenError, InProcessClient, connect
-from .kernel_context import describe_namespace, describe_value, history_context, relevant_variables
+from jupyter_codegen.kernel.client import Client, CodegenError, InProcessClient, connect
+from jupyter_codegen.kernel_context import (
+    describe_namespace,
+    describe_value,
+    history_context,
+    relevant_variables,
+)
 
 CODEGEN_USAGE = (
     "Usage: %%codegen [-r] [--no-insert] [-t N] [--show-context], then your request on the "

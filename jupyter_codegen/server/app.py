@@ -10,21 +10,21 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, default, validate
 
-from .embedded import DEFAULT_EMBEDDED, default_cache_dir
-from .engine.base import EngineOptions
-from .engine.host import ModelHost
-from .engine.openai_http import display_url
-from .engine.remote import RemoteSettings
-from .env import API_KEY_ENV, MODEL_ENV, REMOTE_URL_ENV, TOKEN_ENV, URL_ENV
-from .handlers import (
+from jupyter_codegen.engine.base import EngineOptions
+from jupyter_codegen.engine.local.embedded import DEFAULT_EMBEDDED, default_cache_dir
+from jupyter_codegen.engine.local.sources import EMBEDDED_PREFIX, ModelSource, resolve_model
+from jupyter_codegen.engine.remote.engine import RemoteSettings
+from jupyter_codegen.engine.remote.upstream import display_url
+from jupyter_codegen.env import API_KEY_ENV, MODEL_ENV, REMOTE_URL_ENV, TOKEN_ENV, URL_ENV
+from jupyter_codegen.server.handlers import (
     CancelHandler,
     CompleteHandler,
     ExplainHandler,
     GenerateHandler,
     StatusHandler,
 )
-from .models import EMBEDDED_PREFIX, ModelSource, resolve_model
-from .service import CodegenService, Limits
+from jupyter_codegen.service.host import ModelHost
+from jupyter_codegen.service.service import CodegenService, Limits
 
 NAMESPACE = "jupyter-codegen"
 
@@ -166,7 +166,7 @@ class CodegenApp(ExtensionApp):
 
     @validate("fim_family")
     def _check_fim_family(self, proposal: Any) -> str:
-        from .prompts import TEMPLATES_BY_FAMILY
+        from jupyter_codegen.families import TEMPLATES_BY_FAMILY
 
         value = proposal["value"]
         if value != "auto" and value not in TEMPLATES_BY_FAMILY:
@@ -241,14 +241,14 @@ class CodegenApp(ExtensionApp):
 
         def load(progress):  # runs in the host's loading thread
             if remote is not None:
-                from .engine.remote import load_remote
+                from jupyter_codegen.engine.remote.engine import load_remote
 
                 engine = load_remote(remote, progress)
                 host.name = engine.model or host.name
                 return engine
             if source is None:
                 raise ValueError(error)
-            from .engine.loader import load_engine
+            from jupyter_codegen.engine.local.loader import load_engine
 
             return load_engine(
                 source,

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
-from .env import HUB_TOKEN_ENV, TOKEN_ENV, URL_ENV
+from jupyter_codegen.env import HUB_TOKEN_ENV, TOKEN_ENV, URL_ENV
 
 
 class CodegenError(RuntimeError):
@@ -95,7 +95,7 @@ class InProcessClient:
     where = "a model loaded in this process"
 
     def __init__(self) -> None:
-        from .app import CodegenApp
+        from jupyter_codegen.server.app import CodegenApp
 
         app = CodegenApp(config=_server_config())
         self.service = app.build_service()
@@ -104,9 +104,8 @@ class InProcessClient:
         threading.Thread(target=self._loop.run_forever, name="codegen-inproc", daemon=True).start()
 
     def _run(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        from .engine.base import EngineError
-        from .engine.host import HostBusy, ModelNotReady
-        from .schemas import ExplainRequest, GenerateRequest, RequestError, parse_request
+        from jupyter_codegen.api.schemas import ExplainRequest, GenerateRequest, parse_request
+        from jupyter_codegen.errors import EngineError, HostBusy, ModelNotReady, RequestError
 
         service = self.service
         service.host.wait_loaded()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .syntax import compiles, ends_block_header, error_count
+from jupyter_codegen.context.syntax import compiles, ends_block_header, error_count
 
 _OPEN = "([{"
 _CLOSE = ")]}"
@@ -281,18 +281,3 @@ def parsing_variant(prefix: str, text: str, suffix: str) -> str | None:
             if keeps_parsing(prefix, head.rstrip(), suffix):
                 return head.rstrip()
     return None
-
-
-def extract_code(text: str) -> str:
-    """The code in a chat model's reply: the first fenced block, or, without
-    fences, the reply itself. An unclosed fence (the reply was cut) still counts."""
-    lines = text.strip().splitlines()
-    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("```")), None)
-    if start is None:
-        return text.strip()
-    body = []
-    for line in lines[start + 1 :]:
-        if line.lstrip().startswith("```"):
-            break
-        body.append(line)
-    return "\n".join(body).strip("\n")

@@ -7,7 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .embedded import DEFAULT_EMBEDDED, EMBEDDED_MODELS, EmbeddedModel
+from jupyter_codegen.engine.local.embedded import (
+    DEFAULT_EMBEDDED,
+    EMBEDDED_MODELS,
+    EmbeddedModel,
+)
 
 EMBEDDED_PREFIX = "embedded:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ..prompts import FIM_TEMPLATES, TEMPLATES_BY_FAMILY
-from .base import ChatMessage, Segment
+from jupyter_codegen.engine.base import ChatMessage, Segment
+from jupyter_codegen.families import FIM_TEMPLATES
 
 ZWSP = "\u200b"
 
@@ -76,33 +76,3 @@ def special_text(token: str) -> str:
 
 
 # -- the family from the model's name ----------------------------------------
-
-_NAME_FAMILIES = (
-    (re.compile(r"qwen[\d.]*-?coder"), "qwen2.5-coder"),  # Qwen2.5-Coder, Qwen3-Coder
-    (re.compile(r"codegemma"), "codegemma"),
-    (re.compile(r"starcoder|codeqwen|stable-?code"), "starcoder"),
-    (re.compile(r"deepseek-?coder"), "deepseek-coder"),
-    (re.compile(r"code-?llama"), "codellama"),
-)
-
-
-def family_from_name(model: str | None) -> str | None:
-    """The FIM family that a served model's name says (``Qwen/Qwen2.5-Coder-7B``,
-    ``qwen2.5-coder:1.5b``, ``deepseek-coder-6.7b-base.Q4_K_M.gguf``), or None."""
-    if not model:
-        return None
-    name = model.lower().replace("_", "-")
-    for pattern, family in _NAME_FAMILIES:
-        if pattern.search(name):
-            return family
-    return None
-
-
-def family_tokens(family: str | None) -> set[str]:
-    """The marker tokens of ``family``'s FIM template (empty if unknown or plain)."""
-    template = TEMPLATES_BY_FAMILY.get(family or "")
-    if template is None or not template.has_fim:
-        return set()
-    return {t for t in (template.prefix, template.suffix, template.middle) if t} | set(
-        template.markers
-    )

@@ -23,35 +23,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .. import metrics
-from .base import Engine, EngineError, GenerationRequest, GenerationResult
+from jupyter_codegen.engine.base import Engine, GenerationRequest, GenerationResult
+from jupyter_codegen.errors import (
+    EngineError,
+    GenerationFailed,
+    HostBusy,
+    ModelNotReady,
+    QueueTimeout,
+    State,
+)
+from jupyter_codegen.service import metrics
 
 log = logging.getLogger(__name__)
 
-State = Literal["loading", "ready", "error"]
 #: Where a ticket stands: not yet admitted, waiting in the queue, holding a
 #: generation slot, or finished with both.
 Place = Literal["new", "queued", "slot", "done"]
-
-
-class ModelNotReady(RuntimeError):
-    """The model is still loading, or failed to load."""
-
-    def __init__(self, state: State, message: str):
-        super().__init__(message)
-        self.state = state
-
-
-class HostBusy(RuntimeError):
-    """The queue of waiting generations is full, or a request waited too long."""
-
-
-class QueueTimeout(HostBusy):
-    """A request waited in the queue longer than the host's queue timeout."""
-
-
-class GenerationFailed(RuntimeError):
-    """The engine raised while generating (counted as a failure by the host)."""
 
 
 @dataclass(eq=False)

@@ -15,29 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from . import __version__
-from .context import COMMENT_PREFIX, cell_chunks, nearest_that_fit, select_context
-from .engine.base import ChatMessage, FinishReason, GenerationRequest
-from .engine.host import ModelHost, Ticket, Timed
-from .postprocess import (
-    Scope,
-    clean_completion,
-    completion_scope,
-    extract_code,
-    parsing_variant,
-    should_stop,
-)
-from .prompts import (
-    FimTemplate,
-    PromptBudget,
-    build_explain_messages,
-    build_fim_prompt,
-    build_generate_messages,
-    detect_template,
-    keep_head,
-    recent_turns,
-)
-from .schemas import (
+from jupyter_codegen import __version__
+from jupyter_codegen.api.schemas import (
     Cell,
     CompleteReply,
     CompleteRequest,
@@ -46,10 +25,30 @@ from .schemas import (
     ExplainRequest,
     GenerateReply,
     GenerateRequest,
-    RequestError,
 )
-from .syntax import is_python
-from .typethrough import SuggestionMemory
+from jupyter_codegen.chat.messages import (
+    build_explain_messages,
+    build_generate_messages,
+    extract_code,
+    recent_turns,
+)
+from jupyter_codegen.completion.postprocess import (
+    Scope,
+    clean_completion,
+    completion_scope,
+    parsing_variant,
+    should_stop,
+)
+from jupyter_codegen.completion.prompt import build_fim_prompt
+from jupyter_codegen.completion.typethrough import SuggestionMemory
+from jupyter_codegen.context.budget import PromptBudget, keep_head
+from jupyter_codegen.context.cells import COMMENT_PREFIX, cell_chunks, nearest_that_fit
+from jupyter_codegen.context.select import select_context
+from jupyter_codegen.context.syntax import is_python
+from jupyter_codegen.engine.base import ChatMessage, FinishReason, GenerationRequest
+from jupyter_codegen.errors import RequestError
+from jupyter_codegen.families import FimTemplate, detect_template
+from jupyter_codegen.service.host import ModelHost, Ticket, Timed
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
-from .base import (
+from jupyter_codegen.engine.base import (
     Candidate,
     ChatMessage,
     DeltaCallback,
@@ -32,10 +32,15 @@ from .base import (
     Segment,
     StopCheck,
 )
-from .calibration import CALIBRATION_TEXT
-from .decode import Decoder, Halted, KVState, Limits
-from .prefix_cache import PrefixCache
-from .quantize import calibrate, int8_supported, quantize_int8, weight_bytes
+from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT
+from jupyter_codegen.engine.local.decode import Decoder, Halted, KVState, Limits
+from jupyter_codegen.engine.local.prefix_cache import PrefixCache
+from jupyter_codegen.engine.local.quantize import (
+    calibrate,
+    int8_supported,
+    quantize_int8,
+    weight_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +314,7 @@ class TransformersEngine:
     ) -> TransformersEngine:
         """Load the model and tokenizer at ``path``; ``on_fraction`` is told
         how far loading is (weights read, quantized, engine built)."""
-        from .loader import WEIGHTS_LOADED
+        from jupyter_codegen.engine.local.loader import WEIGHTS_LOADED
 
         report = on_fraction or (lambda _f: None)
         options = options or EngineOptions()

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from .engine.base import FinishReason
+from jupyter_codegen.engine.base import FinishReason
+from jupyter_codegen.errors import RequestError
 
 #: Structural bounds that hold whatever the configuration.
 MAX_CELLS = 2000
@@ -126,16 +127,6 @@ class GenerateReply(_Model):
     model: str
     finish_reason: FinishReason
     timings: dict[str, float]
-
-
-class RequestError(ValueError):
-    """A request that cannot be served as sent; carries the HTTP status."""
-
-    def __init__(self, message: str, status: int = 400, errors: list[dict[str, Any]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.errors = errors or []
 
 
 def describe_validation_error(exc: ValidationError) -> RequestError:

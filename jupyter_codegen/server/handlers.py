@@ -21,19 +21,24 @@ from pydantic import BaseModel
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from .engine.base import EngineError
-from .engine.host import GenerationFailed, HostBusy, ModelNotReady, Ticket
-from .engine.openai_http import UpstreamError
-from .schemas import (
+from jupyter_codegen.api.schemas import (
     CancelRequest,
     CompleteRequest,
     ExplainRequest,
     GenerateRequest,
-    RequestError,
     decode_json,
     parse_request,
 )
-from .service import CodegenService
+from jupyter_codegen.engine.remote.upstream import UpstreamError
+from jupyter_codegen.errors import (
+    EngineError,
+    GenerationFailed,
+    HostBusy,
+    ModelNotReady,
+    RequestError,
+)
+from jupyter_codegen.service.host import Ticket
+from jupyter_codegen.service.service import CodegenService
 
 AUTH_RESOURCE = "codegen"
 Events = AsyncIterator[tuple[str, dict[str, Any]]]

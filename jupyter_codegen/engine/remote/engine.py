@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tokens import TokenCounter
-from .base import (
+from jupyter_codegen.engine.base import (
     Candidate,
     DeltaCallback,
     EngineInfo,
@@ -35,8 +34,10 @@ from .base import (
     GenerationRequest,
     GenerationResult,
 )
-from .openai_http import Upstream, UpstreamError
-from .text_prompt import MarkerGuard, family_from_name, family_tokens
+from jupyter_codegen.engine.remote.markers import MarkerGuard
+from jupyter_codegen.engine.remote.tokens import TokenCounter
+from jupyter_codegen.engine.remote.upstream import Upstream, UpstreamError
+from jupyter_codegen.families import family_from_name, family_tokens
 
 log = logging.getLogger(__name__)
 

@@ -29,60 +29,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .prompts import TokenCounter
-from .schemas import Cell
-from .syntax import CellSyntax, Statement, is_python, names_defined, names_used, parse_cell
+from jupyter_codegen.api.schemas import Cell
+from jupyter_codegen.context.budget import TokenCounter
+from jupyter_codegen.context.cells import (
+    SEPARATOR,
+    cell_chunks,
+    cell_text,
+    first_that_fit,
+    nearest_that_fit,
+)
+from jupyter_codegen.context.syntax import (
+    CellSyntax,
+    Statement,
+    is_python,
+    names_defined,
+    names_used,
+    parse_cell,
+)
 
-COMMENT_PREFIX = {"python": "# ", "r": "# ", "julia": "# ", "bash": "# ", "sql": "-- "}
 STRATEGIES = ("syntax", "preceding", "cell")
 MAX_DEPTH = 3
-SEPARATOR = "\n\n"
-
-
-def as_comment(text: str, language: str) -> str:
-    mark = COMMENT_PREFIX.get(language.lower(), "# ")
-    return "\n".join((mark + line).rstrip() for line in text.strip().splitlines())
-
-
-def cell_text(cell: Cell, language: str) -> str:
-    """A cell as prompt text: code as it is, markdown as comments, raw dropped."""
-    if not cell.source.strip():
-        return ""
-    if cell.cell_type == "code":
-        return cell.source.rstrip()
-    if cell.cell_type == "markdown":
-        return as_comment(cell.source, language)
-    return ""
-
-
-def cell_chunks(cells: Sequence[Cell], language: str) -> list[str]:
-    """The cells as prompt chunks, in notebook order, empty ones dropped."""
-    return [text for text in (cell_text(c, language) for c in cells) if text]
-
-
-def nearest_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) -> list[str]:
-    """The last chunks (nearest the cursor) that fit ``budget``, in their order."""
-    kept: list[str] = []
-    used = 0
-    for chunk in reversed(chunks):
-        cost = count(chunk + SEPARATOR)
-        if used + cost > budget:
-            break
-        kept.insert(0, chunk)
-        used += cost
-    return kept
-
-
-def first_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) -> list[str]:
-    kept: list[str] = []
-    used = 0
-    for chunk in chunks:
-        cost = count(SEPARATOR + chunk)
-        if used + cost > budget:
-            break
-        kept.append(chunk)
-        used += cost
-    return kept
 
 
 class Context(NamedTuple):

@@ -1,0 +1,1 @@
+"""The HTTP API's contract: typed request and reply models."""

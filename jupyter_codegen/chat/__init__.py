@@ -1,0 +1,1 @@
+"""Explanations and generated code: chat prompts and replies."""

@@ -1,0 +1,2 @@
+"""The local engine: a transformers model in this process (the only code
+that imports torch)."""

@@ -1,0 +1,1 @@
+"""The remote engine: an OpenAI-compatible inference server over HTTP (no torch)."""
