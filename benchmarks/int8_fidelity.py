@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from jupyter_codegen.engine.base import EngineOptions
-from jupyter_codegen.engine.local.decode import Limits
+from jupyter_codegen.engine.local.decode import RunLimits
 from jupyter_codegen.engine.local.embedded import (
     DEFAULT_EMBEDDED,
     EMBEDDED_MODELS,
@@ -144,7 +144,7 @@ def speed(engine: TransformersEngine, ids: list[int]) -> str:
     prefill, one = [], []
     with torch.inference_mode():
         for _ in range(3):
-            state, limits = decoder.new_state(), Limits(64, threading.Event())
+            state, limits = decoder.new_state(), RunLimits(64, threading.Event())
             started = time.perf_counter()
             decoder.prefill(state, prompt, limits)
             prefill.append(time.perf_counter() - started)

@@ -36,7 +36,8 @@ from machine import cpu_model
 from jupyter_codegen.api.schemas import CompleteRequest
 from jupyter_codegen.engine.remote.engine import RemoteEngine, RemoteSettings, load_remote
 from jupyter_codegen.service.host import ModelHost
-from jupyter_codegen.service.service import CodegenService, Limits
+from jupyter_codegen.service.limits import ServiceLimits
+from jupyter_codegen.service.service import CodegenService
 
 
 @dataclass
@@ -68,7 +69,7 @@ def session_over(engine: Any, *, early_stop: bool = True) -> CodegenService:
     host = ModelHost(engine.info().model, lambda progress: engine)
     host.start_loading()
     host.wait_loaded()
-    return CodegenService(host, Limits(completion_max_tokens=4096, early_stop=early_stop))
+    return CodegenService(host, ServiceLimits(completion_max_tokens=4096, early_stop=early_stop))
 
 
 async def through_engine(service: CodegenService, body: dict[str, Any]) -> Sample:

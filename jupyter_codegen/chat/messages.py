@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jupyter_codegen.context.budget import MAX_CHARS_PER_TOKEN, TokenCounter
+from jupyter_codegen.context.budget import MAX_CHARS_PER_TOKEN, CountTokens
 from jupyter_codegen.engine.base import ChatMessage
 
 EXPLAIN_SYSTEM = (
@@ -55,7 +55,7 @@ def build_explain_messages(
 
 
 def recent_turns(
-    history: Sequence[ChatMessage], budget: int, count: TokenCounter
+    history: Sequence[ChatMessage], budget: int, count: CountTokens
 ) -> list[ChatMessage]:
     """The newest turns of ``history`` whose tokens fit ``budget`` together;
     older turns are dropped whole (a turn too long by itself ends the run)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from jupyter_codegen.context.budget import PromptBudget, TokenCounter, keep_head, stable_tail
+from jupyter_codegen.context.budget import CountTokens, PromptBudget, keep_head, stable_tail
 from jupyter_codegen.context.live import live_block
 from jupyter_codegen.engine.base import Segment
 from jupyter_codegen.families import FimTemplate
@@ -55,7 +55,7 @@ def build_fim_prompt(
     suffix: str,
     context: ContextSelector,
     budget: PromptBudget,
-    count: TokenCounter,
+    count: CountTokens,
     *,
     separator: str = "\n\n",
     namespace: str = "",

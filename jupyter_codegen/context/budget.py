@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-TokenCounter = Callable[[str], int]
+CountTokens = Callable[[str], int]
 
 
 #: No token of a code tokenizer spans more characters than this (long runs of
@@ -16,7 +16,7 @@ TokenCounter = Callable[[str], int]
 MAX_CHARS_PER_TOKEN = 8
 
 
-def keep_tail(text: str, budget: int, count: TokenCounter) -> str:
+def keep_tail(text: str, budget: int, count: CountTokens) -> str:
     """The longest run of whole trailing lines of ``text`` within ``budget`` tokens.
 
     If even the last line does not fit, its tail is cut by characters. The
@@ -46,7 +46,7 @@ def keep_tail(text: str, budget: int, count: TokenCounter) -> str:
     return last[-max(1, len(last) * budget // max(1, count(last))) :]
 
 
-def keep_head(text: str, budget: int, count: TokenCounter) -> str:
+def keep_head(text: str, budget: int, count: CountTokens) -> str:
     """The longest run of whole leading lines of ``text`` within ``budget`` tokens."""
     if budget <= 0 or not text:
         return ""
@@ -70,7 +70,7 @@ def keep_head(text: str, budget: int, count: TokenCounter) -> str:
     return first[: max(1, len(first) * budget // max(1, count(first)))]
 
 
-def stable_tail(text: str, budget: int, count: TokenCounter, step_chars: int) -> str:
+def stable_tail(text: str, budget: int, count: CountTokens, step_chars: int) -> str:
     """The end of ``text`` within ``budget`` tokens, cut where typing at its end
     does not move the cut.
 

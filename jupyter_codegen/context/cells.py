@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jupyter_codegen.api.schemas import Cell
-from jupyter_codegen.context.budget import TokenCounter
+from jupyter_codegen.context.budget import CountTokens
 
 COMMENT_PREFIX = {"python": "# ", "r": "# ", "julia": "# ", "bash": "# ", "sql": "-- "}
 
@@ -35,7 +35,7 @@ def cell_chunks(cells: Sequence[Cell], language: str) -> list[str]:
     return [text for text in (cell_text(c, language) for c in cells) if text]
 
 
-def nearest_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) -> list[str]:
+def nearest_that_fit(chunks: Sequence[str], budget: int, count: CountTokens) -> list[str]:
     """The last chunks (nearest the cursor) that fit ``budget``, in their order."""
     kept: list[str] = []
     used = 0
@@ -48,7 +48,7 @@ def nearest_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) ->
     return kept
 
 
-def first_that_fit(chunks: Sequence[str], budget: int, count: TokenCounter) -> list[str]:
+def first_that_fit(chunks: Sequence[str], budget: int, count: CountTokens) -> list[str]:
     kept: list[str] = []
     used = 0
     for chunk in chunks:

@@ -4,13 +4,13 @@ completion prompt (the descriptions come from the kernel, see
 
 from __future__ import annotations
 
-from jupyter_codegen.context.budget import MAX_CHARS_PER_TOKEN, TokenCounter
+from jupyter_codegen.context.budget import MAX_CHARS_PER_TOKEN, CountTokens
 
 #: The first line of the live-variables block in a completion prompt.
 LIVE_HEADER = "Live variables in the kernel (name: type, ...):"
 
 
-def live_block(namespace: str, budget: int, count: TokenCounter, comment: str = "# ") -> str:
+def live_block(namespace: str, budget: int, count: CountTokens, comment: str = "# ") -> str:
     """The kernel's variable descriptions (``namespace``, one per line, the
     most relevant first) as a comment block for a completion prompt: a header,
     then one commented line per description, within ``budget`` tokens. A line
@@ -49,7 +49,7 @@ def live_block(namespace: str, budget: int, count: TokenCounter, comment: str = 
 MAX_LIVE_LINES = 200
 
 
-def _cut_line(text: str, budget: int, count: TokenCounter) -> str:
+def _cut_line(text: str, budget: int, count: CountTokens) -> str:
     """``text`` cut after its last ", " that leaves it (with ", ...") within
     ``budget`` tokens, or "" if none does."""
     text = text.rstrip("\n")[: budget * MAX_CHARS_PER_TOKEN]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from jupyter_codegen.api.schemas import Cell
-from jupyter_codegen.context.budget import TokenCounter
+from jupyter_codegen.context.budget import CountTokens
 from jupyter_codegen.context.cells import (
     SEPARATOR,
     cell_chunks,
@@ -63,7 +63,7 @@ class _Selection:
     """What has been chosen so far, and its cost."""
 
     budget: int
-    count: TokenCounter
+    count: CountTokens
     used: int = 0
     whole: dict[int, str] = field(default_factory=dict)  # cell index -> text
     parts: dict[int, dict[int, str]] = field(default_factory=dict)  # cell -> stmt -> text
@@ -108,7 +108,7 @@ def select_context(
     active: str,
     language: str,
     budget: int,
-    count: TokenCounter,
+    count: CountTokens,
     *,
     after_budget: int | None = None,
 ) -> Context:
@@ -131,7 +131,7 @@ def select_context(
 
 
 def _following(
-    cells: Sequence[Cell], language: str, left: int, after_budget: int | None, count: TokenCounter
+    cells: Sequence[Cell], language: str, left: int, after_budget: int | None, count: CountTokens
 ) -> list[str]:
     budget = left if after_budget is None else after_budget
     return first_that_fit(cell_chunks(cells, language), budget, count) if budget > 0 else []
@@ -143,7 +143,7 @@ def _syntax_context(
     active: str,
     language: str,
     budget: int,
-    count: TokenCounter,
+    count: CountTokens,
     after_budget: int | None,
 ) -> Context:
     texts = [cell_text(c, language) for c in cells_before]

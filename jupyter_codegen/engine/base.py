@@ -96,15 +96,28 @@ class EngineOptions:
     prompt_cache_bytes: int = 512 * 1024 * 1024
     #: Most tokens drafted from the prompt per step of greedy decoding (0: none).
     draft_tokens: int = 6
+    #: The fill-in-the-middle family: "auto" detects it from the vocabulary.
+    fim_family: str = "auto"
 
 
 @dataclass(frozen=True)
 class EngineInfo:
-    """What the status endpoint reports about a loaded engine."""
+    """What an engine says about itself: the status endpoint shows it, and the
+    service takes the engine's family and prompt budget from it."""
 
     model: str
     device: str
     dtype: str
+    #: The fill-in-the-middle family (a key of families.TEMPLATES_BY_FAMILY).
+    family: str = "plain"
+    #: Where the family came from: "setting", "vocabulary", "metadata", "name" or "default".
+    family_source: str = "default"
+    #: The completion prompt budget the engine declares (tokens): the whole
+    #: prompt, and the part after the cursor, which is computed again on every
+    #: keystroke. The local engine sizes it by its device and weights, the
+    #: remote one by its server.
+    context_tokens: int = 4096
+    suffix_tokens: int = 512
     parameters: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -114,10 +127,6 @@ class Engine(Protocol):
     threads when the host allows more than one concurrent generation."""
 
     def info(self) -> EngineInfo: ...
-
-    def has_token(self, token: str) -> bool:
-        """Whether ``token`` is one token of the vocabulary (used to pick a FIM template)."""
-        ...
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any, Protocol
 
 from jupyter_codegen.env import HUB_TOKEN_ENV, TOKEN_ENV, URL_ENV
+from jupyter_codegen.errors import describe, expected, user_message
 
 
 class CodegenError(RuntimeError):
@@ -77,15 +78,7 @@ def _http_message(exc: urllib.error.HTTPError) -> str:
         message = json.loads(exc.read()).get("message") or exc.reason
     except (ValueError, OSError):
         message = exc.reason
-    if exc.code == 503:
-        return f"The model is not ready: {message}"
-    if exc.code == 429:
-        return f"The model is busy with other requests; try again in a moment. ({message})"
-    if exc.code == 403:
-        return (
-            f"The Jupyter server refused the request (403). Set {TOKEN_ENV} to the server's token."
-        )
-    return f"The request failed ({exc.code}): {message}"
+    return user_message(exc.code, str(message))
 
 
 class InProcessClient:
@@ -95,17 +88,15 @@ class InProcessClient:
     where = "a model loaded in this process"
 
     def __init__(self) -> None:
-        from jupyter_codegen.server.app import CodegenApp
+        from jupyter_codegen.config import from_config_files
 
-        app = CodegenApp(config=_server_config())
-        self.service = app.build_service()
+        self.service = from_config_files().build_service()
         self.service.host.start_loading()
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="codegen-inproc", daemon=True).start()
 
     def _run(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         from jupyter_codegen.api.schemas import ExplainRequest, GenerateRequest, parse_request
-        from jupyter_codegen.errors import EngineError, HostBusy, ModelNotReady, RequestError
 
         service = self.service
         service.host.wait_loaded()
@@ -129,8 +120,11 @@ class InProcessClient:
                     ticket.cancel()
                 future.cancel()
                 raise
-        except (ModelNotReady, HostBusy, RequestError, EngineError) as exc:
-            raise CodegenError(str(exc)) from None
+        except Exception as exc:
+            if not expected(exc):
+                raise
+            reply = describe(exc)
+            raise CodegenError(user_message(reply.status, reply.message)) from None
         return dict(reply.model_dump())
 
     def status(self) -> dict[str, Any]:
@@ -151,21 +145,6 @@ def _wait(future: concurrent.futures.Future[Any]) -> Any:
             return future.result(timeout=0.1)
         except concurrent.futures.TimeoutError:
             continue
-
-
-def _server_config() -> Any:
-    """The jupyter_server configuration files, as the server would read them."""
-    from jupyter_core.paths import jupyter_config_path
-    from traitlets.config import Config
-    from traitlets.config.application import Application
-
-    config = Config()
-    paths = jupyter_config_path()
-    for name in ("jupyter_config", "jupyter_server_config"):
-        for loaded in Application._load_config_files(name, path=paths[::-1]):
-            # traitlets 5 yields (config, file name); older ones the config alone
-            config.merge(loaded[0] if isinstance(loaded, tuple) else loaded)
-    return config
 
 
 def connect() -> Client | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable
-from http import HTTPStatus
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -29,14 +28,7 @@ from jupyter_codegen.api.schemas import (
     decode_json,
     parse_request,
 )
-from jupyter_codegen.engine.remote.upstream import UpstreamError
-from jupyter_codegen.errors import (
-    EngineError,
-    GenerationFailed,
-    HostBusy,
-    ModelNotReady,
-    RequestError,
-)
+from jupyter_codegen.errors import RequestError, describe, expected
 from jupyter_codegen.service.host import Ticket
 from jupyter_codegen.service.service import CodegenService
 
@@ -69,38 +61,21 @@ class CodegenHandler(APIHandler):
         return parse_request(model, decode_json(body))
 
     def reply_error(self, exc: Exception) -> None:
-        """Write ``exc`` as a JSON error with the status it calls for. Expected
-        errors are not logged with a traceback; unexpected ones are, and count
-        as failures."""
-        body: dict[str, Any]
-        if isinstance(exc, RequestError):
-            status, body = exc.status, {"message": exc.message}
-            if exc.errors:
-                body["errors"] = exc.errors
-            self.service.record_rejected(self.kind, "too_large" if status == 413 else "invalid")
-        elif isinstance(exc, ModelNotReady):
-            status, body = 503, {"message": str(exc), "state": exc.state}
-            self.set_header("Retry-After", "5" if exc.state == "loading" else "60")
-        elif isinstance(exc, HostBusy):
-            status, body = 429, {"message": f"The model is busy: {exc}"}
-            self.set_header("Retry-After", "1")
-        elif isinstance(exc, GenerationFailed):  # logged and counted by the host
-            status, body = 500, {"message": f"Generation failed: {exc}"}
-        elif isinstance(exc, EngineError):  # counted by the host; says what happened
+        """Write ``exc`` as a JSON error with the status it calls for (one
+        table: :func:`jupyter_codegen.errors.describe`)."""
+        reply = describe(exc)
+        if reply.outcome is not None and reply.log is None:
+            self.service.record_rejected(self.kind, reply.outcome)
+        if reply.log == "warning":
             self.log.warning("jupyter-codegen: %s", exc)
-            status, body = exc.status, {"message": str(exc)}
-            if isinstance(exc, UpstreamError):
-                body["upstream"] = exc.upstream
-            if status == 503:
-                self.set_header("Retry-After", "5")
-        else:
+        elif reply.log == "exception":
             self.log.exception("jupyter-codegen: %s request failed", self.kind)
             self.service.record_failure(self.kind)
-            status, body = 500, {"message": f"Request failed: {type(exc).__name__}: {exc}"}
-        body["reason"] = HTTPStatus(status).phrase
-        self.set_status(status)
+        self.set_status(reply.status)
+        for name, value in reply.headers.items():
+            self.set_header(name, value)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.finish(json.dumps(reply.body()))
 
     def on_connection_close(self) -> None:
         # The client went away (or aborted its fetch): stop its generation.
@@ -174,9 +149,7 @@ class GenerationHandler(CodegenHandler):
         except StreamClosedError:
             pass  # closing the iterator below cancels the generation
         except Exception as exc:  # headers are gone: report in-band
-            if not isinstance(
-                exc, RequestError | ModelNotReady | HostBusy | GenerationFailed | EngineError
-            ):
+            if not expected(exc):
                 self.log.exception("jupyter-codegen: streamed %s request failed", self.kind)
                 self.service.record_failure(self.kind)
             try:

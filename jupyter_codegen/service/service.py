@@ -47,8 +47,9 @@ from jupyter_codegen.context.select import select_context
 from jupyter_codegen.context.syntax import is_python
 from jupyter_codegen.engine.base import ChatMessage, FinishReason, GenerationRequest
 from jupyter_codegen.errors import RequestError
-from jupyter_codegen.families import FimTemplate, detect_template
+from jupyter_codegen.families import TEMPLATES_BY_FAMILY, FimTemplate
 from jupyter_codegen.service.host import ModelHost, Ticket, Timed
+from jupyter_codegen.service.limits import ServiceLimits
 
 T = TypeVar("T")
 
@@ -58,38 +59,8 @@ T = TypeVar("T")
 POSTPROCESS_WINDOW = 32_000
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Administrator-set bounds (from the CodegenApp traits)."""
-
-    completion_max_tokens: int = 256
-    completion_default_tokens: int = 64
-    explain_max_tokens: int = 1024
-    explain_default_tokens: int = 512
-    context_tokens: int = 0  # 0: auto, by device
-    #: Most prompt tokens after the cursor, recomputed on every keystroke (0: auto).
-    suffix_tokens: int = 0
-    max_candidates: int = 4
-    max_prompt_chars: int = 1_000_000
-    generation_timeout: float = 120.0
-    fim_family: str = "auto"
-    #: How completions choose other cells' text: "syntax", "preceding" or "cell"
-    #: (see context.py; the evaluation compares them).
-    context_strategy: str = "syntax"
-    #: Stop generating once the completion leaves its scope (off only to measure it).
-    early_stop: bool = True
-
-
-#: Automatic prompt budgets (tokens): the whole prompt, and the part after the
-#: cursor. On the CPU, 1024 was chosen from the curve in the README (Benchmarks)
-#: measured with int8 weights; float32 prefills at less than half their speed,
-#: so it keeps the earlier 512.
-AUTO_CONTEXT_CPU, AUTO_CONTEXT_CPU_INT8, AUTO_SUFFIX_CPU = 512, 1024, 64
-AUTO_CONTEXT_GPU, AUTO_SUFFIX_GPU = 4096, 512
-
-
 class CodegenService:
-    def __init__(self, host: ModelHost, limits: Limits):
+    def __init__(self, host: ModelHost, limits: ServiceLimits):
         self.host = host
         self.limits = limits
         self._template: FimTemplate | None = None
@@ -101,9 +72,9 @@ class CodegenService:
     # -- shared -----------------------------------------------------------
 
     def template(self) -> FimTemplate:
-        engine = self.host.ready_engine()
+        """The FIM template of the engine's model family (the engine says which)."""
         if self._template is None:
-            self._template = detect_template(engine.has_token, self.limits.fim_family)
+            self._template = TEMPLATES_BY_FAMILY[self.host.ready_engine().info().family]
         return self._template
 
     def context_budget(self) -> int:
@@ -112,12 +83,11 @@ class CodegenService:
         return self.prompt_budget().total
 
     def prompt_budget(self) -> PromptBudget:
+        """The configured budget, else the one the engine declares (decided once)."""
         if self._budget is None:
-            info = self.host.ready_engine().info()
-            on_cpu = info.device == "cpu"
-            cpu_total = AUTO_CONTEXT_CPU_INT8 if info.dtype == "int8" else AUTO_CONTEXT_CPU
-            total = self.limits.context_tokens or (cpu_total if on_cpu else AUTO_CONTEXT_GPU)
-            suffix = self.limits.suffix_tokens or (AUTO_SUFFIX_CPU if on_cpu else AUTO_SUFFIX_GPU)
+            declared = self.host.ready_engine().info()
+            total = self.limits.context_tokens or declared.context_tokens
+            suffix = self.limits.suffix_tokens or declared.suffix_tokens
             self._budget = PromptBudget(total=total, suffix=min(suffix, total // 2))
         return self._budget
 

@@ -14,7 +14,7 @@ import torch
 from conftest import tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
-from jupyter_codegen.engine.local.decode import Limits, chunk_sizes, draft_tokens
+from jupyter_codegen.engine.local.decode import RunLimits, chunk_sizes, draft_tokens
 from jupyter_codegen.engine.local.engine import TransformersEngine, load_pretrained
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache, common_prefix
 from jupyter_codegen.engine.local.quantize import Int8Linear
@@ -113,7 +113,7 @@ def test_logits_after_reuse_match_a_computation_from_scratch(model_and_tokenizer
     decoder = engine.decoder
     first = engine._segment_ids(SESSION[0][1])
     second = engine._segment_ids(SESSION[3][1])  # shares a prefix, then differs
-    limits = Limits(1, threading.Event())
+    limits = RunLimits(1, threading.Event())
     with torch.inference_mode():
         state = decoder.new_state()
         decoder.prefill(state, [*first, 5, 6, 7], limits)  # a longer past to crop
@@ -185,7 +185,7 @@ def decode_counting(engine: TransformersEngine, prompt: list[int], tokens: int, 
     try:
         with torch.inference_mode():
             state = decoder.new_state()
-            limits = Limits(tokens, threading.Event())
+            limits = RunLimits(tokens, threading.Event())
             logits = decoder.prefill(state, prompt, limits, kwargs.get("draft"))
             decoder._forward = counting  # type: ignore[method-assign]
             kept = decoder.greedy(
@@ -315,7 +315,7 @@ def test_the_prefill_layout_depends_on_the_tokens_only_not_on_timing(
         monkeypatch.setattr(decoder, "_forward", slow)
         with torch.inference_mode():
             state = decoder.new_state()
-            logits = decoder.prefill(state, prompt, Limits(4, threading.Event()))
+            logits = decoder.prefill(state, prompt, RunLimits(4, threading.Event()))
         monkeypatch.undo()
         assert state.tokens == prompt
         return sizes, logits

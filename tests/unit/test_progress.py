@@ -17,7 +17,8 @@ from jupyter_codegen.engine.local.embedded import (
 )
 from jupyter_codegen.engine.local.loader import gguf_tensor_progress
 from jupyter_codegen.service.host import ModelHost
-from jupyter_codegen.service.service import CodegenService, Limits
+from jupyter_codegen.service.limits import ServiceLimits
+from jupyter_codegen.service.service import CodegenService
 
 
 def _model(parts: list[bytes]) -> EmbeddedModel:
@@ -98,7 +99,7 @@ def test_status_shows_the_stage_and_fraction_while_loading_then_clears() -> None
         raise RuntimeError("no engine in this test")
 
     host = ModelHost("progress-test", loader)
-    service = CodegenService(host, Limits())
+    service = CodegenService(host, ServiceLimits())
     host.start_loading()
     try:
         assert reported.wait(10)

@@ -20,7 +20,7 @@ from jupyter_codegen.engine.remote.engine import RemoteEngine
 from jupyter_codegen.engine.remote.markers import ZWSP, MarkerGuard
 from jupyter_codegen.engine.remote.tokens import TokenCounter, estimate_tokens
 from jupyter_codegen.engine.remote.upstream import Upstream, UpstreamError, display_url
-from jupyter_codegen.families import TEMPLATES_BY_FAMILY, detect_template, family_from_name
+from jupyter_codegen.families import PLAIN, TEMPLATES_BY_FAMILY, family_from_name
 
 QWEN = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
 
@@ -103,8 +103,18 @@ def engine(url: str = "http://127.0.0.1:9/v1", model: str | None = "m", **kw) ->
     [("Qwen/Qwen2.5-Coder-7B", "qwen2.5-coder"), ("bigcode/starcoder2-3b", "starcoder")],
 )
 def test_the_template_follows_the_name_without_a_tokenizer(model: str, family: str) -> None:
-    assert detect_template(engine(model=model).has_token).family == family
-    assert detect_template(engine(model="llama-3").has_token).family == "plain"
+    template, source = engine(model=model).family()
+    assert (template.family, source) == (family, "name")
+    assert engine(model=model).info().family == family
+    assert engine(model="llama-3").family() == (PLAIN, "default")
+
+
+def test_a_tokenizer_file_decides_the_family_before_the_name(tiny_model_dir: Path) -> None:
+    counter = TokenCounter.from_file(str(tiny_model_dir))  # Qwen's special tokens
+    named = RemoteEngine(Upstream("http://127.0.0.1:9/v1"), "bigcode/starcoder2-3b", counter)
+    assert named.family()[0].family == "qwen2.5-coder" and named.family()[1] == "vocabulary"
+    chosen = RemoteEngine(Upstream("http://127.0.0.1:9/v1"), "m", counter, "codellama")
+    assert chosen.info().family == "codellama" and chosen.info().family_source == "setting"
 
 
 # -- token counts ----------------------------------------------------------------

@@ -57,7 +57,7 @@ class Halted(Exception):
 
 
 @dataclass
-class Limits:
+class RunLimits:
     """What ends a request as a whole."""
 
     max_new_tokens: int
@@ -209,7 +209,7 @@ class Decoder:
 
     # -- forward ------------------------------------------------------------
 
-    def _run(self, state: KVState, limits: Limits, **inputs: Any) -> Any:
+    def _run(self, state: KVState, limits: RunLimits, **inputs: Any) -> Any:
         """One forward pass over ``state``'s cache that a cancel can stop between
         layers; then the layers that took the new tokens are rolled back."""
         self._running.limits = limits
@@ -225,7 +225,9 @@ class Decoder:
         finally:
             self._running.limits = None
 
-    def _forward(self, state: KVState, ids: list[int], keep: int, limits: Limits) -> torch.Tensor:
+    def _forward(
+        self, state: KVState, ids: list[int], keep: int, limits: RunLimits
+    ) -> torch.Tensor:
         """Run ``ids`` after what ``state`` holds; the logits of the last ``keep``
         positions, shape (batch, keep, vocab)."""
         start = len(state.tokens)
@@ -238,7 +240,7 @@ class Decoder:
         return out.logits
 
     def prefill(
-        self, state: KVState, prompt: list[int], limits: Limits, draft: list[int] | None = None
+        self, state: KVState, prompt: list[int], limits: RunLimits, draft: list[int] | None = None
     ) -> torch.Tensor:
         """Extend ``state`` (whose tokens are a prefix of ``prompt``, shorter than
         it) to the whole prompt, in chunks, then to ``draft`` (tokens proposed to
@@ -264,7 +266,7 @@ class Decoder:
         self,
         state: KVState,
         logits: torch.Tensor,
-        limits: Limits,
+        limits: RunLimits,
         sink: TokenSink,
         *,
         drafting: bool = True,
@@ -326,7 +328,7 @@ class Decoder:
         state: KVState,
         logits: torch.Tensor,
         num: int,
-        limits: Limits,
+        limits: RunLimits,
         sink: TokenSink,
         *,
         temperature: float,

@@ -33,7 +33,7 @@ from jupyter_codegen.engine.base import (
     StopCheck,
 )
 from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT
-from jupyter_codegen.engine.local.decode import Decoder, Halted, KVState, Limits
+from jupyter_codegen.engine.local.decode import Decoder, Halted, KVState, RunLimits
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache
 from jupyter_codegen.engine.local.quantize import (
     calibrate,
@@ -41,6 +41,7 @@ from jupyter_codegen.engine.local.quantize import (
     quantize_int8,
     weight_bytes,
 )
+from jupyter_codegen.families import choose_family
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,25 @@ class _Candidates:
         ]
 
 
+#: Loading progress after the weights are read (the rest: int8, tokenizers).
+WEIGHTS_LOADED = 0.7
+
+#: Prompt budgets (tokens): the whole prompt, and the part after the cursor.
+#: On the CPU, 1024 was chosen from the budget curve (docs, Benchmarks)
+#: measured with int8 weights; float weights prefill at less than half their
+#: speed, so they keep 512.
+CPU_CONTEXT, CPU_CONTEXT_INT8, CPU_SUFFIX = 512, 1024, 64
+GPU_CONTEXT, GPU_SUFFIX = 4096, 512
+
+
+def prompt_budget(device: str, quantized: bool) -> tuple[int, int]:
+    """The completion prompt budget (whole prompt, after the cursor) this
+    engine declares on ``device``."""
+    if device == "cpu":
+        return (CPU_CONTEXT_INT8 if quantized else CPU_CONTEXT), CPU_SUFFIX
+    return GPU_CONTEXT, GPU_SUFFIX
+
+
 def wants_int8(quantize: str, device: str) -> bool:
     quantize = (quantize or "auto").strip().lower()
     if quantize == "none":
@@ -286,6 +306,9 @@ class TransformersEngine:
         )
         self._tokens = _Tokenizers(tokenizer)
         self._vocab = tokenizer.get_vocab()
+        self.template, self.family_source = choose_family(
+            options.fim_family, has_token=self.has_token
+        )
         eos = tokenizer.eos_token_id
         self._eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
         gen_eos = getattr(model.generation_config, "eos_token_id", None)
@@ -314,8 +337,6 @@ class TransformersEngine:
     ) -> TransformersEngine:
         """Load the model and tokenizer at ``path``; ``on_fraction`` is told
         how far loading is (weights read, quantized, engine built)."""
-        from jupyter_codegen.engine.local.loader import WEIGHTS_LOADED
-
         report = on_fraction or (lambda _f: None)
         options = options or EngineOptions()
         dev = pick_device(device)
@@ -378,10 +399,15 @@ class TransformersEngine:
             "hits": cache.hits,
             "misses": cache.misses,
         }
+        context, suffix = prompt_budget(self.device, self.quantized)
         return EngineInfo(
             model=self.name,
             device=self.device,
             dtype=self.dtype,
+            family=self.template.family,
+            family_source=self.family_source,
+            context_tokens=context,
+            suffix_tokens=suffix,
             parameters=self._parameters,
             extra=extra,
         )
@@ -406,7 +432,7 @@ class TransformersEngine:
         num = request.num_candidates
         candidates = _Candidates(self._tokens, num, stop_ids, request.stop_check, on_delta)
         deadline = time.monotonic() + request.timeout_s if request.timeout_s else None
-        limits = Limits(request.max_new_tokens, cancel, deadline)
+        limits = RunLimits(request.max_new_tokens, cancel, deadline)
         if cancel.is_set():
             return GenerationResult(candidates.result("cancelled"), len(prompt_ids))
         halt: FinishReason | None = None

@@ -4,19 +4,61 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_codegen.engine.base import Engine, EngineOptions
-from jupyter_codegen.engine.local.embedded import ASSEMBLE_SHARE, ensure_converted
-from jupyter_codegen.engine.local.sources import ModelSource
+from jupyter_codegen.engine.local.embedded import (
+    ASSEMBLE_SHARE,
+    default_cache_dir,
+    ensure_converted,
+)
+from jupyter_codegen.engine.local.sources import ModelSource, resolve_model
 
 #: Share of the conversion's progress: dequantizing the GGUF tensors ends here,
 #: saving the safetensors takes the rest.
 DEQUANTIZED_SHARE = 0.85
 
-#: Loading progress after the weights are read (the rest: int8, tokenizers).
-WEIGHTS_LOADED = 0.7
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The local engine's configuration (from the configuration's traits)."""
+
+    #: What to load: an embedded model, a hub id, a directory or a .gguf file
+    #: (see :func:`~jupyter_codegen.engine.local.sources.resolve_model`).
+    model: str
+    device: str = "auto"
+    dtype: str = "auto"
+    #: Where embedded models are converted and kept.
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    options: EngineOptions = field(default_factory=EngineOptions)
+
+    @property
+    def display_name(self) -> str:
+        """The model's name as the status shows it (the setting when it names nothing)."""
+        try:
+            return resolve_model(self.model).display_name
+        except ValueError:
+            return self.model
+
+
+def load_local(
+    settings: LocalSettings,
+    progress: Callable[[str], None],
+    fraction: Callable[[str, float], None] | None = None,
+) -> Engine:
+    """Load the local engine (in the host's loading thread); a model setting
+    that names nothing fails here, with the reason, as a failed load."""
+    return load_engine(
+        resolve_model(settings.model),
+        device=settings.device,
+        dtype=settings.dtype,
+        cache_dir=settings.cache_dir,
+        progress=progress,
+        options=settings.options,
+        fraction=fraction,
+    )
 
 
 @contextlib.contextmanager
@@ -89,7 +131,7 @@ def load_engine(
     ``converting`` (the embedded model's one-time conversion) or ``loading``."""
     stage = fraction or (lambda _stage, _f: None)
     try:
-        from jupyter_codegen.engine.local.engine import TransformersEngine
+        from jupyter_codegen.engine.local.engine import WEIGHTS_LOADED, TransformersEngine
     except ImportError as exc:  # an install without the local engine's extra
         raise RuntimeError(
             f"a model loaded here needs torch and transformers ({exc}): "

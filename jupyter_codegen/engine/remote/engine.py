@@ -37,7 +37,7 @@ from jupyter_codegen.engine.base import (
 from jupyter_codegen.engine.remote.markers import MarkerGuard
 from jupyter_codegen.engine.remote.tokens import TokenCounter
 from jupyter_codegen.engine.remote.upstream import Upstream, UpstreamError
-from jupyter_codegen.families import family_from_name, family_tokens
+from jupyter_codegen.families import FimTemplate, check_family, choose_family
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ MODEL_WAIT_S = 900.0
 PROBE_TIMEOUT_S = 10.0
 #: Most stop strings sent (the OpenAI API's limit).
 MAX_STOP = 4
+#: The prompt budget a completion gets (tokens; the whole prompt, and after the cursor).
+DEFAULT_CONTEXT_TOKENS, DEFAULT_SUFFIX_TOKENS = 4096, 512
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class RemoteSettings:
     read_timeout: float = 60.0
     #: A tokenizer.json of the model's family, for exact token counts.
     tokenizer_file: str | None = None
+    #: The fill-in-the-middle family: "auto" detects it (see :meth:`RemoteEngine.family`).
+    fim_family: str = "auto"
 
 
 def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> RemoteEngine:
@@ -78,7 +82,7 @@ def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> Re
         read_timeout=settings.read_timeout,
     )
     counter = TokenCounter.from_file(settings.tokenizer_file)
-    engine = RemoteEngine(upstream, settings.model or None, counter)
+    engine = RemoteEngine(upstream, settings.model or None, counter, settings.fim_family)
     progress(f"asking the inference server at {upstream.name} for its models")
     health = engine.probe()
     deadline = time.monotonic() + MODEL_WAIT_S
@@ -98,10 +102,17 @@ def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> Re
 class RemoteEngine:
     """An :class:`~jupyter_codegen.engine.base.Engine` over an OpenAI-compatible server."""
 
-    def __init__(self, upstream: Upstream, model: str | None, counter: TokenCounter):
+    def __init__(
+        self,
+        upstream: Upstream,
+        model: str | None,
+        counter: TokenCounter,
+        fim_family: str = "auto",
+    ):
         self.upstream = upstream
         self.model = model
         self.counter = counter
+        self.fim_family = check_family(fim_family)
         self.guard = MarkerGuard(counter.special_tokens())
         self._lock = threading.Lock()
         self._health: dict[str, Any] = {
@@ -171,24 +182,30 @@ class RemoteEngine:
 
     # -- Engine interface ---------------------------------------------------
 
-    @property
-    def family(self) -> str | None:
-        return family_from_name(self.model)
+    def family(self) -> tuple[FimTemplate, str]:
+        """The model's FIM family and where it came from: the setting, else the
+        vocabulary of the configured tokenizer file, else the served name."""
+        counter = self.counter
+
+        def in_vocabulary(token: str) -> bool:
+            return bool(counter.has_token(token))
+
+        vocabulary = in_vocabulary if counter.exact else None
+        return choose_family(self.fim_family, has_token=vocabulary, names=[self.model])
 
     def info(self) -> EngineInfo:
         self._refresh_in_background()
+        template, source = self.family()
         return EngineInfo(
             model=self.model or self.upstream.name,
             device="remote",
             dtype="n/a",
+            family=template.family,
+            family_source=source,
+            context_tokens=DEFAULT_CONTEXT_TOKENS,
+            suffix_tokens=DEFAULT_SUFFIX_TOKENS,
             extra={"remote": self.health(), "token_count": self.counter.describe()},
         )
-
-    def has_token(self, token: str) -> bool:
-        known = self.counter.has_token(token)
-        if known is not None:
-            return known
-        return token in family_tokens(self.family)
 
     def count_tokens(self, text: str) -> int:
         return self.counter.count(text)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from jupyter_codegen.engine.base import ChatMessage, Segment
-from jupyter_codegen.families import FIM_TEMPLATES
+from jupyter_codegen.families import CHAT_MARKERS, FIM_TEMPLATES
 
 ZWSP = "\u200b"
 
@@ -31,17 +31,13 @@ MARKER_PATTERNS = (
     r"</?s>",
 )
 
-#: The chat-format tokens that a chat template wraps messages in.
-CHAT_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<start_of_turn>", "<end_of_turn>")
-
 
 def _template_tokens() -> set[str]:
     tokens: set[str] = set(CHAT_MARKERS)
     for template in FIM_TEMPLATES:
-        for tok in (template.prefix, template.suffix, template.middle, *template.stop_tokens):
-            if tok:
-                tokens.add(tok)
-                tokens.add(tok.lstrip("▁"))
+        for tok in template.special_tokens:
+            tokens.add(tok)
+            tokens.add(tok.lstrip("▁"))
     return tokens
 
 

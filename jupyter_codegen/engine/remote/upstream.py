@@ -46,6 +46,10 @@ class UpstreamError(EngineError):
         self.status = status
         self.upstream = upstream
 
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"upstream": self.upstream}
+
 
 class _Stopped(Exception):
     """The stream was closed on purpose (``stop`` was set)."""
