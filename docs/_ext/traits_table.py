@@ -159,7 +159,9 @@ def _literal(text: str) -> nodes.paragraph:
 
 
 def _table(headers: list[str], widths: list[int], rows: list[list[nodes.entry]]) -> nodes.table:
-    table = nodes.table(classes=["generated-reference"])
+    # colwidths-given: the HTML writer sets the widths below instead of leaving them to the
+    # browser, which gave the help column the least room.
+    table = nodes.table(classes=["generated-reference", "colwidths-given"])
     group = nodes.tgroup(cols=len(headers))
     table += group
     for width in widths:
@@ -188,12 +190,12 @@ def traits_table(cls: type, group: str = "own") -> nodes.table:
         rows.append(
             [
                 _cell(_literal(name)),
-                _cell(nodes.paragraph(text=trait_type(trait))),
+                _cell(_paragraph(trait_type(trait))),
                 _cell(_literal(trait_default(cls, name, trait))),
                 _cell(*(_paragraph(p) for p in paragraphs)),
             ]
         )
-    return _table(["name", "type", "default", "help"], [18, 12, 18, 52], rows)
+    return _table(["name", "type", "default", "help"], [20, 13, 17, 50], rows)
 
 
 def settings_table(schema_path: Path) -> nodes.table:
@@ -203,18 +205,22 @@ def settings_table(schema_path: Path) -> nodes.table:
     for name, prop in schema.get("properties", {}).items():
         kind = str(prop.get("type", ""))
         if "enum" in prop:
-            kind = "one of " + ", ".join(json.dumps(v) for v in prop["enum"])
+            kind = "one of " + ", ".join(f"`{json.dumps(v).strip(chr(34))}`" for v in prop["enum"])
         description = " ".join(str(prop.get("description", "")).split())
         rows.append(
             [
                 _cell(_literal(name)),
-                _cell(nodes.paragraph(text=kind)),
+                _cell(_paragraph(kind)),
                 _cell(_literal(json.dumps(prop.get("default")))),
                 _cell(_paragraph(str(prop.get("title", "")))),
                 _cell(_paragraph(description or "(no description)")),
             ]
         )
-    return _table(["key", "type", "default", "title", "description"], [16, 12, 12, 18, 42], rows)
+    return _table(["key", "type", "default", "title", "description"], [17, 14, 15, 17, 37], rows)
+
+
+def _add_static_path(app: Any) -> None:
+    app.config.html_static_path.append(str(Path(__file__).parent / "static"))
 
 
 class TraitsTable(SphinxDirective):
@@ -243,6 +249,8 @@ class JupyterLabSettings(SphinxDirective):
 
 
 def setup(app: Any) -> dict[str, Any]:
+    app.add_css_file("generated-reference.css")
+    app.connect("builder-inited", _add_static_path)
     app.add_directive("traits-table", TraitsTable)
     app.add_directive("jupyterlab-settings", JupyterLabSettings)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
