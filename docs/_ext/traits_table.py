@@ -2,6 +2,9 @@
 
 ``traits-table``: the configurable traits of a traitlets class (name, type, default, help),
 read from ``cls.class_traits(config=True)``: every trait, its own and those it inherits.
+The argument is the class's dotted path (``package.module.Class``), or a package that is a
+Jupyter server extension (``jupyter_codegen``): then the class is the app that its
+``_jupyter_server_extension_points()`` names, wherever in the package it lives.
 ``group`` picks which ones go into this table:
 
 - ``own`` (the default): traits defined outside the frameworks (traitlets, jupyter_core,
@@ -15,7 +18,7 @@ relative to the repository root): name, type, default, title and description.
 
 Usage in MyST Markdown::
 
-    ```{traits-table} jupyter_codegen.app.CodegenApp
+    ```{traits-table} jupyter_codegen
     :group: own
     ```
 
@@ -61,11 +64,22 @@ _TYPE_NAMES = {
 
 
 def import_object(path: str) -> Any:
-    """``package.module.Name`` -> the object."""
-    module, _, name = path.rpartition(".")
-    if not module:
+    """``package.module.Name`` -> that object; a server extension's package -> its app."""
+    try:
+        module = importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        if exc.name != path:  # a module that exists failed to import: say so
+            raise
+        module = None
+    if module is not None:
+        points = getattr(module, "_jupyter_server_extension_points", None)
+        if points is None:
+            raise ValueError(f"{path!r} is a module, but not a Jupyter server extension")
+        return points()[0]["app"]
+    parent, _, name = path.rpartition(".")
+    if not parent:
         raise ValueError(f"not a dotted path to a class: {path!r}")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(parent), name)
 
 
 def _defined_by_framework(trait: Any) -> bool:

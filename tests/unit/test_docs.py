@@ -15,11 +15,15 @@ from types import ModuleType
 
 from traitlets import Int
 
-from jupyter_codegen.app import CodegenApp
+import jupyter_codegen
+
+# The server extension's app, wherever in the package it is defined.
+CodegenApp = jupyter_codegen._jupyter_server_extension_points()[0]["app"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-APP = "jupyter_codegen.app.CodegenApp"
+# The directive's argument on the configuration page: the package, whose app it documents.
+APP = "jupyter_codegen"
 
 
 def _load_extension() -> ModuleType:
@@ -105,6 +109,9 @@ def test_the_configuration_page_uses_the_directive_on_the_app() -> None:
     assert f"```{{traits-table}} {APP}\n:group: own\n```" in page
     assert f"```{{traits-table}} {APP}\n:group: inherited\n```" in page
     assert ext.import_object(APP) is CodegenApp
+    assert CodegenApp.__name__ == "CodegenApp"
+    # A dotted path to the class works too.
+    assert ext.import_object(f"{CodegenApp.__module__}.CodegenApp") is CodegenApp
 
 
 def test_the_readme_settings_exist_with_their_defaults() -> None:
