@@ -2,7 +2,7 @@
 # Run the whole test suite from a fresh clone: installs everything it needs
 # into ./.venv (Python packages, the embedded model's parts, the JS build,
 # the browser-test packages and, as root, Debian's chromium), then runs the
-# linters, the type checker, jest, pytest (unit, server, e2e) and the
+# linters, the type checker, the docs build, jest, pytest (unit, server, e2e) and the
 # browser tests (ui-tests).
 #
 #   bash scripts/test.sh            # everything
@@ -29,6 +29,9 @@ step "Python lint and types"
 ruff check jupyter_codegen tests benchmarks evals
 ruff format --check jupyter_codegen tests benchmarks evals
 mypy
+
+step "Docs (Sphinx, warnings as errors)"
+sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 
 step "TypeScript lint (prettier, eslint) and jest"
 jlpm install >/dev/null
