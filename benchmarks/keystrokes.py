@@ -45,12 +45,10 @@ sys.path.insert(0, str(ROOT))  # evals/ is not installed
 from benchmarks.machine import cpu_model  # noqa: E402
 from evals import notebooks  # noqa: E402
 from jupyter_codegen.api.schemas import CompleteRequest, ExplainRequest  # noqa: E402
-from jupyter_codegen.completion.postprocess import (  # noqa: E402
-    clean_completion,
-    completion_scope,
-    should_stop,
-)
+from jupyter_codegen.completion.postprocess import clean_completion  # noqa: E402
 from jupyter_codegen.completion.prompt import fim_segments  # noqa: E402
+from jupyter_codegen.completion.scope import completion_scope  # noqa: E402
+from jupyter_codegen.completion.stopping import should_stop  # noqa: E402
 from jupyter_codegen.server.app import CodegenApp  # noqa: E402
 
 
@@ -254,9 +252,9 @@ async def explain_speed(service: Any, tokens: int) -> dict[str, float]:
 
 def reference_explain_speed(service: Any, reference: Reference, tokens: int) -> dict[str, float]:
     """The reference's explanation of the same code, from the same prompt."""
-    gen = service._explain_request(explain_request())
+    gen = service.prepare_explain(explain_request())
     engine = service.host.ready_engine()
-    prompt = engine._chat_ids(gen.messages)
+    prompt = engine.prompt_ids(gen)
     torch = reference.torch
     ids = torch.tensor([prompt], device=reference.device)
     started = time.perf_counter()

@@ -34,6 +34,7 @@ from latency import CURSORS, SETUP_CELLS, percentile
 from machine import cpu_model
 
 from jupyter_codegen.api.schemas import CompleteRequest
+from jupyter_codegen.completion.pipeline import CompletionOptions
 from jupyter_codegen.engine.remote.engine import RemoteEngine, RemoteSettings, load_remote
 from jupyter_codegen.service.host import ModelHost
 from jupyter_codegen.service.limits import ServiceLimits
@@ -69,7 +70,9 @@ def session_over(engine: Any, *, early_stop: bool = True) -> CodegenService:
     host = ModelHost(engine.info().model, lambda progress: engine)
     host.start_loading()
     host.wait_loaded()
-    return CodegenService(host, ServiceLimits(completion_max_tokens=4096, early_stop=early_stop))
+    return CodegenService(
+        host, ServiceLimits(completion_max_tokens=4096), CompletionOptions(early_stop=early_stop)
+    )
 
 
 async def through_engine(service: CodegenService, body: dict[str, Any]) -> Sample:
@@ -96,8 +99,7 @@ async def through_engine(service: CodegenService, body: dict[str, Any]) -> Sampl
 def direct(service: CodegenService, settings: RemoteSettings, body: dict[str, Any]) -> Sample:
     """The request the remote engine would send, sent with urllib and read to the end."""
     req = CompleteRequest.model_validate(body)
-    max_tokens, num = service._completion_limits(req)
-    gen = service._prepare_completion(req, max_tokens, num).gen  # the engine's own prompt
+    gen = service.prepare(req).generation  # the engine's own prompt
     engine = service.host.ready_engine()
     assert isinstance(engine, RemoteEngine)
     payload = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import platform
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_codegen.api.schemas import CompleteRequest
+from jupyter_codegen.completion.pipeline import CompletionOptions
 from jupyter_codegen.context.select import STRATEGIES
 from jupyter_codegen.server.app import CodegenApp
 from jupyter_codegen.service.service import CodegenService
@@ -126,15 +126,11 @@ async def complete(
     early_stop: bool,
     live: bool = True,
 ) -> dict[str, Any]:
-    base = service.limits
-    service.limits = dataclasses.replace(base, context_strategy=strategy, early_stop=early_stop)
-    try:
-        req = CompleteRequest.model_validate(task.as_request(max_tokens, live))
-        start = time.perf_counter()
-        reply = await service.complete(req, service.ticket(None, "complete"))
-        latency = time.perf_counter() - start
-    finally:
-        service.limits = base
+    options = CompletionOptions(strategy=strategy, early_stop=early_stop)
+    req = CompleteRequest.model_validate(task.as_request(max_tokens, live))
+    start = time.perf_counter()
+    reply = await service.complete(req, service.ticket(None, "complete"), options)
+    latency = time.perf_counter() - start
     text = reply.completions[0].text if reply.completions else ""
     row: dict[str, Any] = {
         "task": task.id,

@@ -20,7 +20,7 @@ import random
 from importlib import resources
 from typing import Any
 
-from jupyter_codegen.context.syntax import parse_cell
+from jupyter_codegen.context.statements import parse_cell
 
 from .tasks import Task
 

@@ -26,7 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_codegen.context.syntax import compiles, neutralize, parse
+from jupyter_codegen.context.neutralize import neutralize
+from jupyter_codegen.context.syntax import compiles
+from jupyter_codegen.context.tree import parse
 
 from .tasks import Task
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ def tiny_engine(model_dir: Path, **options: Any) -> Any:
     return TransformersEngine.load(
         str(model_dir), name="tiny", device="cpu", options=EngineOptions(**options)
     )
+
+
+def text_check(predicate: Callable[[str], bool]) -> Callable[[int, str], bool]:
+    """A stop check (engines pass it each candidate's new text) that asks
+    ``predicate`` about the candidate's whole text so far."""
+    texts: dict[int, str] = {}
+
+    def check(index: int, delta: str) -> bool:
+        texts[index] = texts.get(index, "") + delta
+        return predicate(texts[index])
+
+    return check
 
 
 def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

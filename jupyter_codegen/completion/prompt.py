@@ -7,10 +7,11 @@ tested table-driven without a model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jupyter_codegen.context.budget import CountTokens, PromptBudget, keep_head, stable_tail
+from jupyter_codegen.context.cells import SEPARATOR
 from jupyter_codegen.context.live import live_block
 from jupyter_codegen.engine.base import Segment
 from jupyter_codegen.families import FimTemplate
@@ -34,9 +35,17 @@ def fim_segments(template: FimTemplate, prefix: str, suffix: str) -> list[Segmen
     ]
 
 
-#: Given the tokens for text before the active cell and for text after it (0:
-#: none), the context chunks to put before the active cell and after it.
-ContextSelector = Callable[[int, int], tuple[Sequence[str], Sequence[str]]]
+@dataclass(frozen=True)
+class CellFit:
+    """The active cell and the live variables fitted into a budget, and what
+    that leaves for context before the cell and after it (tokens)."""
+
+    live: str  # the live-variables block, or ""
+    prefix: str  # the cell before the cursor, cut where typing does not move the cut
+    suffix: str  # the cell after the cursor, clipped ("" for a family without FIM)
+    used: int  # tokens of the above
+    before_budget: int
+    after_budget: int
 
 
 @dataclass(frozen=True)
@@ -49,27 +58,24 @@ class FimPrompt:
     live: str = ""  # the live-variables block: the start of ``head``
 
 
-def build_fim_prompt(
+def fit_cell(
     template: FimTemplate,
     prefix: str,
     suffix: str,
-    context: ContextSelector,
     budget: PromptBudget,
     count: CountTokens,
     *,
-    separator: str = "\n\n",
     namespace: str = "",
     comment: str = "# ",
-) -> FimPrompt:
-    """Fit the active cell and its context into ``budget``, laid out so that it
-    stays reusable while the user types: the context comes first and changes
-    rarely, then the cell up to the cursor, cut in large steps; only the few
-    tokens at the cursor and the capped suffix are new on each keystroke.
-
-    ``namespace`` (the live kernel's variable descriptions) goes first of all,
-    as a comment block (:func:`live_block`) in at most ``budget.live`` tokens:
-    it changes only when a cell runs. Without one the prompt is as before.
-    """
+    separator: str = SEPARATOR,
+) -> CellFit:
+    """Fit the active cell into ``budget``, laid out so that it stays reusable
+    while the user types: the cell up to the cursor is cut in large steps, and
+    only the few tokens at the cursor and the capped suffix are new on each
+    keystroke. ``namespace`` (the live kernel's variable descriptions) gets at
+    most ``budget.live`` tokens as a comment block (:func:`live_block`): it
+    changes only when a cell runs. The context before the cell gets what the
+    cell's share, rounded up to a step, leaves."""
     live = live_block(namespace, budget.live, count, comment) if namespace else ""
     live_tokens = count(live + separator) if live else 0
     prefix_part = stable_tail(prefix, budget.prefix, count, step_chars=budget.step * 3)
@@ -81,12 +87,31 @@ def build_fim_prompt(
     after_budget = (
         budget.suffix - suffix_tokens if template.has_fim and suffix_part == suffix else 0
     )
-    before, after = context(before_budget, after_budget)
-    used = prefix_tokens + suffix_tokens + sum(count(c + separator) for c in (*before, *after))
-    used += live_tokens
-    head = "".join(c + separator for c in ([live] if live else []) + list(before))
-    full_prefix = head + prefix_part
-    full_suffix = suffix_part + "".join(separator + c for c in after)
+    used = prefix_tokens + suffix_tokens + live_tokens
+    return CellFit(live, prefix_part, suffix_part, used, before_budget, after_budget)
+
+
+def render(
+    template: FimTemplate,
+    fit: CellFit,
+    before: Sequence[str],
+    after: Sequence[str],
+    count: CountTokens,
+    *,
+    separator: str = SEPARATOR,
+) -> FimPrompt:
+    """The prompt: the live block and the context before the cell come first
+    (they change rarely, so their computation is reused), then the cell up to
+    the cursor; after the hole, the rest of the cell and the following cells."""
+    used = fit.used + sum(count(c + separator) for c in (*before, *after))
+    head = "".join(c + separator for c in ([fit.live] if fit.live else []) + list(before))
+    full_prefix = head + fit.prefix
+    full_suffix = fit.suffix + "".join(separator + c for c in after)
     return FimPrompt(
-        fim_segments(template, full_prefix, full_suffix), full_prefix, full_suffix, used, head, live
+        fim_segments(template, full_prefix, full_suffix),
+        full_prefix,
+        full_suffix,
+        used,
+        head,
+        fit.live,
     )

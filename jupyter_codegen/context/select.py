@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from jupyter_codegen.api.schemas import Cell
 from jupyter_codegen.context.budget import CountTokens
@@ -38,17 +38,22 @@ from jupyter_codegen.context.cells import (
     first_that_fit,
     nearest_that_fit,
 )
-from jupyter_codegen.context.syntax import (
-    CellSyntax,
-    Statement,
-    is_python,
-    names_defined,
-    names_used,
-    parse_cell,
-)
+from jupyter_codegen.context.statements import CellSyntax, Statement, parse_cell
+from jupyter_codegen.context.syntax import is_python
 
 STRATEGIES = ("syntax", "preceding", "cell")
 MAX_DEPTH = 3
+
+
+class ActiveCode(Protocol):
+    """What the selector asks of the active code: the names it uses and
+    defines (a :class:`~jupyter_codegen.context.syntax.ParsedCell` answers)."""
+
+    @property
+    def names_used(self) -> frozenset[str]: ...
+
+    @property
+    def names_defined(self) -> frozenset[str]: ...
 
 
 class Context(NamedTuple):
@@ -105,17 +110,17 @@ def select_context(
     strategy: str,
     cells_before: Sequence[Cell],
     cells_after: Sequence[Cell],
-    active: str,
+    active: ActiveCode,
     language: str,
     budget: int,
     count: CountTokens,
     *,
     after_budget: int | None = None,
 ) -> Context:
-    """The context for a cell whose text (cursor removed) is ``active``, within
-    ``budget`` tokens, by ``strategy`` (one of :data:`STRATEGIES`). The
-    following cells get at most ``after_budget`` tokens (None: what ``budget``
-    leaves; 0: none) besides."""
+    """The context for the ``active`` code (the cell at the cursor, or the code
+    a chat is about), within ``budget`` tokens, by ``strategy`` (one of
+    :data:`STRATEGIES`). The following cells get at most ``after_budget``
+    tokens (None: what ``budget`` leaves; 0: none) besides."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown context strategy {strategy!r}; expected one of {STRATEGIES}")
     if strategy == "cell" or budget <= 0:
@@ -140,7 +145,7 @@ def _following(
 def _syntax_context(
     cells_before: Sequence[Cell],
     cells_after: Sequence[Cell],
-    active: str,
+    active: ActiveCode,
     language: str,
     budget: int,
     count: CountTokens,
@@ -174,8 +179,8 @@ def _syntax_context(
     # 2. What the active cell needs, level by level: the definitions of the
     # names it uses, then of the names those use, with the imports that bind
     # them first at each level.
-    local = names_defined(active)
-    wanted = [n for n in sorted(names_used(active)) if n not in local]
+    local = active.names_defined
+    wanted = [n for n in sorted(active.names_used) if n not in local]
     seen: set[str] = set()
     taken: set[tuple[int, int]] = set()
     for _depth in range(MAX_DEPTH):

@@ -32,9 +32,10 @@ class ChatMessage:
     content: str
 
 
-#: Called in the worker thread after each decode step with the candidate's
-#: index and its whole text so far; returning True stops that candidate
-#: (finish reason "scope"). Used for syntax-aware early stopping.
+#: Called in the worker thread each time a candidate's text grows, with the
+#: candidate's index and the new text only (a stateful check keeps the rest);
+#: returning True stops that candidate (finish reason "scope"). Used for
+#: syntax-aware early stopping (completion.stopping.StopChecker).
 StopCheck = Callable[[int, str], bool]
 
 #: Called in the worker thread with (candidate index, new text).

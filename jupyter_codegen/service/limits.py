@@ -13,14 +13,9 @@ class ServiceLimits:
     completion_default_tokens: int = 64
     explain_max_tokens: int = 1024
     explain_default_tokens: int = 512
-    context_tokens: int = 0  # 0: auto, by device
+    context_tokens: int = 0  # 0: what the engine declares
     #: Most prompt tokens after the cursor, recomputed on every keystroke (0: auto).
     suffix_tokens: int = 0
     max_candidates: int = 4
     max_prompt_chars: int = 1_000_000
     generation_timeout: float = 120.0
-    #: How completions choose other cells' text: "syntax", "preceding" or "cell"
-    #: (see context.py; the evaluation compares them).
-    context_strategy: str = "syntax"
-    #: Stop generating once the completion leaves its scope (off only to measure it).
-    early_stop: bool = True

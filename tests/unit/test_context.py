@@ -6,6 +6,7 @@ import pytest
 
 from jupyter_codegen.api.schemas import Cell
 from jupyter_codegen.context.select import select_context
+from jupyter_codegen.context.syntax import ParsedCell
 
 
 def words(text: str) -> int:
@@ -33,7 +34,7 @@ NOTEBOOK = [
 
 
 def syntax(active: str, budget: int, cells=NOTEBOOK, after=()):
-    return select_context("syntax", cells, list(after), active, "python", budget, words)
+    return select_context("syntax", cells, list(after), ParsedCell(active), "python", budget, words)
 
 
 def test_definitions_the_cell_uses_are_followed_transitively() -> None:
@@ -103,7 +104,14 @@ def test_following_cells_go_after_when_budget_remains() -> None:
     assert ctx.after == ["z = y + 1", "# done"]
     assert syntax("y = 1", 1000, [code("x = 1")], after=[code("z = 2")]).after != []
     no_after = select_context(
-        "syntax", [code("x = 1")], [code("z = 2")], "y", "python", 1000, words, after_budget=0
+        "syntax",
+        [code("x = 1")],
+        [code("z = 2")],
+        ParsedCell("y"),
+        "python",
+        1000,
+        words,
+        after_budget=0,
     )
     assert no_after.after == []
 
@@ -132,18 +140,20 @@ def test_ipython_cells_are_understood() -> None:
     ],
 )
 def test_peer_strategies(strategy: str, expected: list[str]) -> None:
-    ctx = select_context(strategy, NOTEBOOK, [code("z = 1")], "net(sales)", "python", 8, words)
+    ctx = select_context(
+        strategy, NOTEBOOK, [code("z = 1")], ParsedCell("net(sales)"), "python", 8, words
+    )
     assert ctx.before == expected
     assert ctx.after == []
 
 
 def test_other_languages_get_the_nearest_cells() -> None:
     cells = [code("library(dplyr)"), md("Note"), code("df <- read.csv('x')")]
-    ctx = select_context("syntax", cells, [], "df %>% head", "r", 100, words)
+    ctx = select_context("syntax", cells, [], ParsedCell("df %>% head"), "r", 100, words)
     assert ctx.before == ["library(dplyr)", "# Note", "df <- read.csv('x')"]
 
 
 def test_unknown_strategy_is_an_error() -> None:
     for language in ("python", "r"):
         with pytest.raises(ValueError, match="unknown context strategy"):
-            select_context("magic", [code("x")], [], "y", language, 10, words)
+            select_context("magic", [code("x")], [], ParsedCell("y"), language, 10, words)

@@ -10,15 +10,11 @@ import weakref
 from pathlib import Path
 
 import pytest
-from conftest import tiny_engine
+from conftest import text_check, tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
-from jupyter_codegen.engine.local.engine import (
-    TransformersEngine,
-    cpu_has_fast_bf16,
-    pick_device,
-    pick_dtype,
-)
+from jupyter_codegen.engine.local.device import cpu_has_fast_bf16, pick_device, pick_dtype
+from jupyter_codegen.engine.local.engine import TransformersEngine
 from jupyter_codegen.errors import HostBusy, ModelNotReady
 from jupyter_codegen.service.host import ModelHost
 
@@ -98,7 +94,7 @@ def test_cancel_stops_within_one_decode_step(engine: TransformersEngine) -> None
 
 def test_stop_check_ends_a_candidate_with_scope(engine: TransformersEngine) -> None:
     req = GenerationRequest(
-        max_new_tokens=200, segments=FIM, stop_check=lambda _i, text: len(text) >= 5
+        max_new_tokens=200, segments=FIM, stop_check=text_check(lambda text: len(text) >= 5)
     )
     [cand] = engine.generate(req, threading.Event()).candidates
     assert cand.finish_reason == "scope" and len(cand.text) >= 5 and cand.tokens < 200

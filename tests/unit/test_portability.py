@@ -15,13 +15,13 @@ def test_modules_import_without_fcntl_and_resource() -> None:
         import tempfile
         from pathlib import Path
         from jupyter_codegen.engine.local import embedded
-        from jupyter_codegen.service import service
+        from jupyter_codegen.service import status
         from jupyter_codegen.engine.local.embedded import EmbeddedModel, conversion_lock
         assert embedded.fcntl is None
         model = EmbeddedModel("m", "t", "x", "p{}", "1", 1, 1, "0")
         with tempfile.TemporaryDirectory() as tmp, conversion_lock(model, Path(tmp)):
             pass
-        mem = service._memory()
+        mem = status.memory()
         assert mem["peak_rss_bytes"] > 0 and mem["rss_bytes"] > 0, mem
         print("ok")
         """

@@ -7,17 +7,15 @@ import pytest
 from jupyter_codegen.chat.messages import extract_code
 from jupyter_codegen.completion.postprocess import (
     clean_completion,
-    completion_scope,
     cut_at_suffix_repeat,
-    is_mid_line,
     keeps_parsing,
     parsing_variant,
-    scope_end,
-    should_stop,
     strip_chat,
     trim_suffix_overlap,
     trim_trailing_partial_line,
 )
+from jupyter_codegen.completion.scope import completion_scope, is_mid_line, scope_end
+from jupyter_codegen.completion.stopping import should_stop
 
 
 @pytest.mark.parametrize(

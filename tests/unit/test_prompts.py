@@ -11,7 +11,7 @@ from jupyter_codegen.chat.messages import (
     build_generate_messages,
     recent_turns,
 )
-from jupyter_codegen.completion.prompt import build_fim_prompt, fim_segments
+from jupyter_codegen.completion.prompt import FimPrompt, fim_segments, fit_cell, render
 from jupyter_codegen.context.budget import PromptBudget, keep_head, keep_tail, stable_tail
 from jupyter_codegen.context.cells import first_that_fit, nearest_that_fit
 from jupyter_codegen.context.live import live_block
@@ -102,6 +102,14 @@ def nearest(before: list[str], after: list[str]):
 
 
 QWEN = TEMPLATES_BY_FAMILY["qwen2.5-coder"]
+
+
+def build_fim_prompt(template, prefix, suffix, select, budget, count, **kw) -> FimPrompt:
+    """The pipeline's prompt steps in order: fit the cell, select context in
+    what it leaves, render."""
+    fit = fit_cell(template, prefix, suffix, budget, count, **kw)
+    before, after = select(fit.before_budget, fit.after_budget)
+    return render(template, fit, before, after, count)
 
 
 def test_build_fim_prompt_gives_context_what_the_cell_leaves() -> None:

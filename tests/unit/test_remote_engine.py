@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import text_check
 
 from jupyter_codegen.completion.prompt import fim_segments
 from jupyter_codegen.engine.base import ChatMessage, GenerationRequest
@@ -374,7 +375,7 @@ def test_a_stop_token_in_the_text_ends_the_candidate(scripted: Scripted) -> None
 def test_a_stop_check_ends_the_candidate_as_scope(scripted: Scripted) -> None:
     scripted.script = lambda h: sse(h, *(event(c) + "\n\n" for c in "abcdef"))
     result = engine(scripted.url).generate(
-        request(stop_check=lambda i, text: text.endswith("c")), threading.Event()
+        request(stop_check=text_check(lambda text: text.endswith("c"))), threading.Event()
     )
     assert (result.candidates[0].text, result.candidates[0].finish_reason) == ("abc", "scope")
 

@@ -1,11 +1,11 @@
-"""Service decisions that need no model."""
+"""Completion decisions that need no model."""
 
 from __future__ import annotations
 
 import pytest
 
 from jupyter_codegen.api.schemas import CompleteRequest
-from jupyter_codegen.service.service import CodegenService
+from jupyter_codegen.completion.analysis import analyse
 
 
 @pytest.mark.parametrize(
@@ -21,4 +21,4 @@ def test_multiline_false_limits_the_scope_to_the_line(
     prefix: str, multiline: bool, scope: str
 ) -> None:
     req = CompleteRequest(prefix=prefix, multiline=multiline)
-    assert CodegenService._scope(req) == scope
+    assert analyse(req.prefix, req.suffix, req.language, req.multiline).scope == scope

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.context.syntax import (
-    compiles,
-    ends_block_header,
-    error_count,
-    names_used,
-    neutralize,
-    parse_cell,
-)
+from jupyter_codegen.context.neutralize import neutralize
+from jupyter_codegen.context.statements import parse_cell
+from jupyter_codegen.context.syntax import compiles, ends_block_header, error_count, names_used
 
 
 @pytest.mark.parametrize(

@@ -371,8 +371,9 @@ class _Run:
         if len(new) > len(text) and self.on_delta is not None:
             self.on_delta(index, new[len(text) :])
         check = self.request.stop_check
-        if reason is None and check is not None and check(index, new):
-            reason = "scope"
+        if reason is None and check is not None and len(new) > len(text):
+            if check(index, new[len(text) :]):
+                reason = "scope"
         return new, reason
 
 

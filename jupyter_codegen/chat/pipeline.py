@@ -1,0 +1,112 @@
+"""Explanations and generated code, start to end: the same context selector
+as completions chooses the notebook's cells for the code (or instruction),
+the chat prompt is built around them, and the reply is read back. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jupyter_codegen.api.schemas import ExplainRequest, GenerateRequest
+from jupyter_codegen.chat.messages import (
+    build_explain_messages,
+    build_generate_messages,
+    recent_turns,
+)
+from jupyter_codegen.context.budget import CountTokens, PromptBudget, keep_head
+from jupyter_codegen.context.cells import SEPARATOR
+from jupyter_codegen.context.select import select_context
+from jupyter_codegen.context.syntax import ParsedCell
+from jupyter_codegen.engine.base import ChatMessage, GenerationRequest
+from jupyter_codegen.errors import RequestError
+
+#: The code (or instruction) of a chat may take this many times the prompt budget.
+MAX_MAIN_BUDGETS = 4
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """What the model and the server settle for every chat."""
+
+    budget: PromptBudget
+    count: CountTokens
+    stop_tokens: tuple[str, ...] = ()
+    timeout_s: float | None = None
+
+
+def live_lines(namespace: str, settings: ChatSettings) -> str:
+    """The live variables' descriptions for a chat prompt: the first whole
+    lines within a quarter of the prompt budget."""
+    if not namespace.strip():
+        return ""
+    return keep_head(namespace.strip() + "\n", settings.budget.live, settings.count).rstrip()
+
+
+def _context(
+    about: str,
+    main_text: str,
+    req: ExplainRequest | GenerateRequest,
+    settings: ChatSettings,
+    what: str,
+) -> str:
+    """The earlier cells that matter to ``about`` (code or an instruction), in
+    what the budget leaves beside ``main_text``; 413 when that alone is far
+    over the budget."""
+    count, total = settings.count, settings.budget.total
+    main_tokens = count(main_text)
+    if main_tokens > total * MAX_MAIN_BUDGETS:
+        raise RequestError(
+            f"The {what} is {main_tokens} tokens; at most {total * MAX_MAIN_BUDGETS} are "
+            f"accepted ({MAX_MAIN_BUDGETS} x CodegenApp.context_tokens). Send a smaller part.",
+            status=413,
+        )
+    chosen = select_context(
+        "syntax",
+        req.cells_before,
+        (),
+        ParsedCell(about),
+        req.language,
+        max(0, total - main_tokens),
+        count,
+        after_budget=0,
+    )
+    return SEPARATOR.join(chosen.before)
+
+
+def explain_generation(
+    req: ExplainRequest, settings: ChatSettings, max_tokens: int
+) -> GenerationRequest:
+    """The chat that explains ``req.code`` (or answers a question about it)."""
+    namespace = live_lines(req.namespace, settings)
+    history: list[ChatMessage] = []
+    if req.history:
+        # Follow-ups keep the newest turns that fit half the prompt budget.
+        turns = [ChatMessage(t.role, t.content) for t in req.history]
+        history = recent_turns(turns, settings.budget.total // 2, settings.count)
+    main = req.code + (req.question or "") + namespace + "".join(t.content for t in history)
+    context = _context(req.code, main, req, settings, "code to explain")
+    messages = build_explain_messages(
+        req.code, context, req.question, req.language, history, namespace
+    )
+    return _chat(messages, settings, max_tokens, "explain")
+
+
+def generate_generation(
+    req: GenerateRequest, settings: ChatSettings, max_tokens: int
+) -> GenerationRequest:
+    """The chat that writes code for ``req.instruction``."""
+    namespace = live_lines(req.namespace, settings)
+    context = _context(req.instruction, req.instruction + namespace, req, settings, "instruction")
+    messages = build_generate_messages(req.instruction, context, namespace, req.language)
+    return _chat(messages, settings, max_tokens, "generate")
+
+
+def _chat(
+    messages: list[ChatMessage], settings: ChatSettings, max_tokens: int, kind: str
+) -> GenerationRequest:
+    return GenerationRequest(
+        max_new_tokens=max_tokens,
+        messages=messages,
+        stop_tokens=settings.stop_tokens,
+        timeout_s=settings.timeout_s,
+        cache_key=kind,
+    )
