@@ -45,13 +45,16 @@ from __future__ import annotations
 import ast
 import builtins
 import datetime
+import functools
+import gc
 import itertools
 import json
 import re
 import sys
 import types
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 MAX_VARIABLES = 20
 MAX_COLUMNS = 40
@@ -123,6 +126,30 @@ def _module_items(module: Any, names: Iterable[str] | None = None) -> dict[str, 
     if names is None:
         return items
     return {n: items[n] for n in names if n in items}
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(fn: _F) -> _F:
+    """Run ``fn`` with the cyclic garbage collector paused and warnings
+    ignored: a collection would run the finalizers (``__del__``) of the user's
+    garbage and ``gc.callbacks``, and a warning ``warnings.showwarning``, all
+    user code, in the middle of a lookup."""
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return guarded  # type: ignore[return-value]
 
 
 def _clean(text: str) -> str:
@@ -855,6 +882,7 @@ def _default(value: Any) -> str:
     return "..."
 
 
+@_guarded
 def function_signature(fn: types.FunctionType, *, skip_first: bool = False) -> str:
     """``(a, b=1, *args, c: int, **kw)`` of a plain Python function, read from
     its code object: no ``__signature__``/``__wrapped__`` is followed and no
@@ -866,6 +894,7 @@ def function_signature(fn: types.FunctionType, *, skip_first: bool = False) -> s
         return "(...)"
 
 
+@_guarded
 def describe_value(name: str, obj: Any) -> str:
     """One line describing ``obj``, at most :data:`MAX_LINE_CHARS` long."""
     return _describe_line(_Reader(), name, obj)
@@ -911,6 +940,7 @@ def _skipped(
     )
 
 
+@_guarded
 def relevant_variables(
     namespace: Mapping[str, Any], request: str, recent_cells: Sequence[str]
 ) -> list[str]:
@@ -934,12 +964,14 @@ def relevant_variables(
     return picked
 
 
+@_guarded
 def describe_namespace(namespace: Mapping[str, Any], names: Iterable[str]) -> str:
     reader = _Reader()
     found = _user_names(namespace)
     return "\n".join(_describe_line(reader, n, found[n]) for n in names if n in found)
 
 
+@_guarded
 def pick_names(
     namespace: Mapping[str, Any],
     source: str,
@@ -974,6 +1006,7 @@ def _pick(
     return picked
 
 
+@_guarded
 def describe_live(
     namespace: Mapping[str, Any],
     source: str,
@@ -1026,6 +1059,7 @@ class LiveContext:
         return {"application/json": self.to_json(), "text/plain": repr(self)}
 
 
+@_guarded
 def live_context(source: str, max_chars: int = 3000) -> LiveContext:
     """Describe the kernel's variables that ``source`` (the active cell first,
     then the notebook's other code) uses, then other data variables, in at most

@@ -19,6 +19,7 @@ import builtins
 import collections
 import datetime
 import enum
+import gc
 import sys
 import types
 
@@ -804,6 +805,52 @@ def _uninstall_hidden(ns):
             del hidden[key]
 
 
+def _in_lookup():
+    """Whether the lookup (kernel_context's code) is running: the collector
+    may also run for the test's own code, which is not the lookup's doing."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith("kernel_context.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+class Cycle:
+    """Garbage in a reference cycle: only the cyclic collector frees it, and
+    its ``__del__`` runs then."""
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        if _in_lookup():
+            CALLS.append("Cycle.__del__")
+
+
+def _gc_callback(phase, info):
+    if _in_lookup():
+        CALLS.append(f"gc.callbacks({phase})")
+
+
+def _install_gc(ns):
+    # The collector runs at every allocation, and finds the user's garbage
+    _ACTIVE["gc threshold"] = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(1, 1, 1)
+    gc.callbacks.append(_gc_callback)
+    gc.disable()  # the garbage stays until the lookup
+    for _ in range(100):
+        Cycle()
+    gc.enable()
+
+
+def _uninstall_gc(ns):
+    gc.callbacks.remove(_gc_callback)
+    gc.set_threshold(*_ACTIVE.pop("gc threshold"))  # type: ignore[misc]
+    gc.collect()
+
+
 ENVIRONMENT = {
     "namespace_keys": (_install_namespace_keys, _uninstall_namespace_keys),
     "builtins": (_install_builtins, _uninstall_builtins),
@@ -812,6 +859,7 @@ ENVIRONMENT = {
     "torch_dispatch_mode": (_install_dispatch_mode, _uninstall_dispatch_mode),
     "polars_extension": (_install_polars_extension, _uninstall_polars_extension),
     "hidden_keys": (_install_hidden, _uninstall_hidden),
+    "gc_finalizers": (_install_gc, _uninstall_gc),
 }
 
 
