@@ -1046,15 +1046,19 @@ class LiveContext:
         self.names = names
         self.execution_count = execution_count
 
+    @_guarded
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "names": self.names, "execution_count": self.execution_count}
 
+    @_guarded
     def __repr__(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=True)
 
+    @_guarded
     def _repr_json_(self) -> dict[str, Any]:
         return self.to_json()
 
+    @_guarded
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"application/json": self.to_json(), "text/plain": repr(self)}
 

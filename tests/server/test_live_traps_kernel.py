@@ -59,6 +59,9 @@ def corpus() -> Any:
     try:
         cell(client, f"exec(compile(open({str(TRAPS_FILE)!r}).read(), 'live_traps', 'exec'))")
         cell(client, "import json\n_table = json.dumps([(n, e) for n, _, e in TRAPS])")
+        # The first lookup imports the module (its import is not guarded from
+        # the collector, see gc_finalizers): the traps are on lookups
+        cell(client, "import jupyter_codegen.kernel_context")
         yield client
     finally:
         client.stop_channels()
