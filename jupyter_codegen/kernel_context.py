@@ -7,7 +7,8 @@ defined. The rule that every reader in this module follows:
 
 **A value is read only through steps that are each one of these:**
 
-1. ``type(x)`` and ``is``, ``id(x)``: they never call anything.
+1. ``type(x)``, ``is``, ``id(x)`` and ``callable(x)`` (a test of the type's
+   call slot): they never call anything.
 2. C code of an *exact* builtin type on an object of exactly that type:
    ``len``, iteration and slicing of an exact ``list``/``tuple``/``dict``/
    ``set``/``frozenset``/``str``; ``repr`` of an exact ``str``/``int``/
@@ -35,9 +36,20 @@ stored key of the same hash, and a ``str`` subclass key compares with its own
 instance dicts, ``__kwdefaults__``, annotations, numpy's ``fields``): such a
 dict is scanned once, and only its exact ``str`` keys are used (from a copy).
 
-What does not pass is described by its type's name only. The reply is bounded
-as a whole (text and names together) and reaches the frontend as
-``application/json``, which no ``text/plain`` formatter (``rich``) changes.
+What does not pass is described by its type's name only (or less: a frame
+whose index is not trusted by its kind, a function whose defaults are not an
+exact tuple by ``function(...)``). Every public function runs with the cyclic
+garbage collector paused and warnings ignored, so that no finalizer of the
+user's garbage, ``gc.callbacks`` or ``warnings.showwarning`` runs in a lookup.
+The reply is bounded as a whole (text and names together) and reaches the
+frontend as ``application/json``, which no ``text/plain`` formatter (``rich``)
+changes.
+
+Outside the rule: a library that the user changed (a pandas method replaced
+at runtime, or ``sys.modules["pandas"]`` replaced by a real module of their
+own), and hooks that run for any Python code (``sys.settrace``/``setprofile``,
+audit hooks, signal handlers). The trap corpus, tests/live_traps.py, gets a
+row for every new reader and every type it trusts.
 """
 
 from __future__ import annotations
