@@ -26,6 +26,7 @@ import types
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import torch
 from pandas.api.extensions import ExtensionArray, ExtensionDtype
 from torch.overrides import TorchFunctionMode
@@ -448,6 +449,33 @@ def _categories_trap():
     return pd.Series(pd.Categorical(["a"], categories=pd.Index(TrapArray(["a"]))))
 
 
+class TrapArrowType(pa.ExtensionType):
+    """A pyarrow extension type of the user's: its text is its own code."""
+
+    def __init__(self):
+        super().__init__(pa.int64(), "trap.arrow")
+
+    def __arrow_ext_serialize__(self):
+        CALLS.append("TrapArrowType.__arrow_ext_serialize__")
+        return b""
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type, serialized):
+        return cls()
+
+    locals().update(recording(names=("__repr__", "__str__", "__eq__", "__hash__")))
+
+
+def _arrow_extension():
+    storage = pa.array([1, 2])
+    array = pa.ExtensionArray.from_storage(TrapArrowType(), storage)
+    return pd.Series(pd.arrays.ArrowExtensionArray(array))
+
+
+def _interval_tz():
+    return pd.Series(pd.interval_range(start=pd.Timestamp("2020-01-01", tz=TrapTZ()), periods=2))
+
+
 def _tz_trap():
     return pd.Series(pd.DatetimeIndex(["2020-01-01"]).tz_localize(TrapTZ()))
 
@@ -656,6 +684,27 @@ TRAPS = [
     ),
     ("objects", pd.Series([Item()]), "objects: pandas Series <NoneType>, dtype object, length 1"),
     ("sub_frame", SubFrame({"a": [1]}), "sub_frame: __main__.SubFrame"),
+    (
+        "sparse_fill",
+        pd.Series(pd.arrays.SparseArray([1.0, 2.0], fill_value=FloatTrap(0.0))),
+        "sparse_fill: pandas Series <NoneType>, dtype pandas.arrays.SparseArray, length 2",
+    ),
+    (
+        "arrow_extension",
+        _arrow_extension(),
+        "arrow_extension: pandas Series <NoneType>, dtype pandas.arrays.ArrowExtensionArray,"
+        " length 2",
+    ),
+    (
+        "interval_tz",
+        _interval_tz(),
+        "interval_tz: pandas Series <NoneType>, dtype pandas.arrays.IntervalArray, length 2",
+    ),
+    (
+        "category_columns",
+        pd.DataFrame([[1]], columns=pd.CategoricalIndex([Item()])),
+        "category_columns: pandas DataFrame, shape (1, 1), columns {<__main__.Item>: int64}",
+    ),
     # numpy: dtypes are read from names and field dtypes, never titles
     (
         "titled",
@@ -683,6 +732,11 @@ TRAPS = [
         "na_object: numpy ndarray, shape (1,), dtype numpy.dtypes.StringDType",
     ),
     ("object_array", _object_array(), "object_array: numpy ndarray, shape (2,), dtype object"),
+    (
+        "subarray_titled",
+        np.zeros(1, dtype=np.dtype((np.dtype([((Title(), "a"), "f8")]), (2,)))),
+        "subarray_titled: numpy ndarray, shape (1, 2), dtype [('a', float64)]",
+    ),
     ("ndarray_sub", np.zeros(3).view(TrapNdarray), "ndarray_sub: __main__.TrapNdarray"),
     # torch
     ("tensor", torch.zeros(2, 3), "tensor: torch Tensor, shape (2, 3), dtype torch.float32"),
@@ -693,6 +747,12 @@ TRAPS = [
     ),
     ("tensor_sub", torch.zeros(2).as_subclass(TrapTensor), "tensor_sub: __main__.TrapTensor"),
     # polars
+    ("lazy", pl.LazyFrame({"a": [1]}), "lazy: polars LazyFrame"),
+    (
+        "pl_object_frame",
+        pl.DataFrame({"o": pl.Series([Item()], dtype=pl.Object)}),
+        "pl_object_frame: polars DataFrame, shape (1, 1), columns {'o': Object}",
+    ),
     (
         "pl_objects",
         pl.Series("o", [Item()], dtype=pl.Object),

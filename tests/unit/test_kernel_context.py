@@ -97,6 +97,65 @@ def test_describe_value(obj: object, expected: str) -> None:
     assert describe_value("x", obj) == expected
 
 
+TRUSTED_ARRAYS = {
+    "int": [1, 2],
+    "float32": np.array([1.5, 2.5], dtype="float32"),
+    "str": ["a", "b"],
+    "string": pd.array(["a", None], dtype="string"),
+    "object": [object(), None],
+    "bool": [True, False],
+    "Int64": pd.array([1, None], dtype="Int64"),
+    "boolean": pd.array([True, None], dtype="boolean"),
+    "category": pd.Categorical(["u", "v"]),
+    "datetime": pd.to_datetime(["2020-01-01", "2020-01-02"]),
+    "utc": pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC"),
+    "zoneinfo": pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("Europe/Paris"),
+    "timedelta": pd.to_timedelta([1, 2], unit="s"),
+    "period": pd.period_range("2020", periods=2, freq="D"),
+    "interval": pd.interval_range(0, 2),
+    "sparse": pd.arrays.SparseArray([0, 1]),
+    "arrow": pd.array([1, 2], dtype="int64[pyarrow]"),
+}
+
+
+@pytest.mark.parametrize("values", TRUSTED_ARRAYS.values(), ids=list(TRUSTED_ARRAYS))
+def test_a_trusted_column_is_described_as_pandas_shows_its_dtype(values: Any) -> None:
+    series = pd.Series(values, name="s")
+    frame = pd.DataFrame({"c": values, "n": [1, 2]})
+    assert describe_value("x", series) == f"x: pandas Series 's', dtype {series.dtype}, length 2"
+    assert describe_value("x", frame) == (
+        f"x: pandas DataFrame, shape (2, 2), columns {{'c': {frame.dtypes.iloc[0]}, 'n': int64}}"
+    )
+
+
+TRUSTED_DTYPES = [
+    "float64",
+    ">i4",
+    "U5",
+    "S3",
+    "M8[ns]",
+    "m8[s]",
+    "O",
+    "V8",
+    "c16",
+    ("f8", (2, 3)),
+    [("a", "f8"), ("b", "i4", (2,))],
+    [("a", [("x", "u1"), ("y", "f4")])],
+    {"names": ["a", "b"], "formats": ["f8", "i4"], "offsets": [0, 12], "itemsize": 24},
+    np.dtypes.StringDType(),
+]
+
+
+@pytest.mark.parametrize("dtype", TRUSTED_DTYPES, ids=[str(d) for d in TRUSTED_DTYPES])
+def test_a_trusted_numpy_dtype_is_described_as_numpy_shows_it(dtype: Any) -> None:
+    array = np.zeros(2, dtype=dtype)
+    aligned = np.zeros(2, dtype=np.dtype(dtype, align=True))
+    for arr in (array, aligned):
+        assert describe_value("a", arr) == (
+            f"a: numpy ndarray, shape {arr.shape!r}, dtype {arr.dtype}"
+        )
+
+
 def test_a_wide_dataframe_lists_its_first_columns_then_a_count() -> None:
     df = pd.DataFrame({f"c{i}": [i] for i in range(50)})
     line = describe_value("wide", df)
