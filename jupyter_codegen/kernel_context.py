@@ -255,6 +255,13 @@ class _Registry:
             self._add(scalar, "numpy scalar")
         for name in ("void", "record"):  # a structured dtype's scalar type
             self._add(numpy.get(name), "numpy void")
+        # numpy's dtype classes: made by numpy itself from its type codes (numpy
+        # before 1.25 exports no numpy.dtypes), then by name from numpy.dtypes
+        dtype = numpy.get("dtype")
+        if _is_class(dtype) and not _TYPE_FLAGS.__get__(dtype) & _HEAPTYPE:
+            for code in "?bBhHiIlLqQefdgFDGSUOMm":
+                self._add(type(dtype(code)), "numpy dtype builtin")
+            self._add(type(dtype("V")), "numpy dtype VoidDType")
         for name, cls in get.get("numpy.dtypes", {}).items():
             if name.endswith("DType"):
                 self._add(cls, f"numpy dtype {name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import sys
 import types
 from typing import Any
 
@@ -154,6 +155,15 @@ def test_a_trusted_numpy_dtype_is_described_as_numpy_shows_it(dtype: Any) -> Non
         assert describe_value("a", arr) == (
             f"a: numpy ndarray, shape {arr.shape!r}, dtype {arr.dtype}"
         )
+
+
+def test_numpy_without_its_dtypes_module_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # numpy before 1.25 has no numpy.dtypes: its dtype classes come from numpy
+    arrays = [np.zeros(2, dtype=d) for d in TRUSTED_DTYPES[:-1]]
+    expected = [describe_value("a", a) for a in arrays]
+    monkeypatch.delitem(sys.modules, "numpy.dtypes")
+    assert [describe_value("a", a) for a in arrays] == expected
+    assert all("numpy.dtypes" not in line for line in expected)
 
 
 def test_a_wide_dataframe_lists_its_first_columns_then_a_count() -> None:
