@@ -36,7 +36,38 @@ export function liveExpression(source: string): string {
   );
 }
 
-/** The `{text, names, execution_count}` of a user expression's reply, or null. */
+/** What `live_context` returns: `{text, names, execution_count}`. */
+interface ILiveResult {
+  text: string;
+  execution_count?: unknown;
+}
+
+/** `value` (a parsed object, or JSON text) as a live result, or null. */
+function asLiveResult(value: unknown): ILiveResult | null {
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return null;
+  }
+  const result = parsed as { text?: unknown };
+  return typeof result.text === 'string' ? (parsed as ILiveResult) : null;
+}
+
+/**
+ * The `{text, names, execution_count}` of a user expression's reply, or null.
+ *
+ * The kernel formats the expression's value with its display formatter:
+ * `application/json` (from the result's mime bundle) is read first, since no
+ * `text/plain` formatter changes it (rich's colours and wraps text/plain);
+ * `text/plain` is the fallback, and only when it is that same JSON (a kernel
+ * with an older package, or one whose formatter drops bundles).
+ */
 export function parseLiveReply(
   reply: KernelMessage.IExecuteReplyMsg['content'] | undefined
 ): { text: string; executionCount: number | null } | null {
@@ -48,34 +79,25 @@ export function parseLiveReply(
   if (!expression || expression.status !== 'ok') {
     return null;
   }
-  const plain = expression.data?.['text/plain'];
-  if (typeof plain !== 'string') {
+  const data = expression.data ?? {};
+  const parsed =
+    asLiveResult(data['application/json']) ?? asLiveResult(data['text/plain']);
+  if (!parsed) {
     return null;
   }
-  try {
-    const parsed = JSON.parse(plain) as {
-      text?: unknown;
-      execution_count?: unknown;
-    };
-    if (typeof parsed?.text !== 'string') {
-      return null;
-    }
-    // The execute reply's count numbers cells as `execute_input` does (the
-    // last cell run); IPython's own `execution_count` in the JSON is the next
-    // prompt's number, one more. The cache follows the former.
-    const count =
-      typeof reply.execution_count === 'number'
-        ? reply.execution_count
-        : typeof parsed.execution_count === 'number'
-          ? parsed.execution_count - 1
-          : null;
-    return {
-      text: parsed.text.slice(0, MAX_NAMESPACE_CHARS),
-      executionCount: count
-    };
-  } catch {
-    return null;
-  }
+  // The execute reply's count numbers cells as `execute_input` does (the
+  // last cell run); IPython's own `execution_count` in the JSON is the next
+  // prompt's number, one more. The cache follows the former.
+  const count =
+    typeof reply.execution_count === 'number'
+      ? reply.execution_count
+      : typeof parsed.execution_count === 'number'
+        ? parsed.execution_count - 1
+        : null;
+  return {
+    text: parsed.text.slice(0, MAX_NAMESPACE_CHARS),
+    executionCount: count
+  };
 }
 
 /** What is known about one kernel connection. */

@@ -4,6 +4,7 @@ import {
   liveSource,
   lookupCount,
   MAX_LIVE_SOURCE_CHARS,
+  MAX_NAMESPACE_CHARS,
   parseLiveReply
 } from '../kernelContext';
 
@@ -40,6 +41,13 @@ class FakeKernel {
   info: Promise<any>;
   answer: (source: string) => string | null | 'never' = source =>
     `df: DataFrame for ${source.split('\n')[0]} @${this.executionCount}`;
+  /**
+   * How IPython formats the result: 'bundle' as the package does now
+   * (application/json and the same JSON as text/plain), 'plain' as an older
+   * package did (text/plain only), 'rich' with `%load_ext rich` (the bundle's
+   * JSON, and text/plain coloured and wrapped).
+   */
+  format: 'bundle' | 'plain' | 'rich' = 'bundle';
 
   constructor(language = 'python') {
     this.info = Promise.resolve({ language_info: { name: language } });
@@ -81,14 +89,15 @@ class FakeKernel {
                   user_expressions: {
                     codegen: {
                       status: 'ok',
-                      data: {
-                        'text/plain': JSON.stringify({
+                      data: formatted(
+                        {
                           text: answer,
                           names: ['df'],
                           // IPython's execution_count: the next prompt's
                           execution_count: count + 1
-                        })
-                      },
+                        },
+                        this.format
+                      ),
                       metadata: {}
                     }
                   }
@@ -107,6 +116,23 @@ class FakeKernel {
       content: { code: 'x = 1', execution_count: this.executionCount }
     });
   }
+}
+
+/** A result's `data` as the kernel's display formatter makes it. */
+function formatted(
+  result: Record<string, unknown>,
+  format: 'bundle' | 'plain' | 'rich'
+): Record<string, unknown> {
+  const json = JSON.stringify(result);
+  if (format === 'plain') {
+    return { 'text/plain': json };
+  }
+  if (format === 'rich') {
+    // rich's Pretty: coloured, and wrapped at the console's width
+    const coloured = `\u001b[1m{\u001b[0m${json.slice(1, 60)}\n    ${json.slice(60)}`;
+    return { 'application/json': result, 'text/plain': coloured };
+  }
+  return { 'application/json': result, 'text/plain': json };
 }
 
 function sessionOf(kernel: FakeKernel | null): any {
@@ -201,6 +227,17 @@ describe('liveNamespace', () => {
     const kernel = new FakeKernel('python3');
     expect(await liveNamespace(sessionOf(kernel), 'df', true)).not.toBe('');
   });
+
+  it.each(['bundle', 'plain', 'rich'] as const)(
+    'reads the description whatever formats text/plain (%s)',
+    async format => {
+      const kernel = new FakeKernel();
+      kernel.format = format;
+      expect(await liveNamespace(sessionOf(kernel), 'df', true)).toBe(
+        'df: DataFrame for df @0'
+      );
+    }
+  );
 
   it('is off when the setting is off, and with no kernel or session', async () => {
     const kernel = new FakeKernel();
@@ -313,6 +350,72 @@ describe('parseLiveReply', () => {
         }
       } as any)
     ).toEqual({ text: 'x: int', executionCount: 1 });
+  });
+
+  /** A reply whose user expression has this `data`. */
+  const withData = (data: Record<string, unknown>) =>
+    ({
+      status: 'ok',
+      execution_count: 3,
+      user_expressions: { codegen: { status: 'ok', data } }
+    }) as any;
+  const json = { text: 'x: int', names: ['x'], execution_count: 4 };
+
+  it('reads application/json first: a formatter colours text/plain (rich)', () => {
+    expect(
+      parseLiveReply(
+        withData({
+          'application/json': json,
+          'text/plain': '\u001b[1m{\u001b[0m\u001b[32m"text"\u001b[0m: ...'
+        })
+      )
+    ).toEqual({ text: 'x: int', executionCount: 3 });
+  });
+
+  it('prefers application/json to a text/plain that says otherwise', () => {
+    expect(
+      parseLiveReply(
+        withData({
+          'application/json': json,
+          'text/plain': JSON.stringify({ ...json, text: 'other' })
+        })
+      )?.text
+    ).toBe('x: int');
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['without text', { names: [] }],
+    ['with a text that is not a string', { text: 3 }],
+    ['an array', [json]],
+    ['null', null],
+    ['text that is not JSON', '{text'],
+    ['a number', 5]
+  ])(
+    'falls back to text/plain when application/json is %s, if it is JSON',
+    (_name, value) => {
+      const plain = JSON.stringify({ ...json, text: 'from text/plain' });
+      const data: Record<string, unknown> = { 'text/plain': plain };
+      if (value !== undefined) {
+        data['application/json'] = value;
+      }
+      expect(parseLiveReply(withData(data))?.text).toBe('from text/plain');
+      data['text/plain'] = '\u001b[1mcoloured\u001b[0m';
+      expect(parseLiveReply(withData(data))).toBeNull();
+    }
+  );
+
+  it('reads application/json sent as JSON text', () => {
+    expect(
+      parseLiveReply(withData({ 'application/json': JSON.stringify(json) }))
+    ).toEqual({ text: 'x: int', executionCount: 3 });
+  });
+
+  it('clips the description to the server bound', () => {
+    const long = { ...json, text: 'x'.repeat(MAX_NAMESPACE_CHARS + 10) };
+    expect(
+      parseLiveReply(withData({ 'application/json': long }))?.text
+    ).toHaveLength(MAX_NAMESPACE_CHARS);
   });
 
   it.each([

@@ -76,6 +76,7 @@ def test_the_lookup_describes_live_variables_and_stores_no_history(kernel: Any) 
     text_plain = found["data"]["text/plain"]
     assert "\n" not in text_plain and again == found
     result = json.loads(text_plain)
+    assert found["data"]["application/json"] == result  # what the frontend reads first
     assert result["names"][:3] == ["sales", "trap", "config"]
     lines = result["text"].splitlines()
     assert lines[0] == (

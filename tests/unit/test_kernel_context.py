@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import sys
 import types
 from typing import Any
 
@@ -97,19 +98,131 @@ def test_describe_value(obj: object, expected: str) -> None:
     assert describe_value("x", obj) == expected
 
 
+TRUSTED_ARRAYS = {
+    "int": [1, 2],
+    "float32": np.array([1.5, 2.5], dtype="float32"),
+    "str": ["a", "b"],
+    "string": pd.array(["a", None], dtype="string"),
+    "object": [object(), None],
+    "bool": [True, False],
+    "Int64": pd.array([1, None], dtype="Int64"),
+    "boolean": pd.array([True, None], dtype="boolean"),
+    "category": pd.Categorical(["u", "v"]),
+    "datetime": pd.to_datetime(["2020-01-01", "2020-01-02"]),
+    "utc": pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("UTC"),
+    "zoneinfo": pd.to_datetime(["2020-01-01", "2020-01-02"]).tz_localize("Europe/Paris"),
+    "timedelta": pd.to_timedelta([1, 2], unit="s"),
+    "period": pd.period_range("2020", periods=2, freq="D"),
+    "interval": pd.interval_range(0, 2),
+    "sparse": pd.arrays.SparseArray([0, 1]),
+    "arrow": pd.array([1, 2], dtype="int64[pyarrow]"),
+}
+
+
+@pytest.mark.parametrize("values", TRUSTED_ARRAYS.values(), ids=list(TRUSTED_ARRAYS))
+def test_a_trusted_column_is_described_as_pandas_shows_its_dtype(values: Any) -> None:
+    series = pd.Series(values, name="s")
+    frame = pd.DataFrame({"c": values, "n": [1, 2]})
+    assert describe_value("x", series) == f"x: pandas Series 's', dtype {series.dtype}, length 2"
+    assert describe_value("x", frame) == (
+        f"x: pandas DataFrame, shape (2, 2), columns {{'c': {frame.dtypes.iloc[0]}, 'n': int64}}"
+    )
+
+
+TRUSTED_DTYPES = [
+    "float64",
+    ">i4",
+    "U5",
+    "S3",
+    "M8[ns]",
+    "m8[s]",
+    "O",
+    "V8",
+    "c16",
+    ("f8", (2, 3)),
+    [("a", "f8"), ("b", "i4", (2,))],
+    [("a", [("x", "u1"), ("y", "f4")])],
+    {"names": ["a", "b"], "formats": ["f8", "i4"], "offsets": [0, 12], "itemsize": 24},
+    np.dtypes.StringDType(),
+]
+
+
+@pytest.mark.parametrize("dtype", TRUSTED_DTYPES, ids=[str(d) for d in TRUSTED_DTYPES])
+def test_a_trusted_numpy_dtype_is_described_as_numpy_shows_it(dtype: Any) -> None:
+    array = np.zeros(2, dtype=dtype)
+    aligned = np.zeros(2, dtype=np.dtype(dtype, align=True))
+    for arr in (array, aligned):
+        assert describe_value("a", arr) == (
+            f"a: numpy ndarray, shape {arr.shape!r}, dtype {arr.dtype}"
+        )
+
+
+def test_numpy_without_its_dtypes_module_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # numpy before 1.25 has no numpy.dtypes: its dtype classes come from numpy
+    arrays = [np.zeros(2, dtype=d) for d in TRUSTED_DTYPES[:-1]]
+    expected = [describe_value("a", a) for a in arrays]
+    monkeypatch.delitem(sys.modules, "numpy.dtypes")
+    assert [describe_value("a", a) for a in arrays] == expected
+    assert all("numpy.dtypes" not in line for line in expected)
+
+
 def test_a_wide_dataframe_lists_its_first_columns_then_a_count() -> None:
     df = pd.DataFrame({f"c{i}": [i] for i in range(50)})
     line = describe_value("wide", df)
     assert "'c39': int64, ... 10 more}" in line and "'c40'" not in line
 
 
-def test_descriptions_are_bounded() -> None:
+def test_descriptions_are_bounded_text_and_names_together() -> None:
     df = pd.DataFrame({"x" * 70 + str(i): [i] for i in range(40)})
     assert len(describe_value("df", df)) == kernel_context.MAX_LINE_CHARS
-    ns = {f"v{i}": {"k" * 50 + str(j): j for j in range(20)} for i in range(40)}
-    text, names = describe_live(ns, "", max_chars=3000)
-    assert len(text) <= 3000 and 0 < len(names) < 40
+    ns: dict[str, Any] = {f"v{i}": {"k" * 50 + str(j): j for j in range(20)} for i in range(40)}
+    # names as long as a described name may be, and one far longer
+    longest = kernel_context.MAX_NAME_CHARS
+    ns.update({"n" * (longest - 3) + f"{i:03}": i for i in range(30)})
+    ns["x" * 3_000_000] = 1
+    for max_chars in (10, 200, 3000, 20_000):
+        for source in ("", " ".join(ns)):
+            text, names = describe_live(ns, source, max_chars=max_chars)
+            assert len(text) + sum(len(n) for n in names) <= max_chars
+            assert all(len(n) <= longest for n in names)
+            assert len(text.splitlines()) == len(names) <= kernel_context.MAX_VARIABLES
+            if max_chars >= 3000:
+                assert len(names) > 0
     assert describe_live(ns, "", max_chars=10) == ("", [])
+
+
+def test_a_reply_is_bounded_whatever_the_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython
+
+    class Shell:
+        user_ns = {"x" * 3_000_000: 1, "y" * 500: [1], "ok": 1, **{f"v{i}": i for i in range(50)}}
+        user_ns_hidden: dict[str, Any] = {}
+        execution_count = 3
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    for max_chars in (100, 3000, 10**9):
+        reply = live_context("ok " + "x" * 3_000_000, max_chars=max_chars)
+        size = len(json.dumps(reply.to_json()))
+        assert size <= min(max_chars, kernel_context.MAX_REPLY_CHARS) + 100
+        assert "ok" in reply.names
+
+
+def test_only_identifiers_are_described() -> None:
+    ns = {"a b": 1, "\n": 2, "ok": 3, "données": 4, "x" * 101: 5}
+    assert pick_names(ns, "") == ["données", "ok"]
+    assert relevant_variables(ns, "ok données a b", []) == ["ok"]  # the request's words
+
+
+def test_a_description_is_one_line_whatever_the_names_in_it() -> None:
+    odd = type("A\nB\u2028C", (), {})
+
+    def f(x: int = 1) -> None:
+        pass
+
+    f.__annotations__["x"] = "int\nimport os"  # the line must not end the comment
+
+    for line in (describe_value("k", odd()), describe_value("f", f), describe_value("c", odd)):
+        assert len(line.splitlines()) == 1 and "\n" not in line and "\u2028" not in line
 
 
 # -- never calling user code -------------------------------------------------
@@ -275,7 +388,9 @@ def test_a_whole_namespace_of_traps_is_described_without_calling_any() -> None:
     CALLS.clear()
     text, names = describe_live(ns, source)
     assert names == list(ns) and text.splitlines() == [e for _, _, e in TRAPS]
-    assert relevant_variables(ns, source, []) is not None  # the magics' picker too
+    # the magics' picker too: data the source names, in its order, no function
+    picked = relevant_variables(ns, source, [])
+    assert picked == [n for n in ns if n not in ("meta_class", "decorated", "defaults")]
     assert CALLS == []
 
 
@@ -330,6 +445,33 @@ def test_live_context_repr_is_one_line_of_json(monkeypatch: pytest.MonkeyPatch) 
     assert json.loads(repr(live_context("df", max_chars=5)))["text"] == ""
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     assert json.loads(repr(live_context("df"))) == {"text": "", "names": [], "execution_count": 0}
+
+
+def test_the_reply_is_json_whatever_formats_text() -> None:
+    from IPython.core.formatters import BaseFormatter, DisplayFormatter
+
+    class Colouring(BaseFormatter):  # what `%load_ext rich` does to text/plain
+        format_type = "text/plain"
+
+        def __call__(self, obj: Any) -> str:
+            return "\x1b[1;33m" + repr(obj)[:30] + "\x1b[0m\n  ..."
+
+    result = LiveContext("df: int = 1\nx: str = 'é'", ["df", "x"], 4)
+    formatter = DisplayFormatter()
+    formatter.formatters["text/plain"] = Colouring()
+    # IPython formats a user expression's value as the frontend receives it
+    data, _ = formatter.format(result)
+    assert data["application/json"] == result.to_json()
+    assert json.loads(data["text/plain"]) == result.to_json()  # the bundle's own, kept
+    # Every formatter but text/plain off: the bundle still carries the JSON
+    formatter.active_types = ["text/plain"]
+    assert formatter.format(result)[0]["application/json"] == result.to_json()
+    # No bundles at all: the JSON formatter reads it
+    formatter.active_types = formatter.format_types
+    formatter.mimebundle_formatter.enabled = False
+    data, _ = formatter.format(result)
+    assert data["application/json"] == result.to_json()
+    assert "\n" not in repr(result) and json.loads(repr(result)) == result.to_json()
 
 
 def test_function_signature_reads_the_code_object_only() -> None:

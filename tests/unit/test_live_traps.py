@@ -1,0 +1,153 @@
+"""The trap corpus (tests/live_traps.py) against every reader of
+``kernel_context``: no trap's code runs, whatever reads it (one value, a whole
+namespace, the magics' pickers), and with every trap on the lookup as a whole
+(the namespace's keys, builtins, ``sys.modules``, torch modes, polars
+extension types, IPython's hidden names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_codegen import kernel_context
+from jupyter_codegen.kernel_context import (
+    describe_live,
+    describe_namespace,
+    describe_value,
+    pick_names,
+    relevant_variables,
+)
+
+TRAPS_FILE = Path(__file__).resolve().parents[1] / "live_traps.py"
+
+
+def load_corpus() -> dict[str, Any]:
+    """The corpus run as a notebook's code: its classes are ``__main__``'s."""
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(TRAPS_FILE.read_text(), str(TRAPS_FILE), "exec", dont_inherit=True), ns)
+    return ns
+
+
+CORPUS = load_corpus()
+TRAPS: list[tuple[str, Any, str | None]] = CORPUS["TRAPS"]
+CALLS: list[str] = CORPUS["CALLS"]
+
+
+def chunks(names: list[str], size: int) -> list[list[str]]:
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+def test_the_corpus_is_large_and_varied() -> None:
+    # Every reader has traps: one per kind at least, and each is its own object
+    assert len(TRAPS) >= 60 and len(CORPUS["ENVIRONMENT"]) >= 7
+    assert len({name for name, _, _ in TRAPS}) == len(TRAPS)
+    assert len({id(obj) for _, obj, _ in TRAPS}) == len(TRAPS)
+
+
+@pytest.mark.parametrize(("name", "obj", "expected"), TRAPS, ids=[t[0] for t in TRAPS])
+def test_a_trap_is_described_without_running_its_code(
+    name: str, obj: Any, expected: str | None
+) -> None:
+    CALLS.clear()
+    line = describe_value(name, obj)
+    assert CALLS == []
+    assert "TRAP" not in line and len(line.splitlines()) == 1 and line.startswith(f"{name}: ")
+    if expected is not None:
+        assert line == expected
+
+
+@pytest.mark.parametrize("environment", [None, *CORPUS["ENVIRONMENT"]])
+def test_every_reader_over_the_whole_corpus_runs_no_trap(environment: str | None) -> None:
+    # Given the corpus as a namespace (its classes and helpers too), and one
+    # trap on the lookup as a whole
+    ns = dict(CORPUS)
+    hidden: dict[Any, Any] = {"In": []}
+    ns["__trap_hidden__"] = hidden
+    if environment is not None:
+        CORPUS["install"](environment, ns)
+    CALLS.clear()
+    try:
+        # When every reader reads it: the lookup (20 names a time), the
+        # pickers, the magics' description of the names they pick
+        lines: dict[str, str] = {}
+        for batch in chunks([name for name, _, _ in TRAPS], 20):
+            text, names = describe_live(ns, " ".join(batch), 20_000, hidden)
+            assert len(names) == len(text.splitlines())
+            lines.update(zip(names, text.splitlines(), strict=True))
+        others = pick_names(ns, "", hidden)
+        picked = relevant_variables(ns, CORPUS["SOURCE"], [CORPUS["SOURCE"]])
+        described = describe_namespace(ns, picked)
+        calls = list(CALLS)
+    finally:
+        if environment is not None:
+            CORPUS["uninstall"](environment, ns)
+    # Then no trap ran, and the traps are described (as alone, without traps
+    # around them)
+    assert calls == []
+    assert 0 < len(others) <= kernel_context.MAX_VARIABLES
+    assert 0 < len(picked) <= kernel_context.MAX_VARIABLES
+    assert described.splitlines() == [lines.get(n) or describe_value(n, ns[n]) for n in picked]
+    assert "TRAP" not in "\n".join(lines.values()) + described
+    if environment is None:  # each trap in its batch; other data filled the last one
+        assert [n for n in lines if n in CORPUS and n in CORPUS["SOURCE"].split()] == [
+            name for name, _, _ in TRAPS
+        ]
+        assert all(lines[n] == e for n, _, e in TRAPS if e is not None)
+
+
+def test_the_magics_picker_leaves_out_classes_functions_and_modules() -> None:
+    ns = dict(CORPUS)
+    kinds = {name: obj for name, obj, _ in TRAPS}
+    CALLS.clear()
+    picked = relevant_variables(ns, " ".join(kinds), [])
+    assert CALLS == []
+    # Data only: no class (metaclass ones included), function or module
+    assert picked and all(n in kinds for n in picked)
+    for name in ("meta_class", "decorated", "init_defaults", "row", "class_trap_keys"):
+        assert name not in picked
+    assert picked == [n for n in kinds if n in picked]  # in the request's order
+
+
+def clean_namespace() -> dict[str, Any]:
+    """Trusted values only, under the names the traps on the whole lookup
+    aim at: what is left to trip over is the trap on the lookup."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    return {
+        "recorder": 1,
+        "tensor": torch.zeros(2, 3),
+        "titled": np.zeros(2),
+        "ext_frame": pd.DataFrame({"a": [1]}),
+        "config": {"lr": 0.1},
+    }
+
+
+@pytest.mark.parametrize("environment", list(CORPUS["ENVIRONMENT"]))
+def test_a_trap_on_the_whole_lookup_runs_no_code(environment: str) -> None:
+    # Given trusted values only, and one trap on the lookup as a whole
+    ns = clean_namespace()
+    hidden: dict[Any, Any] = {"In": []}
+    ns["__trap_hidden__"] = hidden
+    source = "recorder tensor titled ext_frame config pl_extension print"
+    expected = describe_live(clean_namespace(), source, 20_000, {"In": []})
+    CORPUS["install"](environment, ns)
+    CALLS.clear()
+    try:
+        # When the lookup and the magics' picker read the namespace
+        text, names = describe_live(ns, source, 20_000, hidden)
+        picked = relevant_variables(ns, source, [])
+        calls = list(CALLS)
+    finally:
+        CORPUS["uninstall"](environment, ns)
+    # Then no trap ran, and what was described is what it was without the trap
+    assert calls == []
+    assert "recorder" in picked
+    lines = dict(zip(names, text.splitlines(), strict=True))
+    for name, line in zip(expected[1], expected[0].splitlines(), strict=True):
+        if environment == "sys_modules" and name in ("ext_frame", "tensor"):
+            continue  # pandas.arrays and torch are not modules now: less is described
+        assert lines[name] == line
