@@ -30,8 +30,9 @@ ruff check jupyter_codegen tests benchmarks evals
 ruff format --check jupyter_codegen tests benchmarks evals
 mypy
 
-step "TypeScript lint (prettier, eslint) and jest"
+step "TypeScript: wire types up to date, lint (prettier, eslint) and jest"
 jlpm install >/dev/null
+jlpm wire:check
 jlpm lint:check
 jlpm test
 

@@ -17,12 +17,13 @@ import {
 } from './api';
 import { conversationHistory, inertMarkdown } from './request';
 import { requestErrors } from './requestErrors';
+import { MAX_QUESTION_CHARS } from './wire.generated';
 
 /** History entries kept per document. */
 export const HISTORY_SIZE = 10;
 
-/** The longest question the server accepts (schemas.MAX_QUESTION_CHARS). */
-export const MAX_QUESTION_CHARS = 4000;
+/** The longest question the server accepts (generated from the schemas). */
+export { MAX_QUESTION_CHARS };
 
 /** What to explain or ask about: a document's path and the request. */
 export interface IExplainTarget {
@@ -82,7 +83,7 @@ class ExplainEntry extends Widget {
   }
 
   get question(): string | undefined {
-    return this.request.question;
+    return this.request.question ?? undefined;
   }
 
   append(delta: string): void {

@@ -6,9 +6,10 @@
  */
 import { clipCells, MAX_CONTEXT_CHARS } from './request';
 import type { ICellContext, IGenerateRequest } from './types';
+import { MAX_QUESTION_CHARS } from './wire.generated';
 
-/** The longest description the server accepts (schemas.MAX_QUESTION_CHARS). */
-export const MAX_DESCRIPTION_CHARS = 4000;
+/** The longest description the server accepts: `instruction` is bounded like a question. */
+export const MAX_DESCRIPTION_CHARS = MAX_QUESTION_CHARS;
 
 /** Where generated code goes: a new cell below, or the active cell's cursor. */
 export type GenerateInto = 'newCell' | 'cursor';
