@@ -38,10 +38,9 @@ import {
   codeOfReply,
   descriptionAt,
   GenerateInto,
-  insertionPoint,
-  liveSource
+  insertionPoint
 } from './generateText';
-import { liveNamespace } from './kernelContext';
+import { liveNamespace, liveSource } from './kernelContext';
 import { notebookCells, watchSettings } from './notebook';
 import { requestErrors } from './requestErrors';
 
@@ -318,7 +317,11 @@ export const generatePlugin: JupyterFrontEndPlugin<void> = {
             : { cell: null, index: context.active + 1, offset: 0, lead: '' };
         const namespace = await liveNamespace(
           panel.sessionContext,
-          liveSource(context.cells, context.active),
+          liveSource(
+            context.cells[context.active]?.source ?? '',
+            context.cells,
+            context.active
+          ),
           settings.liveContext
         ).catch(() => '');
         const requestId = `codegen-generate-${panel.id}-${++counter}`;

@@ -153,18 +153,6 @@ export function buildGenerateRequest(
   return request;
 }
 
-/**
- * The source that picks the live variables to describe (Contract A): the
- * active cell first, then the other code cells.
- */
-export function liveSource(cells: ICellContext[], active: number): string {
-  const code = cells
-    .map((cell, i) => ({ cell, i }))
-    .filter(({ cell }) => cell.cell_type === 'code');
-  code.sort((a, b) => Number(b.i === active) - Number(a.i === active));
-  return code.map(({ cell }) => cell.source).join('\n\n');
-}
-
 const FENCE = /^\s*(```+|~~~+)/;
 
 /**
