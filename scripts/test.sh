@@ -33,8 +33,9 @@ mypy
 step "Docs (Sphinx, warnings as errors)"
 sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 
-step "TypeScript lint (prettier, eslint) and jest"
+step "TypeScript: wire types up to date, lint (prettier, eslint) and jest"
 jlpm install >/dev/null
+jlpm wire:check
 jlpm lint:check
 jlpm test
 

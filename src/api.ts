@@ -7,47 +7,45 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ISSEvent, SSEParser } from './sse';
-import type { IStatus } from './types';
+import { errorFromResponse } from './errors';
+import { CodegenStream, IStreamOptions, IStreamTransport } from './stream';
+import type { ICancelRequest, IStatus } from './types';
 
 export * from './types';
+export { CodegenAPIError, requestFailure } from './errors';
+export type { IRequestFailure } from './errors';
+export { CodegenStream, StreamSlot } from './stream';
+export type { StreamOutcome } from './stream';
+export type { ISSEvent } from './sse';
 
 /** The namespace of the server extension's routes. */
 export const API_NAMESPACE = 'jupyter-codegen';
 
-/** Error raised when the server answers with a status other than 2xx. */
-export class CodegenAPIError extends Error {
-  constructor(
-    readonly status: number,
-    message: string
-  ) {
-    super(message);
-  }
+/** `fetch` an endpoint of the server extension; the raw response. */
+function fetchAPI(endPoint: string, init: RequestInit): Promise<Response> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
+  return ServerConnection.makeRequest(url, init, settings);
 }
 
 /**
- * Call an endpoint of the server extension and parse its JSON reply.
+ * Call an endpoint of the server extension and parse its JSON reply; rejects
+ * with `CodegenAPIError` for an error reply.
  */
 export async function requestAPI<T>(
   endPoint: string,
   init: RequestInit = {}
 ): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
-  const response = await ServerConnection.makeRequest(url, init, settings);
+  const response = await fetchAPI(endPoint, init);
   const text = await response.text();
-  let data: any = text;
-  try {
-    data = text.length ? JSON.parse(text) : {};
-  } catch {
-    // Not JSON: keep the raw text for the error message.
-  }
   if (!response.ok) {
-    const message =
-      (data && typeof data === 'object' && data.message) || String(data);
-    throw new CodegenAPIError(response.status, message);
+    throw errorFromResponse(response.status, text, response.statusText);
   }
-  return data as T;
+  try {
+    return (text.length ? JSON.parse(text) : {}) as T;
+  } catch {
+    return text as T; // not JSON
+  }
 }
 
 /** Fetch the model host's status. */
@@ -55,62 +53,22 @@ export function fetchStatus(): Promise<IStatus> {
   return requestAPI<IStatus>('status');
 }
 
-/**
- * POST `body` with `"stream": true` and call `onEvent` for each server-sent
- * event as it arrives. Resolves when the stream ends; rejects with
- * `CodegenAPIError` for an error reply, and with an `AbortError` when
- * `signal` aborts (which also makes the server stop generating).
- */
-export async function streamAPI(
-  endPoint: string,
-  body: object,
-  onEvent: (event: ISSEvent) => void,
-  signal?: AbortSignal
-): Promise<void> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
-  const response = await ServerConnection.makeRequest(
-    url,
-    { method: 'POST', body: JSON.stringify({ ...body, stream: true }), signal },
-    settings
-  );
-  if (!response.ok) {
-    const text = await response.text();
-    let message = text;
-    try {
-      message = JSON.parse(text).message || text;
-    } catch {
-      // not JSON
-    }
-    throw new CodegenAPIError(response.status, message);
-  }
-  if (!response.body) {
-    throw new CodegenAPIError(500, 'The server sent no stream');
-  }
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  const parser = new SSEParser();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      break;
-    }
-    for (const event of parser.feed(decoder.decode(value, { stream: true }))) {
-      if (event.event === 'error') {
-        throw new CodegenAPIError(
-          500,
-          event.data?.message ?? String(event.data)
-        );
-      }
-      onEvent(event);
-    }
-  }
-}
-
 /** Ask the server to stop the generation with this request id. */
 export async function cancelRequest(requestId: string): Promise<void> {
-  await requestAPI('cancel', {
-    method: 'POST',
-    body: JSON.stringify({ request_id: requestId })
-  });
+  const body: ICancelRequest = { request_id: requestId };
+  await requestAPI('cancel', { method: 'POST', body: JSON.stringify(body) });
+}
+
+/** Streamed requests to the Jupyter server that hosts the extension. */
+export const serverTransport: IStreamTransport = {
+  post: (endPoint, body, signal) =>
+    fetchAPI(endPoint, { method: 'POST', body, signal }),
+  cancel: cancelRequest
+};
+
+/** A streamed request to the server (see `CodegenStream`); `run` starts it. */
+export function streamRequest(
+  options: Omit<IStreamOptions, 'transport'>
+): CodegenStream {
+  return new CodegenStream({ ...options, transport: serverTransport });
 }

@@ -30,10 +30,11 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { Widget } from '@lumino/widgets';
 
 import {
-  CodegenAPIError,
-  cancelRequest,
   ICompleteReply,
-  streamAPI
+  ISSEvent,
+  StreamOutcome,
+  streamRequest,
+  StreamSlot
 } from './api';
 import {
   buildCompleteRequest,
@@ -53,7 +54,6 @@ import {
   watchSettings
 } from './notebook';
 import { showFirstSuggestionHint } from './hint';
-import { requestErrors } from './requestErrors';
 
 /** The plugin that owns the user's settings (schema/plugin.json). */
 export { PLUGIN_ID };
@@ -62,10 +62,9 @@ export { PLUGIN_ID };
 export const PROVIDER_ID = 'jupyter-codegen';
 
 /**
- * One streamed completion request and the latest text of each candidate.
+ * The latest text of each candidate of one streamed completion request.
  */
 export class CompletionStream {
-  readonly controller = new AbortController();
   readonly texts: string[];
   done = false;
   error: string | null = null;
@@ -73,63 +72,37 @@ export class CompletionStream {
 
   constructor(
     readonly id: string,
-    readonly requestId: string,
     readonly candidates: number
   ) {
     this.texts = new Array(candidates).fill('');
   }
 
-  async run(body: object): Promise<void> {
-    try {
-      await streamAPI(
-        'complete',
-        body,
-        event => {
-          if (event.event === 'completion') {
-            const { index, text } = event.data as {
-              index: number;
-              text: string;
-            };
-            if (index >= 0 && index < this.candidates) {
-              this.texts[index] = text;
-            }
-          } else if (event.event === 'done') {
-            // The final reply drops candidates that break the cell.
-            const reply = event.data as ICompleteReply;
-            for (let i = 0; i < this.candidates; i++) {
-              const final = reply.completions.find(c => c.candidate === i);
-              this.texts[i] = final ? final.text : '';
-            }
-          }
-          this._notify();
-        },
-        this.controller.signal
-      );
-      requestErrors.clear('completion');
-    } catch (reason) {
-      if (!this.controller.signal.aborted) {
-        this.error =
-          reason instanceof CodegenAPIError
-            ? reason.message
-            : String((reason as Error)?.message ?? reason);
-        console.warn(`jupyter-codegen: completion failed: ${this.error}`);
-        requestErrors.report('completion', reason);
+  /** An event of the `/complete` stream. */
+  receive(event: ISSEvent): void {
+    if (event.event === 'completion') {
+      const { index, text } = event.data as { index: number; text: string };
+      if (index >= 0 && index < this.candidates) {
+        this.texts[index] = text;
       }
-    } finally {
-      this.done = true;
-      this._notify();
+    } else if (event.event === 'done') {
+      // The final reply drops candidates that break the cell.
+      const reply = event.data as ICompleteReply;
+      for (let i = 0; i < this.candidates; i++) {
+        const final = reply.completions.find(c => c.candidate === i);
+        this.texts[i] = final ? final.text : '';
+      }
     }
+    this._notify();
   }
 
-  /** Stop it here and on the server. */
-  cancel(): void {
-    if (this.done) {
-      return;
+  /** The stream ended: the texts are final, or `error` says why not. */
+  finish(outcome: StreamOutcome): void {
+    if (outcome.state === 'error') {
+      this.error = outcome.message;
+      console.warn(`jupyter-codegen: completion failed: ${this.error}`);
     }
-    this.controller.abort();
-    cancelRequest(this.requestId).catch(() => {
-      // The request may already have ended; nothing to do.
-    });
+    this.done = true;
+    this._notify();
   }
 
   /** Each new text of candidate `index`, until the stream ends. */
@@ -205,6 +178,8 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
   settings: ICompletionSettings = { ...DEFAULT_SETTINGS };
 
   private _current: CompletionStream | null = null;
+  /** The request in flight: a newer one stops it, here and on the server. */
+  private _inFlight = new StreamSlot();
   private _shown: IShownSuggestion | null = null;
   private _streams = new Map<
     string,
@@ -259,14 +234,17 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
     const candidates = invoked ? Math.max(1, settings.candidates) : 1;
     const id = `${++this._counter}`;
     const requestId = `codegen-${context.widget.id}-${id}`;
-    const stream = new CompletionStream(id, requestId, candidates);
-    const body = buildCompleteRequest(snapshot, settings, {
-      candidates,
-      requestId
+    const stream = new CompletionStream(id, candidates);
+    const streamed = streamRequest({
+      endPoint: 'complete',
+      body: buildCompleteRequest(snapshot, settings, { candidates, requestId }),
+      requestId,
+      onEvent: event => stream.receive(event),
+      errorKind: 'completion'
     });
     this._current = stream;
     this._shown = { prefix, suffix, candidates: stream.texts };
-    void stream.run(body);
+    void this._inFlight.run(streamed).then(outcome => stream.finish(outcome));
     return { items: this._items(stream, '') };
   }
 
@@ -327,8 +305,8 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
   }
 
   private _cancelCurrent(): void {
+    this._inFlight.stop();
     if (this._current) {
-      this._current.cancel();
       // Drop the tokens of a stream that will never finish its items.
       for (const [token, entry] of this._streams) {
         if (entry.stream === this._current) {

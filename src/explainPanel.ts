@@ -9,20 +9,15 @@ import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
-import {
-  CodegenAPIError,
-  cancelRequest,
-  IExplainRequest,
-  streamAPI
-} from './api';
+import { CodegenStream, IExplainRequest, streamRequest } from './api';
 import { conversationHistory, inertMarkdown } from './request';
-import { requestErrors } from './requestErrors';
+import { MAX_QUESTION_CHARS } from './wire.generated';
 
 /** History entries kept per document. */
 export const HISTORY_SIZE = 10;
 
-/** The longest question the server accepts (schemas.MAX_QUESTION_CHARS). */
-export const MAX_QUESTION_CHARS = 4000;
+/** The longest question the server accepts (generated from the schemas). */
+export { MAX_QUESTION_CHARS };
 
 /** What to explain or ask about: a document's path and the request. */
 export interface IExplainTarget {
@@ -39,20 +34,32 @@ type EntryState = 'streaming' | 'done' | 'stopped' | 'error';
 class ExplainEntry extends Widget {
   text = '';
   state: EntryState = 'streaming';
-  readonly controller = new AbortController();
+  /** The request that streams the text. */
+  readonly stream: CodegenStream;
   private _renderer: IRenderMime.IRenderer;
   private _status: HTMLElement;
   private _renderPending = false;
 
   constructor(
     readonly request: IExplainRequest,
-    readonly requestId: string,
+    requestId: string,
     /** Entries of one conversation (a question and its follow-ups) share it. */
     readonly conversation: number,
     followUp: boolean,
     rendermime: IRenderMimeRegistry
   ) {
     super();
+    this.stream = streamRequest({
+      endPoint: 'explain',
+      body: request,
+      requestId,
+      onEvent: event => {
+        if (event.event === 'explanation') {
+          this.append(String(event.data?.delta ?? ''));
+        }
+      },
+      errorKind: 'explanation'
+    });
     this.addClass('jp-codegen-ExplainEntry');
     if (!followUp) {
       const code_ = document.createElement('pre');
@@ -82,7 +89,7 @@ class ExplainEntry extends Widget {
   }
 
   get question(): string | undefined {
-    return this.request.question;
+    return this.request.question ?? undefined;
   }
 
   append(delta: string): void {
@@ -288,31 +295,11 @@ export class ExplainPanel extends Panel {
     this._list.addWidget(entry);
     this._update();
     entry.node.scrollIntoView?.({ block: 'start' });
-    try {
-      await streamAPI(
-        'explain',
-        { ...request, request_id: requestId },
-        event => {
-          if (event.event === 'explanation') {
-            entry.append(String(event.data?.delta ?? ''));
-          }
-        },
-        entry.controller.signal
-      );
-      entry.finish(entry.controller.signal.aborted ? 'stopped' : 'done');
-      requestErrors.clear('explanation');
-    } catch (reason) {
-      if (entry.controller.signal.aborted) {
-        entry.finish('stopped');
-      } else {
-        const message =
-          reason instanceof CodegenAPIError
-            ? reason.message
-            : String((reason as Error)?.message ?? reason);
-        entry.finish('error', message);
-        requestErrors.report('explanation', reason);
-      }
-    }
+    const outcome = await entry.stream.run();
+    entry.finish(
+      outcome.state,
+      outcome.state === 'error' ? outcome.message : undefined
+    );
     this._update();
   }
 
@@ -359,12 +346,7 @@ export class ExplainPanel extends Panel {
   }
 
   private _abort(entry: ExplainEntry): void {
-    if (entry.state === 'streaming') {
-      entry.controller.abort();
-      cancelRequest(entry.requestId).catch(() => {
-        // Already finished on the server.
-      });
-    }
+    entry.stream.stop();
   }
 
   private _update(): void {

@@ -28,22 +28,21 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import type { ISharedCell } from '@jupyter/ydoc';
 
 import {
-  CodegenAPIError,
-  cancelRequest,
+  CodegenStream,
   IGenerateReply,
-  streamAPI
+  IGenerateRequest,
+  streamRequest,
+  StreamSlot
 } from './api';
 import {
   buildGenerateRequest,
   codeOfReply,
   descriptionAt,
   GenerateInto,
-  insertionPoint,
-  liveSource
+  insertionPoint
 } from './generateText';
-import { liveNamespace } from './kernelContext';
+import { liveNamespace, liveSource } from './kernelContext';
 import { notebookCells, watchSettings } from './notebook';
-import { requestErrors } from './requestErrors';
 
 export const GENERATE_COMMAND = 'jupyter-codegen:generate';
 export const GENERATE_STOP_COMMAND = 'jupyter-codegen:generate-stop';
@@ -72,18 +71,34 @@ interface ITarget {
 
 /** One generation into a notebook: the stream, and the text written so far. */
 export class Generation {
-  readonly controller = new AbortController();
   state: GenerationState = 'streaming';
   raw = '';
   private _written = '';
   private _bar: HTMLElement;
+  private _reply: IGenerateReply | null = null;
+  private _stream: CodegenStream;
 
   constructor(
     readonly panel: NotebookPanel,
-    readonly requestId: string,
+    requestId: string,
+    body: IGenerateRequest,
     private _target: ITarget,
     onStop: () => void
   ) {
+    this._stream = streamRequest({
+      endPoint: 'generate',
+      body,
+      requestId,
+      onEvent: event => {
+        if (event.event === 'text') {
+          this.raw += String(event.data?.delta ?? '');
+          this._show(codeOfReply(this.raw));
+        } else if (event.event === 'done') {
+          this._reply = event.data as IGenerateReply;
+        }
+      },
+      errorKind: 'generation'
+    });
     panel.content.node.classList.add(GENERATING_CLASS);
     this._bar = document.createElement('div');
     this._bar.className = 'jp-codegen-GenerateBar';
@@ -99,53 +114,25 @@ export class Generation {
     panel.node.appendChild(this._bar);
   }
 
-  /** Run the request, streaming the code into the target. */
-  async run(body: object): Promise<void> {
-    let reply: IGenerateReply | null = null;
-    try {
-      await streamAPI(
-        'generate',
-        body,
-        event => {
-          if (event.event === 'text') {
-            this.raw += String(event.data?.delta ?? '');
-            this._show(codeOfReply(this.raw));
-          } else if (event.event === 'done') {
-            reply = event.data as IGenerateReply;
-          }
-        },
-        this.controller.signal
-      );
-      const final = reply as IGenerateReply | null;
-      this._finish(
-        this.controller.signal.aborted ? 'stopped' : 'done',
-        final ? final.code : codeOfReply(this.raw)
-      );
-      requestErrors.clear('generation');
-    } catch (reason) {
-      if (this.controller.signal.aborted) {
-        this._finish('stopped', codeOfReply(this.raw));
-      } else {
-        this._finish('error', codeOfReply(this.raw));
-        const message =
-          reason instanceof CodegenAPIError
-            ? reason.message
-            : String((reason as Error)?.message ?? reason);
-        Notification.error(`Generate code: ${message}`, { autoClose: 8000 });
-        requestErrors.report('generation', reason);
-      }
+  /**
+   * Run the request in `slot` (stopping the one before it), streaming the
+   * code into the target.
+   */
+  async run(slot: StreamSlot): Promise<void> {
+    const outcome = await slot.run(this._stream);
+    // The server's final code when it got that far (it may be cleaner).
+    const reply = outcome.state !== 'error' ? this._reply : null;
+    this._finish(outcome.state, reply ? reply.code : codeOfReply(this.raw));
+    if (outcome.state === 'error') {
+      Notification.error(`Generate code: ${outcome.message}`, {
+        autoClose: 8000
+      });
     }
   }
 
   /** Stop it here and on the server; the code so far stays. */
   stop(): void {
-    if (this.state !== 'streaming') {
-      return;
-    }
-    this.controller.abort();
-    cancelRequest(this.requestId).catch(() => {
-      // Already finished on the server.
-    });
+    this._stream.stop();
   }
 
   /** Replace what this generation wrote with `code`, outside the undo history. */
@@ -268,7 +255,16 @@ export const generatePlugin: JupyterFrontEndPlugin<void> = {
       settings.maxTokens = (composite.generateMaxTokens as number) ?? 512;
       settings.liveContext = (composite.liveContext as boolean) ?? true;
     });
-    const running = new Map<NotebookPanel, Generation>();
+    // The generation in flight in each notebook: a new one stops it.
+    const running = new WeakMap<NotebookPanel, StreamSlot>();
+    const slotOf = (panel: NotebookPanel): StreamSlot => {
+      let slot = running.get(panel);
+      if (!slot) {
+        slot = new StreamSlot();
+        running.set(panel, slot);
+      }
+      return slot;
+    };
     let counter = 0;
 
     const current = (): NotebookPanel | null => {
@@ -318,7 +314,11 @@ export const generatePlugin: JupyterFrontEndPlugin<void> = {
             : { cell: null, index: context.active + 1, offset: 0, lead: '' };
         const namespace = await liveNamespace(
           panel.sessionContext,
-          liveSource(context.cells, context.active),
+          liveSource(
+            context.cells[context.active]?.source ?? '',
+            context.cells,
+            context.active
+          ),
           settings.liveContext
         ).catch(() => '');
         const requestId = `codegen-generate-${panel.id}-${++counter}`;
@@ -333,18 +333,15 @@ export const generatePlugin: JupyterFrontEndPlugin<void> = {
           maxTokens: settings.maxTokens,
           requestId
         });
-        const generation = new Generation(panel, requestId, target, () =>
+        const generation = new Generation(panel, requestId, body, target, () =>
           generation.stop()
         );
-        running.set(panel, generation);
-        app.commands.notifyCommandChanged(GENERATE_STOP_COMMAND);
         panel.disposed.connect(() => generation.stop());
+        const done = generation.run(slotOf(panel));
+        app.commands.notifyCommandChanged(GENERATE_STOP_COMMAND);
         try {
-          await generation.run(body);
+          await done;
         } finally {
-          if (running.get(panel) === generation) {
-            running.delete(panel);
-          }
           app.commands.notifyCommandChanged(GENERATE_STOP_COMMAND);
         }
       }
@@ -355,7 +352,7 @@ export const generatePlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Stop the code being generated into this notebook',
       isEnabled: () => {
         const panel = current();
-        return !!panel && running.has(panel);
+        return !!panel && !!running.get(panel)?.current;
       },
       execute: () => {
         const panel = current();

@@ -6,9 +6,10 @@
  */
 import { clipCells, MAX_CONTEXT_CHARS } from './request';
 import type { ICellContext, IGenerateRequest } from './types';
+import { MAX_QUESTION_CHARS } from './wire.generated';
 
-/** The longest description the server accepts (schemas.MAX_QUESTION_CHARS). */
-export const MAX_DESCRIPTION_CHARS = 4000;
+/** The longest description the server accepts: `instruction` is bounded like a question. */
+export const MAX_DESCRIPTION_CHARS = MAX_QUESTION_CHARS;
 
 /** Where generated code goes: a new cell below, or the active cell's cursor. */
 export type GenerateInto = 'newCell' | 'cursor';
@@ -150,18 +151,6 @@ export function buildGenerateRequest(
     request.max_tokens = snapshot.maxTokens;
   }
   return request;
-}
-
-/**
- * The source that picks the live variables to describe (Contract A): the
- * active cell first, then the other code cells.
- */
-export function liveSource(cells: ICellContext[], active: number): string {
-  const code = cells
-    .map((cell, i) => ({ cell, i }))
-    .filter(({ cell }) => cell.cell_type === 'code');
-  code.sort((a, b) => Number(b.i === active) - Number(a.i === active));
-  return code.map(({ cell }) => cell.source).join('\n\n');
 }
 
 const FENCE = /^\s*(```+|~~~+)/;

@@ -21,8 +21,9 @@ export const LIVE_TIMEOUT_MS = 500;
 /** At most this much source is sent to the kernel to choose the names. */
 export const MAX_LIVE_SOURCE_CHARS = 20_000;
 
-/** At most this much description is sent to the server (its own bound). */
-export const MAX_NAMESPACE_CHARS = 20_000;
+// At most this much description is sent to the server (its own bound, generated).
+import { MAX_NAMESPACE_CHARS } from './wire.generated';
+export { MAX_NAMESPACE_CHARS };
 
 /** The user expression's key in the execute request. */
 const EXPRESSION_KEY = 'codegen';

@@ -3,6 +3,7 @@
  * replies back into text. No JupyterLab imports: jest tests them directly.
  */
 import type { ICellContext, IChatTurn, ICompleteRequest } from './types';
+import { MAX_HISTORY_TURNS, MAX_TURN_CHARS } from './wire.generated';
 
 /** The user's completion preferences (schema/plugin.json). */
 export interface ICompletionSettings {
@@ -230,10 +231,8 @@ export function cellContext(cellType: string, source: string): ICellContext {
   return { cell_type: known ? cellType : 'raw', source };
 }
 
-/** The most earlier turns an Explain request carries (schemas.MAX_HISTORY_TURNS). */
-export const MAX_HISTORY_TURNS = 20;
-/** The longest turn the server accepts (schemas.MAX_TURN_CHARS). */
-export const MAX_TURN_CHARS = 16_000;
+/** The server's bounds on an Explain request's earlier turns (generated). */
+export { MAX_HISTORY_TURNS, MAX_TURN_CHARS };
 
 /** One question (none: a plain explanation) and its answer so far. */
 export interface IExchange {

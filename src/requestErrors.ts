@@ -2,14 +2,12 @@
  * The latest failed request, shared by the completion provider (which reports
  * it) and the status item (which shows it). No JupyterLab imports: jest tests it.
  */
+import { IRequestFailure, requestFailure } from './errors';
 
 /** A request that failed on the server or could not reach it. */
-export interface IRequestError {
+export interface IRequestError extends IRequestFailure {
   /** What was asked: 'completion', 'explanation'... */
   kind: string;
-  /** The HTTP status, or null when the server could not be reached. */
-  status: number | null;
-  message: string;
 }
 
 /** Holds the latest error of each kind of request and tells listeners. */
@@ -25,13 +23,8 @@ export class RequestErrors {
 
   /** A request of `kind` failed with `reason` (an error from the API client). */
   report(kind: string, reason: unknown): void {
-    const status =
-      typeof (reason as any)?.status === 'number'
-        ? (reason as any).status
-        : null;
-    const message = String((reason as Error)?.message ?? reason);
     this._errors.delete(kind); // re-inserted last: the latest
-    this._errors.set(kind, { kind, status, message });
+    this._errors.set(kind, { kind, ...requestFailure(reason) });
     this._notify();
   }
 

@@ -11,7 +11,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
-import { fetchStatus, IStatus } from './api';
+import { fetchStatus, IStatus, requestFailure } from './api';
 import { requestErrors } from './requestErrors';
 import {
   statusDetails,
@@ -47,7 +47,7 @@ export class CodegenStatusItem extends Widget {
       this.status = await fetchStatus();
       this.unreachable = null;
     } catch (reason) {
-      this.unreachable = String((reason as Error)?.message ?? reason);
+      this.unreachable = requestFailure(reason).message;
     }
     this._render();
     if (!this.isDisposed) {

@@ -1,6 +1,22 @@
 /**
- * The wire types of the jupyter-codegen HTTP API (a leaf module: no imports).
+ * The wire types of the jupyter-codegen HTTP API. The request and reply
+ * bodies are generated from the server's pydantic models
+ * (wire.generated.ts, `jlpm wire:gen`); the status reply, which is not a
+ * pydantic model, is written here.
  */
+import type { ICell } from './wire.generated';
+
+export type {
+  ICancelRequest,
+  IChatTurn,
+  ICompleteReply,
+  ICompleteRequest,
+  ICompletion,
+  IExplainReply,
+  IExplainRequest,
+  IGenerateReply,
+  IGenerateRequest
+} from './wire.generated';
 
 /** Loading state of the model hosted by the server. */
 export type ModelState = 'loading' | 'ready' | 'error';
@@ -51,90 +67,5 @@ export interface IRequestRecord {
   first_token_ms?: number;
 }
 
-/** A cell of the notebook, as the server expects it. */
-export interface ICellContext {
-  cell_type: 'code' | 'markdown' | 'raw';
-  source: string;
-}
-
-/** Body of `POST /jupyter-codegen/complete`. */
-export interface ICompleteRequest {
-  prefix: string;
-  suffix: string;
-  cells_before?: ICellContext[];
-  cells_after?: ICellContext[];
-  language?: string;
-  path?: string;
-  max_tokens?: number;
-  n?: number;
-  multiline?: boolean;
-  stream?: boolean;
-  request_id?: string;
-  /** The kernel's live variables, described by `live_context` in the kernel. */
-  namespace?: string;
-}
-
-/** One candidate of a completion reply. */
-export interface ICompletion {
-  text: string;
-  index: number;
-  candidate: number;
-  finish_reason: string;
-}
-
-/** Reply of `POST /jupyter-codegen/complete`. */
-export interface ICompleteReply {
-  completions: ICompletion[];
-  model: string;
-  timings: Record<string, number>;
-}
-
-/** One earlier turn of an Explain conversation. */
-export interface IChatTurn {
-  role: 'user' | 'assistant';
-  content: string;
-}
-
-/** Body of `POST /jupyter-codegen/explain`. */
-export interface IExplainRequest {
-  code: string;
-  cells_before?: ICellContext[];
-  question?: string;
-  /** The conversation so far about `code`, oldest first (follow-up questions). */
-  history?: IChatTurn[];
-  /** Live variables of the kernel (Contract A's `text`). */
-  namespace?: string;
-  language?: string;
-  max_tokens?: number;
-  stream?: boolean;
-  request_id?: string;
-}
-
-/** Reply of `POST /jupyter-codegen/explain`. */
-export interface IExplainReply {
-  explanation: string;
-  model: string;
-  finish_reason: string;
-  timings: Record<string, number>;
-}
-
-/** Body of `POST /jupyter-codegen/generate`. */
-export interface IGenerateRequest {
-  instruction: string;
-  cells_before?: ICellContext[];
-  /** Live variables of the kernel (Contract A's `text`). */
-  namespace?: string;
-  language?: string;
-  max_tokens?: number;
-  stream?: boolean;
-  request_id?: string;
-}
-
-/** Reply of `POST /jupyter-codegen/generate` (and its final `done` event). */
-export interface IGenerateReply {
-  code: string;
-  text: string;
-  model: string;
-  finish_reason: string;
-  timings: Record<string, number>;
-}
+/** A cell of the notebook, as the server expects it (`schemas.Cell`). */
+export type ICellContext = ICell;

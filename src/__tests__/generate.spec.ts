@@ -4,7 +4,6 @@ import {
   commentText,
   descriptionAt,
   insertionPoint,
-  liveSource,
   MAX_DESCRIPTION_CHARS
 } from '../generateText';
 import {
@@ -12,6 +11,7 @@ import {
   MAX_HISTORY_TURNS,
   MAX_TURN_CHARS
 } from '../request';
+import { MAX_QUESTION_CHARS } from '../wire.generated';
 import type { ICellContext } from '../types';
 
 /** `text` with `|` marking the cursor: [text, offset]. */
@@ -51,7 +51,8 @@ describe('descriptionAt', () => {
     expect(descriptionAt(text, offset)).toBe(expected);
   });
 
-  it('is bounded', () => {
+  it('is bounded as the server bounds an instruction', () => {
+    expect(MAX_DESCRIPTION_CHARS).toBe(MAX_QUESTION_CHARS);
     const text = '# ' + 'w'.repeat(2 * MAX_DESCRIPTION_CHARS);
     expect(descriptionAt(text, text.length)).toHaveLength(
       MAX_DESCRIPTION_CHARS
@@ -134,14 +135,6 @@ describe('buildGenerateRequest', () => {
       requestId: 'r'
     });
     expect(empty.cells_before).toEqual(cells.slice(0, 4));
-  });
-});
-
-describe('liveSource', () => {
-  it('puts the active code cell first, then the other code cells', () => {
-    expect(liveSource(cells, 3)).toBe(
-      'print(df)\n\nimport pandas as pd\n\ndf = pd.read_csv("s.csv")\n# mean per region\n\n   '
-    );
   });
 });
 

@@ -491,4 +491,32 @@ describe('liveSource', () => {
     expect(source.length).toBeLessThanOrEqual(MAX_LIVE_SOURCE_CHARS);
     expect(source).toBe('y = 1\nimport pandas as pd');
   });
+
+  it('serves Generate: the active cell as it stands, whatever its type', () => {
+    // Generate passes the active cell's own source; a markdown cell that
+    // describes the code names the variables too. Other markdown cells and
+    // blank code cells are left out.
+    const notebook = [
+      { cell_type: 'code', source: 'import pandas as pd' },
+      { cell_type: 'code', source: 'df = pd.read_csv("s.csv")' },
+      { cell_type: 'markdown', source: 'Plot `df` by region' },
+      { cell_type: 'code', source: '   ' },
+      { cell_type: 'markdown', source: '# Notes' },
+      { cell_type: 'code', source: 'summary = df.describe()' }
+    ];
+    expect(liveSource(notebook[2].source, notebook, 2)).toBe(
+      [
+        'Plot `df` by region',
+        'df = pd.read_csv("s.csv")',
+        'import pandas as pd',
+        'summary = df.describe()'
+      ].join('\n')
+    );
+  });
+
+  it('clips an active cell longer than the bound', () => {
+    const long = 'z'.repeat(MAX_LIVE_SOURCE_CHARS + 5);
+    const source = liveSource(long, [{ cell_type: 'code', source: long }], 0);
+    expect(source).toBe(long.slice(0, MAX_LIVE_SOURCE_CHARS));
+  });
 });

@@ -133,4 +133,65 @@ test.describe('Explain (tiny model)', () => {
     expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
     await screenshot(page, 'explain-inert-html');
   });
+
+  test('an error reply shows the server message, here and in the status item', async ({
+    page
+  }) => {
+    // Given a server that answers with its JSON error body (routed: the tiny
+    // model is never busy on demand)
+    await page.route(/\/jupyter-codegen\/explain/, route =>
+      route.fulfill({
+        status: 429,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          message: 'The model is busy: 8 requests are queued',
+          reason: 'Too Many Requests'
+        })
+      })
+    );
+    await notebookWith(page, ['x = 1']);
+    await page.keyboard.press('Control+Shift+Y');
+    // Then the entry ends in an error with the server's message
+    const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
+    await expect(entry).toHaveAttribute('data-state', 'error');
+    await expect(entry.locator('.jp-codegen-ExplainStatus')).toHaveText(
+      'Error: The model is busy: 8 requests are queued'
+    );
+    // And the status item says which request failed, and how
+    const item = page.locator('.jp-codegen-StatusItem');
+    await expect(item).toHaveAttribute('data-state', 'request-error');
+    await expect(item).toHaveAttribute(
+      'title',
+      /^Last explanation failed \(HTTP 429\): The model is busy: 8 requests are queued\n/
+    );
+  });
+
+  test('an error event ends the stream as an error and keeps the text so far', async ({
+    page
+  }) => {
+    await page.route(/\/jupyter-codegen\/explain/, route =>
+      route.fulfill({
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream' },
+        body:
+          'event: explanation\ndata: {"delta": "It adds one"}\n\n' +
+          'event: error\ndata: {"message": "Generation failed: out of memory"}\n\n' +
+          'event: explanation\ndata: {"delta": " (never shown)"}\n\n'
+      })
+    );
+    await notebookWith(page, ['x = 1']);
+    await page.keyboard.press('Control+Shift+Y');
+    const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
+    await expect(entry).toHaveAttribute('data-state', 'error');
+    await expect(entry.locator('.jp-codegen-ExplainStatus')).toHaveText(
+      'Error: Generation failed: out of memory'
+    );
+    const body = entry.locator('.jp-codegen-ExplainBody');
+    await expect(body).toHaveText('It adds one');
+    const item = page.locator('.jp-codegen-StatusItem');
+    await expect(item).toHaveAttribute(
+      'title',
+      /^Last explanation failed \(HTTP 500\): Generation failed: out of memory\n/
+    );
+  });
 });
