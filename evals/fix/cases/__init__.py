@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..core import FixCase
-from . import wrong_column
+from . import api_misuse, wrong_column
 
-CASES: tuple[FixCase, ...] = (*wrong_column.CASES,)
+CASES: tuple[FixCase, ...] = (*wrong_column.CASES, *api_misuse.CASES)
