@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..core import FixCase
-from . import api_misuse, wrong_column
+from . import api_misuse, name_typo, wrong_column
 
-CASES: tuple[FixCase, ...] = (*wrong_column.CASES, *api_misuse.CASES)
+CASES: tuple[FixCase, ...] = (*wrong_column.CASES, *api_misuse.CASES, *name_typo.CASES)
