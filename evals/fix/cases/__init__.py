@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..core import FixCase
-from . import api_misuse, name_typo, type_mixing, wrong_column
+from . import api_misuse, name_typo, shape_mismatch, type_mixing, wrong_column
 
 CASES: tuple[FixCase, ...] = (
     *wrong_column.CASES,
     *api_misuse.CASES,
     *name_typo.CASES,
     *type_mixing.CASES,
+    *shape_mismatch.CASES,
 )
