@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import FixCase
-from . import api_misuse, name_typo, shape_mismatch, type_mixing, wrong_column
+from . import api_misuse, name_typo, off_by_one, shape_mismatch, type_mixing, wrong_column
 
 CASES: tuple[FixCase, ...] = (
     *wrong_column.CASES,
@@ -11,4 +11,5 @@ CASES: tuple[FixCase, ...] = (
     *name_typo.CASES,
     *type_mixing.CASES,
     *shape_mismatch.CASES,
+    *off_by_one.CASES,
 )
