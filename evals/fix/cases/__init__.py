@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ..core import FixCase
-from . import api_misuse, name_typo, off_by_one, shape_mismatch, type_mixing, wrong_column
+from . import (
+    api_misuse,
+    date_format,
+    name_typo,
+    off_by_one,
+    shape_mismatch,
+    type_mixing,
+    wrong_column,
+)
 
 CASES: tuple[FixCase, ...] = (
     *wrong_column.CASES,
@@ -12,4 +20,5 @@ CASES: tuple[FixCase, ...] = (
     *type_mixing.CASES,
     *shape_mismatch.CASES,
     *off_by_one.CASES,
+    *date_format.CASES,
 )
