@@ -7,6 +7,7 @@ from . import (
     api_misuse,
     date_format,
     name_typo,
+    nested_json,
     off_by_one,
     shape_mismatch,
     type_mixing,
@@ -21,4 +22,5 @@ CASES: tuple[FixCase, ...] = (
     *shape_mismatch.CASES,
     *off_by_one.CASES,
     *date_format.CASES,
+    *nested_json.CASES,
 )
