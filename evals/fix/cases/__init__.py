@@ -6,6 +6,7 @@ from ..core import FixCase
 from . import (
     api_misuse,
     date_format,
+    groupby_misuse,
     name_typo,
     nested_json,
     off_by_one,
@@ -23,4 +24,5 @@ CASES: tuple[FixCase, ...] = (
     *off_by_one.CASES,
     *date_format.CASES,
     *nested_json.CASES,
+    *groupby_misuse.CASES,
 )
