@@ -6,6 +6,7 @@ from ..core import FixCase
 from . import (
     api_misuse,
     date_format,
+    empty_filter,
     groupby_misuse,
     name_typo,
     nested_json,
@@ -25,4 +26,5 @@ CASES: tuple[FixCase, ...] = (
     *date_format.CASES,
     *nested_json.CASES,
     *groupby_misuse.CASES,
+    *empty_filter.CASES,
 )
