@@ -46,6 +46,7 @@ _HELPER = r'''
 import os, sys, warnings
 
 _base = {
+    "xmode": get_ipython().InteractiveTB.mode,
     "path": list(sys.path),
     "filters": list(warnings.filters),
     "modules": set(sys.modules),
@@ -66,12 +67,13 @@ except ImportError:
     _pd = None
 
 
-def prepare(workdir):
-    """Back to a fresh kernel's state, in ``workdir``."""
-    import gc
+def prepare(workdir, tracebacks=True):
+    """Back to a fresh kernel's state, in ``workdir``. Without ``tracebacks``,
+    errors come with IPython's minimal traceback (much faster to format)."""
     os.chdir(workdir)  # first: the previous one is gone
     shell = get_ipython()
     shell.reset(new_session=True)
+    shell.InteractiveTB.set_mode(_base["xmode"] if tracebacks else "Minimal")
     sys.path[:] = _base["path"]
     warnings.filters[:] = _base["filters"]
     # Modules a notebook imported from its working directory (all of them
@@ -92,7 +94,6 @@ def prepare(workdir):
         _np.set_printoptions(**_base["printoptions"])
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
-    gc.collect()
 '''
 
 
@@ -330,9 +331,13 @@ class KernelRunner:
                     content.update(_failure("Timeout", limit))
                 return content, outputs
 
-    def prepare(self, files: Mapping[str, str | bytes] | None = None) -> Path:
+    def prepare(
+        self, files: Mapping[str, str | bytes] | None = None, tracebacks: bool = True
+    ) -> Path:
         """Put the kernel back to a fresh state in a new, empty working
-        directory holding ``files`` (name: text or bytes)."""
+        directory holding ``files`` (name: text or bytes). ``tracebacks``:
+        errors come with the full traceback a user sees (False: IPython's
+        minimal one, for runs that only need to know whether a cell failed)."""
         if self.kc is None:
             self.start()
         self._count += 1
@@ -346,7 +351,7 @@ class KernelRunner:
             else:
                 path.write_text(content, encoding="utf-8")
         reply, _ = self._execute(
-            f"__import__('_codegen_eval_runner').prepare({str(work)!r})",
+            f"__import__('_codegen_eval_runner').prepare({str(work)!r}, {tracebacks!r})",
             silent=True,
             store_history=False,
         )
@@ -407,10 +412,11 @@ class KernelRunner:
         files: Mapping[str, str | bytes] | None = None,
         check: str = "",
         stop_on_error: bool = True,
+        tracebacks: bool = True,
     ) -> NotebookRun:
         """A fresh kernel state, the cells top to bottom, then ``check``
         (run even after an error, so that its failure can be read)."""
-        work = self.prepare(files)
+        work = self.prepare(files, tracebacks)
         try:
             result = self.run_cells(cells, stop_on_error=stop_on_error)
             result.check = self.run_check(check)

@@ -186,7 +186,7 @@ def score_edits(
         cells = apply_edits(case.cells, case.failing_cell, edits)
     except InvalidEdits as exc:
         return FixOutcome(False, "invalid-edits", str(exc))
-    run = runner.run_notebook(cells, case.files, case.check)
+    run = runner.run_notebook(cells, case.files, case.check, tracebacks=False)
     if not run.clean:
         error = run.error or {}
         return FixOutcome(
@@ -275,7 +275,7 @@ def validate(runner: KernelRunner, case: FixCase) -> list[str]:
     if broken.error is not None and broken.runs:
         count = broken.runs[-1].execution_count or 0
         for name, cells in silenced_variants(case, broken.error, count).items():
-            run = runner.run_notebook(cells, case.files, case.check)
+            run = runner.run_notebook(cells, case.files, case.check, tracebacks=False)
             if run.passed:
                 problems.append(f"{name}: the silenced notebook passes the check")
     return problems
