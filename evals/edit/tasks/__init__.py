@@ -1,0 +1,8 @@
+"""The tasks, one module per group of instruction kinds (``KINDS`` in ..core)."""
+
+from __future__ import annotations
+
+from ..core import EditTask
+from . import vectorize
+
+TASKS: tuple[EditTask, ...] = (*vectorize.TASKS,)
