@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..core import EditTask
-from . import vectorize
+from . import annotate, rewrite, vectorize
 
-TASKS: tuple[EditTask, ...] = (*vectorize.TASKS,)
+TASKS: tuple[EditTask, ...] = (*vectorize.TASKS, *annotate.TASKS, *rewrite.TASKS)
