@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from ..core import EditTask
-from . import annotate, rewrite, vectorize
+from . import annotate, refactor, rewrite, robustness, vectorize
 
-TASKS: tuple[EditTask, ...] = (*vectorize.TASKS, *annotate.TASKS, *rewrite.TASKS)
+TASKS: tuple[EditTask, ...] = (
+    *vectorize.TASKS,
+    *annotate.TASKS,
+    *rewrite.TASKS,
+    *robustness.TASKS,
+    *refactor.TASKS,
+)
