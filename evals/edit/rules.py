@@ -61,7 +61,7 @@ class NoLoops(Rule):
         kinds = _LOOPS + (_COMPREHENSIONS if self.comprehensions else ())
         for node in ast.walk(tree):
             if isinstance(node, kinds):
-                return f"a {type(node).__name__} is left (line {node.lineno})"
+                return f"a {type(node).__name__} is left (line {getattr(node, 'lineno', '?')})"
         return None
 
 
@@ -291,5 +291,5 @@ class NoChainedAssignment(Rule):
                 targets = [node.target]
             for target in targets:
                 if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Subscript):
-                    return f"chained assignment (line {node.lineno})"
+                    return f"chained assignment (line {getattr(node, 'lineno', '?')})"
         return None
