@@ -50,6 +50,8 @@ class EditTask:
     changed: str = ""
     rules: tuple[Rule, ...] = ()
     files: Mapping[str, str] = field(default_factory=dict)
+    #: Names (columns, keys) that only ``files`` shows, never a cell.
+    live_only: tuple[str, ...] = ()
 
     @property
     def cells(self) -> tuple[Cell, ...]:

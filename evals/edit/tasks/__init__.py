@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import EditTask
-from . import annotate, refactor, rewrite, robustness, vectorize
+from . import annotate, behaviour, context, refactor, rewrite, robustness, vectorize
 
 TASKS: tuple[EditTask, ...] = (
     *vectorize.TASKS,
@@ -11,4 +11,6 @@ TASKS: tuple[EditTask, ...] = (
     *rewrite.TASKS,
     *robustness.TASKS,
     *refactor.TASKS,
+    *behaviour.TASKS,
+    *context.TASKS,
 )
