@@ -57,13 +57,13 @@ try:
     _base["printoptions"] = _np.get_printoptions()
 except ImportError:
     _np = None
-try:
+try:  # pandas' option registry is private: without it, options are not reset
     import pandas as _pd
     from pandas._config.config import _registered_options
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _base["pandas"] = {key: _pd.get_option(key) for key in _registered_options}
-except ImportError:
+except Exception:
     _pd = None
 
 
@@ -224,7 +224,8 @@ class KernelRunner:
         }
         km = KernelManager(kernel_name="python3")
         km.start_kernel(
-            extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            # No history file; no warning that a local kernel talks over TCP.
+            extra_arguments=["--HistoryManager.hist_file=:memory:", "--log-level=ERROR"],
             env=env,
             cwd=str(self._base),
         )
