@@ -76,6 +76,7 @@ def prepare(workdir, tracebacks=True):
     shell.InteractiveTB.set_mode(_base["xmode"] if tracebacks else "Minimal")
     sys.path[:] = _base["path"]
     warnings.filters[:] = _base["filters"]
+    getattr(warnings, "_filters_mutated", lambda: None)()  # warnings' caches see the change
     # Modules a notebook imported from its working directory (all of them
     # live under the runner's base directory, workdir's parent).
     base = os.path.dirname(workdir) + os.sep
