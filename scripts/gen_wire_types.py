@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's sources first
 
 # The one line that names the schemas module: change it here when it moves.
-from jupyter_codegen import schemas  # noqa: E402
+from jupyter_codegen.api import schemas  # noqa: E402
 
 OUTPUT = ROOT / "src" / "wire.generated.ts"
 

@@ -1,4 +1,4 @@
-"""The trap corpus of the live-kernel lookup (``jupyter_codegen.kernel_context``).
+"""The trap corpus of the live-kernel lookup (``jupyter_codegen.kernel.live_context``).
 
 Every object here records any call of its code into ``CALLS``; a lookup that
 keeps its promise ("never calls user code") leaves ``CALLS`` empty. The file is
@@ -870,7 +870,7 @@ def _in_lookup():
     may also run for the test's own code, which is not the lookup's doing."""
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_filename.endswith("kernel_context.py"):
+        if frame.f_code.co_filename.endswith("live_context.py"):
             return True
         frame = frame.f_back
     return False

@@ -14,8 +14,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from jupyter_codegen import kernel_context
-from jupyter_codegen.kernel_context import (
+from jupyter_codegen.kernel import live_context as kernel_context
+from jupyter_codegen.kernel.live_context import (
     LiveContext,
     describe_live,
     describe_value,

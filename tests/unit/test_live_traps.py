@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_codegen import kernel_context
-from jupyter_codegen.kernel_context import (
+from jupyter_codegen.kernel import live_context as kernel_context
+from jupyter_codegen.kernel.live_context import (
     describe_live,
     describe_namespace,
     describe_value,

@@ -1087,7 +1087,7 @@ def live_context(source: str, max_chars: int = 3000) -> LiveContext:
     """Describe the kernel's variables that ``source`` (the active cell first,
     then the notebook's other code) uses, then other data variables, in at most
     ``max_chars`` characters (text and names together). Runs in the user's
-    IPython kernel; see :mod:`jupyter_codegen.kernel_context` for the rule it
+    IPython kernel; see :mod:`jupyter_codegen.kernel.live_context` for the rule it
     follows."""
     from IPython import get_ipython
 
