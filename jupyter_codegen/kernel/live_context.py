@@ -257,7 +257,7 @@ class _Registry:
             self._add(numpy.get(name), "numpy void")
         # numpy's dtype classes: made by numpy itself from its type codes (numpy
         # before 1.25 exports no numpy.dtypes), then by name from numpy.dtypes
-        dtype = numpy.get("dtype")
+        dtype: Any = numpy.get("dtype")
         if _is_class(dtype) and not _TYPE_FLAGS.__get__(dtype) & _HEAPTYPE:
             for code in "?bBhHiIlLqQefdgFDGSUOMm":
                 self._add(type(dtype(code)), "numpy dtype builtin")
