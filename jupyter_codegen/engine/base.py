@@ -88,10 +88,10 @@ class EngineOptions:
     #: "none"; "int8" (CPU only); "auto": int8 on the CPU, none elsewhere.
     quantize: str = "none"
     #: int8 only: keep the inputs that calibration finds large out of the int8
-    #: products (closer to float32, slower; see quantize.calibrate).
+    #: products (closer to float32, slower; see calibration.calibrate).
     int8_outliers: bool = True
     #: int8 only: rotate each layer's inputs and weights instead (a block
-    #: Hadamard transform, quantize.Rotation); int8_outliers is then unused.
+    #: Hadamard transform, rotation.Rotation); int8_outliers is then unused.
     int8_rotation: bool = False
     #: Bytes of key/value caches kept for reuse across requests (0: none).
     prompt_cache_bytes: int = 512 * 1024 * 1024

@@ -36,7 +36,7 @@ def status_report(host: ModelHost, limits: ServiceLimits) -> dict[str, Any]:
             "queue_timeout": host.queue_timeout,
         },
         "memory": memory(),
-        "requests": host.stats(),
+        "requests": host.report(),
     }
     if host.state == "ready" and host.engine is not None:
         info = host.engine.info()

@@ -272,7 +272,7 @@ async def test_the_slot_is_held_until_the_cancelled_thread_returns(jp_fetch, jp_
         await task
     # Then the generation was told to stop, but its slot stays held meanwhile
     await until(jp_fetch, lambda s: s["cancelled"] == 1)
-    assert host.stats()["active"] == 1
+    assert host.report()["active"] == 1
     waiting = asyncio.ensure_future(
         call(jp_fetch, "complete", {**AVERAGE, "max_tokens": 2, "request_id": "next"})
     )

@@ -76,7 +76,7 @@ def test_ctrl_c_stops_the_in_process_generation_within_one_step(client, python_s
 
     def press_ctrl_c() -> None:  # once the generation runs
         deadline = time.monotonic() + 60
-        while host.stats()["active"] == 0 and time.monotonic() < deadline:
+        while host.report()["active"] == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
         _thread.interrupt_main()
 
@@ -84,9 +84,9 @@ def test_ctrl_c_stops_the_in_process_generation_within_one_step(client, python_s
     with pytest.raises(KeyboardInterrupt):
         client.explain({"code": "x = 1", "max_tokens": LONG})
     deadline = time.monotonic() + 30
-    while host.stats()["active"] and time.monotonic() < deadline:
+    while host.report()["active"] and time.monotonic() < deadline:
         time.sleep(0.02)
-    stats = host.stats()
+    stats = host.report()
     assert (stats["active"], stats["cancelled"], stats["completed"]) == (0, 1, 0), stats
     assert engine.cancelled and engine.after_cancel <= 1
     # And the client serves the next request

@@ -14,7 +14,8 @@ import torch
 from conftest import text_check, tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
-from jupyter_codegen.engine.local.decode import RunLimits, chunk_sizes, draft_tokens
+from jupyter_codegen.engine.local.decode import RunLimits, chunk_sizes
+from jupyter_codegen.engine.local.drafting import draft_tokens
 from jupyter_codegen.engine.local.engine import TransformersEngine, load_pretrained
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache, common_prefix
 from jupyter_codegen.engine.local.quantize import Int8Linear

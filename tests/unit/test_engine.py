@@ -147,7 +147,7 @@ def test_host_runs_cancels_and_bounds_the_queue(engine: TransformersEngine) -> N
         await asyncio.sleep(0.2)
         waiting = asyncio.ensure_future(host.run(short, host.new_ticket("b", "complete")))
         await asyncio.sleep(0.05)
-        assert host.stats()["active"] == 1 and host.stats()["queued"] == 1
+        assert host.report()["active"] == 1 and host.report()["queued"] == 1
         # When a third arrives, the queue is full
         with pytest.raises(HostBusy):
             await host.run(short, host.new_ticket("c", "complete"))
@@ -171,7 +171,7 @@ def test_host_runs_cancels_and_bounds_the_queue(engine: TransformersEngine) -> N
         await blocker
 
     asyncio.run(scenario())
-    stats = host.stats()
+    stats = host.report()
     assert stats["active"] == 0 and stats["queued"] == 0
     assert stats["rejected_busy"] == 1 and stats["cancelled"] >= 3
     host.shutdown()

@@ -43,9 +43,9 @@ def test_admission_reserves_a_slot_then_queue_places_then_refuses(host: ModelHos
     assert (a._place, b._place, c._place) == ("slot", "queued", "queued")
     with pytest.raises(HostBusy):
         host.admit(d)
-    assert host.stats()["queued"] == 2 and host.stats()["rejected_busy"] == 1
+    assert host.report()["queued"] == 2 and host.report()["rejected_busy"] == 1
     host.admit(a)  # admitting twice reserves nothing more
-    assert host.stats()["queued"] == 2
+    assert host.report()["queued"] == 2
 
 
 def test_a_place_never_used_is_given_back_once_and_passed_on(host: ModelHost) -> None:
@@ -56,11 +56,11 @@ def test_a_place_never_used_is_given_back_once_and_passed_on(host: ModelHost) ->
     host.release(a)
     assert b._place == "slot" and c._place == "queued"
     host.release(a)  # twice: nothing more happens
-    assert c._place == "queued" and host._held == 1
+    assert c._place == "queued" and host.admission.held == 1
     host.release(c)  # c left the queue
-    assert host.stats()["queued"] == 0
+    assert host.report()["queued"] == 0
     host.release(b)
-    assert host._held == 0
+    assert host.admission.held == 0
 
 
 def test_superseded_and_cancelled_waiters_stop_counting_at_once(host: ModelHost) -> None:
@@ -74,7 +74,7 @@ def test_superseded_and_cancelled_waiters_stop_counting_at_once(host: ModelHost)
     # and a cancelled waiter frees its place for the next request
     assert host.cancel("cell-2")
     host.admit(host.new_ticket("other", "complete"))
-    assert host.stats()["queued"] == 2
+    assert host.report()["queued"] == 2
     # When the slot frees, it goes to the first live waiter, skipping the dead
     host.release(a)
     assert newer._place == "slot" and b._place == "done" and c._place != "slot"
@@ -94,12 +94,12 @@ def test_a_cancelled_waiter_never_reaches_the_engine(host: ModelHost) -> None:
         timed = await second
         running.cancel()
         await first
-        return host.stats(), timed.result.prompt_tokens
+        return host.report(), timed.result.prompt_tokens
 
     stats, prompt_tokens = asyncio.run(scenario())
     assert prompt_tokens == 0  # it never ran
     assert stats["cancelled"] == 2 and stats["active"] == 0 and stats["queued"] == 0
-    assert host._held == 0
+    assert host.admission.held == 0
 
 
 def test_not_ready_is_refused_before_anything_is_reserved() -> None:
@@ -109,7 +109,7 @@ def test_not_ready_is_refused_before_anything_is_reserved() -> None:
     ticket = host.new_ticket("x", "complete")
     with pytest.raises(ModelNotReady):
         host.admit(ticket)
-    assert ticket._place == "new" and host._held == 0
+    assert ticket._place == "new" and host.admission.held == 0
 
 
 def test_a_server_host_freezes_the_heap_once_after_collecting_its_garbage(

@@ -9,15 +9,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from jupyter_codegen.engine.local.calibration import calibrate  # noqa: E402
 from jupyter_codegen.engine.local.quantize import (  # noqa: E402
     Int8Linear,
-    Rotation,
-    calibrate,
-    hadamard,
     int8_supported,
     quantize_int8,
     weight_bytes,
 )
+from jupyter_codegen.engine.local.rotation import Rotation, hadamard  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not int8_supported(), reason="torch without _int_mm on the CPU")
 
@@ -194,14 +193,14 @@ def test_rotation_helps_where_the_large_inputs_move_from_token_to_token():
 def test_sibling_layers_quantize_a_shared_input_once(monkeypatch):
     """q, k and v read one tensor: it is rotated and quantized once, and each
     layer's product is the one it computes alone."""
-    import jupyter_codegen.engine.local.quantize as quantize
+    import jupyter_codegen.engine.local.rotation as rotation
 
     layers = [Int8Linear(make(256, n, seed=n), rotate=True) for n in (64, 32, 32)]
     x = torch.randn(5, 256)
     alone = [layer(x.clone()) for layer in layers]
     calls = []
-    real = quantize.quantize_rows
-    monkeypatch.setattr(quantize, "quantize_rows", lambda *a: calls.append(1) or real(*a))
+    real = rotation.quantize_rows
+    monkeypatch.setattr(rotation, "quantize_rows", lambda *a: calls.append(1) or real(*a))
     together = [layer(x) for layer in layers]
     assert len(calls) == 1
     assert all(torch.equal(a, b) for a, b in zip(alone, together, strict=True))

@@ -32,10 +32,13 @@ import inspect
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from jupyter_codegen.engine.local.drafting import draft_tokens
+from jupyter_codegen.engine.local.kv import KVState
 
 #: Called with (candidate index, token id); True when that candidate is done.
 TokenSink = Callable[[int, int], bool]
@@ -69,79 +72,6 @@ class RunLimits:
             raise Halted("cancelled")
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise Halted("timeout")
-
-
-@dataclass
-class KVState:
-    """A key/value cache and the token ids it holds, from position 0."""
-
-    cache: Any
-    tokens: list[int] = field(default_factory=list)
-
-    def crop_to(self, length: int) -> None:
-        extra = len(self.tokens) - length
-        if extra > 0:
-            self.cache.crop(-extra)  # transformers 5: a negative count removes that many
-            del self.tokens[length:]
-
-    def _tensors(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        pairs = []
-        for layer in getattr(self.cache, "layers", ()):
-            keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
-            if isinstance(keys, torch.Tensor) and isinstance(values, torch.Tensor):
-                pairs.append((keys, values))
-        return pairs
-
-    def nbytes(self) -> int:
-        """Memory held, counted by storage: a cropped cache still holds what its
-        views were cut from."""
-        return sum(
-            k.untyped_storage().nbytes() + v.untyped_storage().nbytes() for k, v in self._tensors()
-        )
-
-    def copy_prefix(self, length: int) -> KVState:
-        """A new state holding copies of the first ``length`` positions."""
-        from transformers import DynamicCache
-
-        pairs = [
-            (k[..., :length, :].clone(), v[..., :length, :].clone()) for k, v in self._tensors()
-        ]
-        return KVState(DynamicCache(pairs), self.tokens[:length])
-
-
-def draft_tokens(
-    seq: list[int],
-    max_tokens: int,
-    ngram_sizes: tuple[int, ...] = (3, 2),
-    expected: list[int] | None = None,
-) -> list[int]:
-    """Tokens proposed to follow ``seq``: what followed the last n-gram of
-    ``seq`` (longest n first) in ``expected``, a continuation the caller
-    expects; else what followed its most recent earlier occurrence in ``seq``."""
-    if max_tokens <= 0:
-        return []
-    n_seq = len(seq)
-    expected = expected or []
-    for n in ngram_sizes if expected else ():
-        if n_seq < n:
-            continue
-        tail = seq[-n:]
-        for start in range(len(expected) - n - 1, -1, -1):
-            if expected[start : start + n] == tail:
-                return expected[start + n : start + n + max_tokens]
-    for n in ngram_sizes:
-        if n_seq <= n:
-            continue
-        tail = seq[-n:]
-        first = tail[0]
-        # Scan backwards for the most recent earlier occurrence of the tail.
-        for start in range(n_seq - n - 1, -1, -1):
-            if seq[start] == first and seq[start : start + n] == tail:
-                follow = seq[start + n : start + n + max_tokens]
-                if follow:
-                    return follow
-                break
-    return []
 
 
 def chunk_sizes(n_tokens: int, chunk_tokens: int) -> list[int]:

@@ -25,13 +25,13 @@ from jupyter_codegen.engine.base import (
     GenerationRequest,
     GenerationResult,
 )
-from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT
+from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT, calibrate
 from jupyter_codegen.engine.local.candidates import Candidates
-from jupyter_codegen.engine.local.decode import Decoder, Halted, KVState, RunLimits
+from jupyter_codegen.engine.local.decode import Decoder, Halted, RunLimits
 from jupyter_codegen.engine.local.device import pick_device, pick_dtype, prompt_budget, wants_int8
+from jupyter_codegen.engine.local.kv import KVState
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache
 from jupyter_codegen.engine.local.quantize import (
-    calibrate,
     quantize_int8,
     weight_bytes,
 )

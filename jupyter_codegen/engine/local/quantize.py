@@ -28,15 +28,15 @@ plain int8's speed.
 from __future__ import annotations
 
 import ctypes
-import inspect
 import os
 import sys
-import threading
 from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from jupyter_codegen.engine.local.rotation import Rotation
 
 
 class CastEmbedding(nn.Module):
@@ -67,96 +67,6 @@ STATIC_OUTLIERS = 16
 #: Each token's largest inputs taken out of the int8 product of each layer that
 #: narrows its width (an MLP's down projection), where they differ by token.
 TOKEN_OUTLIERS = 8
-
-
-#: Largest block of the Hadamard rotations (a power of two; a layer whose width
-#: it does not divide gets the largest power of two that does).
-ROTATION_BLOCK = 128
-
-
-def hadamard(n: int) -> torch.Tensor:
-    """The orthonormal Sylvester Hadamard matrix of order ``n`` (a power of two)."""
-    if n < 1 or n & (n - 1):
-        raise ValueError(f"a Hadamard order must be a power of two, not {n}")
-    h = torch.ones(1, 1)
-    while h.shape[0] < n:
-        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
-    return h / n**0.5
-
-
-class _LastInput(threading.local):
-    """The input a rotation last quantized, in this thread (see
-    :meth:`Rotation.quantize`)."""
-
-    entry: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-
-
-class Rotation:
-    """An orthonormal rotation of a layer's input channels: random signs, then a
-    Hadamard transform within each block of ``block`` channels.
-
-    A Linear layer gives the same product on rotated inputs with its weight
-    rotated the same way (``x W^T = (x R)(W R)^T`` for an orthonormal R), so the
-    weight is rotated once before rounding and each input on every call. The
-    point is int8's: Qwen2.5's inputs carry a few channels (fixed ones after
-    the norms, changing ones into the MLP's down projection) up to a hundred
-    times larger than the rest, and they set each token's int8 scale. Rotated,
-    every channel of a block holds a mix of all of them: an outlier is spread
-    over the block (divided by sqrt(block)), and the scale fits the rest. This
-    is QuaRot's and SpinQuant's remedy for int8 and int4 activations.
-
-    The signs are drawn from a fixed seed per width, so every layer of a width
-    shares one rotation and a model loads the same way every time."""
-
-    _shared: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, _LastInput]] = {}
-
-    def __init__(self, features: int, block: int = ROTATION_BLOCK):
-        while block > 1 and features % block:
-            block //= 2
-        self.features, self.block = features, block
-        key = (features, block)
-        if key not in self._shared:
-            generator = torch.Generator().manual_seed(features)
-            signs = torch.randint(0, 2, (features,), generator=generator).float().mul_(2).sub_(1)
-            self._shared[key] = (signs, hadamard(block), _LastInput())
-        self.signs, self.matrix, self._last = self._shared[key]
-
-    def __call__(self, rows: torch.Tensor) -> torch.Tensor:
-        """``rows`` (n, features) in float32, rotated (a new tensor)."""
-        n = rows.shape[0]
-        blocks = (rows * self.signs).view(n, self.features // self.block, self.block)
-        return (blocks @ self.matrix).view(n, self.features)
-
-    def quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` (..., features) rotated and in int8 (:func:`quantize_rows`).
-        Sibling layers that read the same tensor (q, k and v after a norm; an
-        MLP's gate and up) share a rotation, so the last input is kept, per
-        thread, and matched by identity: the entry holds the tensor, so no
-        other can take its place."""
-        entry = self._last.entry
-        if entry is not None and entry[0] is x:
-            return entry[1], entry[2]
-        qrows, scale = quantize_rows(x.reshape(-1, self.features), self)
-        self._last.entry = (x, qrows, scale)
-        return qrows, scale
-
-    def rotate_(self, weight: torch.Tensor, rows: int = 4096) -> torch.Tensor:
-        """Rotate the input channels of ``weight`` (out, features) in place, a
-        few thousand rows at a time (an output layer's whole float32 weight
-        is 0.9 GB: one more such temporary is not needed)."""
-        for start in range(0, weight.shape[0], rows):
-            part = weight[start : start + rows]
-            part.copy_(self(part))
-        return weight
-
-
-def quantize_rows(rows: torch.Tensor, rotation: Rotation) -> tuple[torch.Tensor, torch.Tensor]:
-    """``rows`` (n, features), rotated, in int8 with one scale per row: (int8
-    rows, float32 scales of shape (n, 1)). An all-zero row stays zero."""
-    work = rotation(rows.float())  # a new tensor: rounded in place below
-    low, high = work.aminmax(dim=1)  # (no |rows| temporary)
-    scale = torch.maximum(high, low.neg_()).div_(127).clamp_min_(1e-12).unsqueeze(1)
-    return work.div_(scale).round_().to(torch.int8), scale
 
 
 class Int8Linear(nn.Module):
@@ -265,72 +175,6 @@ class Int8Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int8{rotated}"
 
 
-def calibrate(
-    model: nn.Module,
-    batches: list[torch.Tensor],
-    static: int = STATIC_OUTLIERS,
-    per_token: int = TOKEN_OUTLIERS,
-) -> int:
-    """Choose the inputs that each :class:`Int8Linear` of ``model`` keeps out of
-    its int8 product, from the model's own activations on ``batches`` (token
-    ids, shape (1, n)). Returns the number of layers set.
-
-    Layers that keep or widen their width (attention projections, an MLP's
-    gate and up) read the normalized hidden state, whose large
-    channels are the same from token to token: each keeps the ``static``
-    channels largest in calibration. Layers that narrow it (the k and v
-    projections, an MLP's down projection) take out every token's
-    ``per_token`` largest inputs, which move from token to token in the down
-    projection; that costs a gather of that many weight columns, cheap only
-    where a column is short. (Without them in k and v the mean KL below is
-    0.0043 instead of 0.0033.)
-
-    On the embedded Qwen2.5-Coder 1.5B, teacher-forced over 4,608 tokens of
-    Python (README, "int8 weights"), the mean KL divergence from float32 fell
-    from 0.025 to 0.0033 and the top token agreed with float32's 97.8 % of the
-    time instead of 95.3 % (bfloat16: 0.0005, 99.1 %)."""
-    # (not the output layer: its 16 kept columns would be 150,000 floats long
-    # for a 150k vocabulary, read for every token, and keeping it whole in
-    # float32 did not bring the top token closer to float32's)
-    output = getattr(model, "get_output_embeddings", lambda: None)()
-    layers = {
-        name: m
-        for name, m in model.named_modules()
-        if isinstance(m, Int8Linear) and m is not output
-    }
-    peaks: dict[str, torch.Tensor] = {}
-
-    def record(name: str) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], None]:
-        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-            peak = args[0].reshape(-1, args[0].shape[-1]).abs().amax(dim=0).float()
-            peaks[name] = torch.maximum(peaks[name], peak) if name in peaks else peak
-
-        return hook
-
-    # Logits for the last position only: a page of tokens times a 150k
-    # vocabulary would be 0.4 GB of float32, kept by the heap afterwards.
-    takes_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
-    extra = {"logits_to_keep": 1} if takes_keep else {}
-    handles = [m.register_forward_pre_hook(record(name)) for name, m in layers.items()]
-    try:
-        with torch.inference_mode():
-            for ids in batches:
-                model(input_ids=ids, use_cache=False, **extra)
-    finally:
-        for handle in handles:
-            handle.remove()
-        _trim_heap()
-    count = 0
-    for name, layer in layers.items():
-        if layer.in_features > layer.out_features:
-            layer.token_outliers = min(per_token, layer.in_features - 1)
-            count += 1
-        elif name in peaks and static > 0:
-            layer.keep_columns(peaks[name].topk(min(static, layer.in_features)).indices)
-            count += 1
-    return count
-
-
 def int8_supported() -> bool:
     """Whether this torch has the CPU int8 matmul that :class:`Int8Linear` uses."""
     try:
@@ -433,11 +277,11 @@ def quantize_int8(
         for bname, buf in list(module.named_buffers(recurse=False)):
             if buf is not None and buf.is_floating_point() and buf.dtype != torch.float32:
                 module.register_buffer(bname, buf.float(), persistent=False)
-    _trim_heap()
+    trim_heap()
     return count
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Give the float32 temporaries' freed heap back to the system (glibc)."""
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -18,13 +18,13 @@ import http.client
 import json
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from jupyter_codegen import __version__
+from jupyter_codegen.engine.remote.closer import Closer
 from jupyter_codegen.errors import EngineError
 
 #: Longest SSE line accepted (a whole streamed reply may come as one event).
@@ -122,7 +122,7 @@ class Upstream:
         the iteration ends quietly; closing the generator closes it too.
         """
         conn = self._connect()
-        closer = _Closer(conn, stop)
+        closer = Closer(conn, stop)
         try:
             try:
                 resp = self._send(conn, "POST", path, json.dumps(payload).encode())
@@ -241,7 +241,7 @@ class Upstream:
         return UpstreamError(502, self.name, f"failed{where}: {_describe(exc)}")
 
     def _events(
-        self, resp: http.client.HTTPResponse, path: str, closer: _Closer
+        self, resp: http.client.HTTPResponse, path: str, closer: Closer
     ) -> Iterator[dict[str, Any]]:
         # read1, not readline: on a chunked reply cut short, readline returns
         # b"" as at a clean end, while read1 raises IncompleteRead.
@@ -292,49 +292,6 @@ class Upstream:
             detail = _error_text(json.dumps(event))
             raise UpstreamError(502, self.name, f"reported an error mid-stream: {detail}")
         yield event
-
-
-class _Closer:
-    """Shuts the connection's socket down when ``stop`` is set, from a watcher
-    thread, so that a read blocked on a silent server returns at once."""
-
-    POLL_S = 0.05
-
-    def __init__(self, conn: http.client.HTTPConnection, stop: Callable[[], bool]):
-        self._conn = conn
-        self._stop = stop
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self.closed = False
-        self._thread = threading.Thread(target=self._watch, name="codegen-upstream", daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._done.wait(self.POLL_S):
-            if self._stop():
-                self.close()
-                return
-
-    def close(self) -> None:
-        with self._lock:
-            if self.closed or self._done.is_set():
-                return
-            self.closed = True
-            sock = self._conn.sock
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def stopped(self) -> bool:
-        if not self.closed and self._stop():
-            self.close()
-        return self.closed
-
-    def finish(self) -> None:
-        with self._lock:
-            self._done.set()
 
 
 def _describe(exc: BaseException) -> str:

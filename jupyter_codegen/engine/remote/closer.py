@@ -1,0 +1,52 @@
+"""Closing a connection from another thread, so that a read blocked on a
+silent server returns at once."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from collections.abc import Callable
+
+
+class Closer:
+    """Shuts the connection's socket down when ``stop`` is set, from a watcher
+    thread, so that a read blocked on a silent server returns at once."""
+
+    POLL_S = 0.05
+
+    def __init__(self, conn: http.client.HTTPConnection, stop: Callable[[], bool]):
+        self._conn = conn
+        self._stop = stop
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self.closed = False
+        self._thread = threading.Thread(target=self._watch, name="codegen-upstream", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.POLL_S):
+            if self._stop():
+                self.close()
+                return
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed or self._done.is_set():
+                return
+            self.closed = True
+            sock = self._conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stopped(self) -> bool:
+        if not self.closed and self._stop():
+            self.close()
+        return self.closed
+
+    def finish(self) -> None:
+        with self._lock:
+            self._done.set()
