@@ -1,9 +1,8 @@
 """jupyter-codegen: a local code model beside the notebook."""
 
-try:
-    from jupyter_codegen._version import __version__
-except ImportError:  # a source checkout that was never built
-    __version__ = "0.0.0+unknown"
+from jupyter_codegen.version import __version__
+
+__all__ = ["__version__"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

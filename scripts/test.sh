@@ -29,6 +29,7 @@ step "Python lint and types"
 ruff check jupyter_codegen tests benchmarks evals
 ruff format --check jupyter_codegen tests benchmarks evals
 mypy
+lint-imports --no-cache
 
 step "Docs (Sphinx, warnings as errors)"
 sphinx-build -W --keep-going -E -q -b html docs docs/_build/html

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from jupyter_codegen import __version__
+from jupyter_codegen.version import __version__
 from jupyter_codegen.service.host import ModelHost
 from jupyter_codegen.service.limits import ServiceLimits
 

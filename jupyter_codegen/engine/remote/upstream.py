@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from jupyter_codegen import __version__
+from jupyter_codegen.version import __version__
 from jupyter_codegen.engine.remote.closer import Closer
 from jupyter_codegen.errors import EngineError
 
