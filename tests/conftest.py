@@ -43,11 +43,14 @@ def text_check(predicate: Callable[[str], bool]) -> Callable[[int, str], bool]:
     return check
 
 
-def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, timeout: float = 120, flags: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` (dedented) in a fresh interpreter that sees what this one
-    imports, for what depends on a process's state (imports, the heap)."""
+    imports, for what depends on a process's state (imports, the heap);
+    ``flags`` go to the interpreter (``-O``)."""
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, *(flags or []), "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=timeout,

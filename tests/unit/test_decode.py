@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import text_check, tiny_engine
+from conftest import run_python, text_check, tiny_engine
 
 from jupyter_codegen.engine.base import ChatMessage, EngineOptions, GenerationRequest, Segment
 from jupyter_codegen.engine.local.decode import RunLimits, chunk_sizes
@@ -109,6 +109,29 @@ def test_reused_prompts_give_the_same_tokens_as_generate_from_scratch(model_and_
     assert 0.1 < reused[3] < 0.9  # the edit kept the text before it
 
 
+@pytest.mark.parametrize("options", [{}, {"int8_outliers": False}, {"int8_rotation": True}])
+def test_int8_reuse_gives_the_same_text_as_from_scratch(tiny_model_dir: Path, options: dict):
+    """The CPU's default weights are int8: with prompt reuse (across edits that
+    crop the cache, and across documents) the text is what the same engine
+    computes from scratch, token for token."""
+    reusing = tiny_engine(tiny_model_dir, quantize="int8", draft_tokens=0, **options)
+    scratch = tiny_engine(
+        tiny_model_dir, quantize="int8", draft_tokens=0, prompt_cache_bytes=0, **options
+    )
+    cached = []
+    for key, segments in SESSION:
+        request = GenerationRequest(max_new_tokens=16, segments=segments, cache_key=key)
+        got = reusing.generate(request, threading.Event())
+        want = scratch.generate(request, threading.Event())
+        cached.append(got.cached_tokens)
+        assert want.cached_tokens == 0
+        assert [(c.text, c.tokens) for c in got.candidates] == [
+            (c.text, c.tokens) for c in want.candidates
+        ]
+    # reuse happened within a document, after a crop, and not across documents
+    assert cached[0] == 0 and min(cached[1:4]) > 10 and cached[4] < 5 and cached[5] > 10
+
+
 def test_logits_after_reuse_match_a_computation_from_scratch(model_and_tokenizer):
     engine = make_engine(model_and_tokenizer)
     decoder = engine.decoder
@@ -126,6 +149,44 @@ def test_logits_after_reuse_match_a_computation_from_scratch(model_and_tokenizer
         whole = engine.model(torch.tensor([second])).logits[0, -1]
     assert torch.allclose(reused, fresh, atol=1e-4, rtol=1e-4)
     assert torch.allclose(reused, whole, atol=1e-4, rtol=1e-4)
+
+
+def test_a_cache_that_is_not_a_proper_prefix_is_refused_even_under_python_O(
+    model_and_tokenizer, tiny_model_dir: Path
+):
+    """A cache covering the whole prompt, or holding other tokens, would give
+    silently wrong logits: the prefill refuses it with a check that, unlike an
+    assert, holds under ``python -O`` too."""
+    engine = make_engine(model_and_tokenizer)
+    decoder = engine.decoder
+    prompt = engine.tokens.segment_ids(SESSION[0][1])
+    limits = RunLimits(1, threading.Event())
+    with torch.inference_mode():
+        state = decoder.new_state()
+        decoder.prefill(state, prompt, limits)
+        with pytest.raises(ValueError, match="not a proper prefix"):
+            decoder.prefill(state, prompt, limits)  # covers it all
+        state.crop_to(4)
+        with pytest.raises(ValueError, match="not a proper prefix"):
+            decoder.prefill(state, [prompt[0] + 1, *prompt[1:]], limits)  # other tokens
+    proc = run_python(
+        f"""
+        import threading
+        assert not __debug__  # asserts are gone
+        from jupyter_codegen.engine.local.engine import TransformersEngine
+        from jupyter_codegen.engine.local.decode import RunLimits
+        engine = TransformersEngine.load({str(tiny_model_dir)!r}, name="t", device="cpu")
+        prompt = engine.tokens.plain("def f(x):\\n    return x")
+        state, limits = engine.decoder.new_state(), RunLimits(1, threading.Event())
+        engine.decoder.prefill(state, prompt, limits)
+        try:
+            engine.decoder.prefill(state, prompt, limits)
+        except ValueError as exc:
+            print("refused:", exc)
+        """,
+        flags=["-O"],
+    )
+    assert proc.returncode == 0 and "refused: the cache holds" in proc.stdout, proc.stderr
 
 
 def test_drafting_gives_the_same_output_as_plain_greedy(model_and_tokenizer):

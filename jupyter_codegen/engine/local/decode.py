@@ -180,7 +180,13 @@ class Decoder:
         then holds what was done."""
         draft = draft or []
         pos = len(state.tokens)
-        assert prompt[:pos] == state.tokens and pos < len(prompt)
+        if pos >= len(prompt) or prompt[:pos] != state.tokens:
+            # A cache that covers the whole prompt would give silently wrong
+            # logits, one holding other tokens wrong ones: never run on either.
+            raise ValueError(
+                f"the cache holds {pos} tokens that are not a proper prefix of the "
+                f"{len(prompt)}-token prompt"
+            )
         sizes = chunk_sizes(len(prompt) - pos, self.chunk_tokens)
         for index, size in enumerate(sizes):
             limits.check()
