@@ -12,7 +12,13 @@ from jupyter_codegen.chat.messages import (
     build_generate_messages,
     recent_turns,
 )
-from jupyter_codegen.context.budget import CountTokens, PromptBudget, keep_head
+from jupyter_codegen.context.budget import (
+    CHARS_PER_TOKEN_BOUND,
+    CountTokens,
+    PromptBudget,
+    cost_within,
+    keep_head,
+)
 from jupyter_codegen.context.cells import SEPARATOR
 from jupyter_codegen.context.select import select_context
 from jupyter_codegen.context.syntax import ParsedCell
@@ -52,11 +58,17 @@ def _context(
     what the budget leaves beside ``main_text``; 413 when that alone is far
     over the budget."""
     count, total = settings.count, settings.budget.total
-    main_tokens = count(main_text)
-    if main_tokens > total * MAX_MAIN_BUDGETS:
+    limit = total * MAX_MAIN_BUDGETS
+    main_tokens = cost_within(main_text, limit, count)
+    if main_tokens is None:
+        size = (
+            f"{len(main_text):,} characters"  # too long to be worth tokenizing
+            if len(main_text) > limit * CHARS_PER_TOKEN_BOUND
+            else f"{count(main_text)} tokens"
+        )
         raise RequestError(
-            f"The {what} is {main_tokens} tokens; at most {total * MAX_MAIN_BUDGETS} are "
-            f"accepted ({MAX_MAIN_BUDGETS} x CodegenApp.context_tokens). Send a smaller part.",
+            f"The {what} is {size}; at most {limit} tokens are accepted "
+            f"({MAX_MAIN_BUDGETS} x CodegenApp.context_tokens). Send a smaller part.",
             status=413,
         )
     chosen = select_context(

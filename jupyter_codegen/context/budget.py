@@ -15,6 +15,21 @@ CountTokens = Callable[[str], int]
 #: characters is clipped before anything is tokenized.
 MAX_CHARS_PER_TOKEN = 8
 
+#: A text longer than this many characters per token of a budget is taken not
+#: to fit it, without being tokenized (tokenizing a pasted megabyte takes about
+#: a second). Code averages 3-4 characters a token; only long runs of spaces
+#: or dashes reach more than 8, so no text that fits is turned away.
+CHARS_PER_TOKEN_BOUND = 32
+
+
+def cost_within(text: str, budget: int, count: CountTokens) -> int | None:
+    """The tokens of ``text``, or None when it cannot fit ``budget`` tokens:
+    a text too long for it by its length alone is not tokenized at all."""
+    if len(text) > max(0, budget) * CHARS_PER_TOKEN_BOUND:
+        return None
+    cost = count(text)
+    return cost if cost <= budget else None
+
 
 def keep_tail(text: str, budget: int, count: CountTokens) -> str:
     """The longest run of whole trailing lines of ``text`` within ``budget`` tokens.

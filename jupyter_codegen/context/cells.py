@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jupyter_codegen.api.schemas import Cell
-from jupyter_codegen.context.budget import CountTokens
+from jupyter_codegen.context.budget import CountTokens, cost_within
 
 COMMENT_PREFIX = {"python": "# ", "r": "# ", "julia": "# ", "bash": "# ", "sql": "-- "}
 
@@ -40,8 +40,8 @@ def nearest_that_fit(chunks: Sequence[str], budget: int, count: CountTokens) -> 
     kept: list[str] = []
     used = 0
     for chunk in reversed(chunks):
-        cost = count(chunk + SEPARATOR)
-        if used + cost > budget:
+        cost = cost_within(chunk + SEPARATOR, budget - used, count)
+        if cost is None:
             break
         kept.insert(0, chunk)
         used += cost
@@ -52,8 +52,8 @@ def first_that_fit(chunks: Sequence[str], budget: int, count: CountTokens) -> li
     kept: list[str] = []
     used = 0
     for chunk in chunks:
-        cost = count(SEPARATOR + chunk)
-        if used + cost > budget:
+        cost = cost_within(SEPARATOR + chunk, budget - used, count)
+        if cost is None:
             break
         kept.append(chunk)
         used += cost

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from jupyter_codegen.api.schemas import Cell
-from jupyter_codegen.context.budget import CountTokens
+from jupyter_codegen.context.budget import CountTokens, cost_within
 from jupyter_codegen.context.cells import (
     SEPARATOR,
     cell_chunks,
@@ -76,8 +76,8 @@ class _Selection:
     def add_part(self, cell: int, stmt: int, text: str) -> bool:
         if cell in self.whole or stmt in self.parts.get(cell, {}):
             return True
-        cost = self.count(text + "\n")
-        if self.used + cost > self.budget:
+        cost = cost_within(text + "\n", self.budget - self.used, self.count)
+        if cost is None:
             return False
         self.parts.setdefault(cell, {})[stmt] = text
         self.used += cost
@@ -88,8 +88,8 @@ class _Selection:
             return True
         # The cell's parts already paid for are replaced by the whole cell.
         refund = sum(self.count(t + "\n") for t in self.parts.get(cell, {}).values())
-        cost = self.count(text + SEPARATOR)
-        if self.used - refund + cost > self.budget:
+        cost = cost_within(text + SEPARATOR, self.budget - self.used + refund, self.count)
+        if cost is None:
             return False
         self.parts.pop(cell, None)
         self.whole[cell] = text

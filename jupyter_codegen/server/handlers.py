@@ -36,8 +36,14 @@ AUTH_RESOURCE = "codegen"
 Events = AsyncIterator[tuple[str, dict[str, Any]]]
 
 
+@web.stream_request_body
 class CodegenHandler(APIHandler):
-    """Base: dependencies come from the route table; errors are JSON."""
+    """Base: dependencies come from the route table; errors are JSON.
+
+    The body is read as it streams in, never more of it than the limit
+    (``max_request_bytes``): a body that says (``Content-Length``) or turns out
+    to be longer is refused with 413 before it is buffered, and only after
+    the request is authenticated."""
 
     auth_resource = AUTH_RESOURCE
     service: CodegenService
@@ -49,16 +55,37 @@ class CodegenHandler(APIHandler):
         self.service = service
         self.max_request_bytes = max_request_bytes
         self._ticket: Ticket | None = None
+        self._body = bytearray()
+        self._body_bytes = 0  # received, kept or not
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self._finished:
+            return
+        if not self.current_user:  # before anything is read: nothing for strangers
+            raise web.HTTPError(403)
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_request_bytes:
+            self.reply_error(self._too_large(int(declared)))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_bytes += len(chunk)
+        if self._body_bytes <= self.max_request_bytes:
+            self._body += chunk
+        elif self._body:
+            self._body = bytearray()  # too long: what came is dropped, the rest too
+
+    def _too_large(self, size: int) -> RequestError:
+        return RequestError(
+            f"The request body is {size:,} bytes; at most "
+            f"{self.max_request_bytes:,} are accepted (CodegenApp.max_request_bytes)",
+            status=413,
+        )
 
     def read_request(self, model: type[BaseModel]) -> Any:
-        body = self.request.body or b""
-        if len(body) > self.max_request_bytes:
-            raise RequestError(
-                f"The request body is {len(body):,} bytes; at most "
-                f"{self.max_request_bytes:,} are accepted (CodegenApp.max_request_bytes)",
-                status=413,
-            )
-        return parse_request(model, decode_json(body))
+        if self._body_bytes > self.max_request_bytes:
+            raise self._too_large(self._body_bytes)
+        return parse_request(model, decode_json(bytes(self._body)))
 
     def reply_error(self, exc: Exception) -> None:
         """Write ``exc`` as a JSON error with the status it calls for (one

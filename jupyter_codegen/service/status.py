@@ -7,9 +7,9 @@ import os
 import sys
 from typing import Any
 
-from jupyter_codegen.version import __version__
 from jupyter_codegen.service.host import ModelHost
 from jupyter_codegen.service.limits import ServiceLimits
+from jupyter_codegen.version import __version__
 
 
 def status_report(host: ModelHost, limits: ServiceLimits) -> dict[str, Any]:

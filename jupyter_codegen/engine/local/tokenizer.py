@@ -73,7 +73,7 @@ class Tokenizers:
                     self._slow.encode(text, add_special_tokens=False, split_special_tokens=True)
                 )
         with self._borrow(True) as tok:
-            return list(tok.encode(text, add_special_tokens=False).ids)
+            return _encode(tok, text)
 
     def control(self, text: str) -> list[int]:
         """``text`` with its special-token markers as those tokens (template text only)."""
@@ -81,7 +81,7 @@ class Tokenizers:
             with self._slow_lock:
                 return list(self._slow.encode(text, add_special_tokens=False))
         with self._borrow(False) as tok:
-            return list(tok.encode(text, add_special_tokens=False).ids)
+            return _encode(tok, text)
 
     def decode(self, ids: list[int]) -> str:
         if self._json is None:
@@ -134,6 +134,14 @@ class Tokenizers:
                 raise ValueError("the chat template does not show every message's content")
             ids += self.control(before) + self.plain(message.content)
         return ids + self.control(text)
+
+
+def _encode(tok: Any, text: str) -> list[int]:
+    """``text``'s ids, with the GIL released while the Rust tokenizer works (the
+    batch calls release it, ``encode`` does not: a megabyte would stall the
+    server's event loop for a second)."""
+    encode = getattr(tok, "encode_batch_fast", None) or tok.encode_batch
+    return list(encode([text], add_special_tokens=False)[0].ids)
 
 
 class Detokenizer:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from jupyter_codegen.version import __version__
 from jupyter_codegen.engine.remote.closer import Closer
 from jupyter_codegen.errors import EngineError
+from jupyter_codegen.version import __version__
 
 #: Longest SSE line accepted (a whole streamed reply may come as one event).
 MAX_LINE = 4 * 1024 * 1024
