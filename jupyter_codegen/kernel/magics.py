@@ -18,7 +18,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from jupyter_codegen.kernel.client import Client, CodegenError, InProcessClient, connect
-from jupyter_codegen.kernel.live_context import (
+from jupyter_codegen.kernel.live import (
     describe_namespace,
     describe_value,
     history_context,

@@ -1,5 +1,5 @@
 """The trap corpus (tests/live_traps.py) against every reader of
-``kernel_context``: no trap's code runs, whatever reads it (one value, a whole
+``jupyter_codegen.kernel.live``: no trap's code runs, whatever reads it (one value, a whole
 namespace, the magics' pickers), and with every trap on the lookup as a whole
 (the namespace's keys, builtins, ``sys.modules``, torch modes, polars
 extension types, IPython's hidden names)."""
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_codegen.kernel import live_context as kernel_context
-from jupyter_codegen.kernel.live_context import (
+from jupyter_codegen.kernel import live
+from jupyter_codegen.kernel.live import (
     describe_live,
     describe_namespace,
     describe_value,
@@ -86,8 +86,8 @@ def test_every_reader_over_the_whole_corpus_runs_no_trap(environment: str | None
     # Then no trap ran, and the traps are described (as alone, without traps
     # around them)
     assert calls == []
-    assert 0 < len(others) <= kernel_context.MAX_VARIABLES
-    assert 0 < len(picked) <= kernel_context.MAX_VARIABLES
+    assert 0 < len(others) <= live.MAX_VARIABLES
+    assert 0 < len(picked) <= live.MAX_VARIABLES
     assert described.splitlines() == [lines.get(n) or describe_value(n, ns[n]) for n in picked]
     assert "TRAP" not in "\n".join(lines.values()) + described
     if environment is None:  # each trap in its batch; other data filled the last one

@@ -14,8 +14,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from jupyter_codegen.kernel import live_context as kernel_context
-from jupyter_codegen.kernel.live_context import (
+from jupyter_codegen.kernel import live
+from jupyter_codegen.kernel.live import (
     LiveContext,
     describe_live,
     describe_value,
@@ -174,10 +174,10 @@ def test_a_wide_dataframe_lists_its_first_columns_then_a_count() -> None:
 
 def test_descriptions_are_bounded_text_and_names_together() -> None:
     df = pd.DataFrame({"x" * 70 + str(i): [i] for i in range(40)})
-    assert len(describe_value("df", df)) == kernel_context.MAX_LINE_CHARS
+    assert len(describe_value("df", df)) == live.MAX_LINE_CHARS
     ns: dict[str, Any] = {f"v{i}": {"k" * 50 + str(j): j for j in range(20)} for i in range(40)}
     # names as long as a described name may be, and one far longer
-    longest = kernel_context.MAX_NAME_CHARS
+    longest = live.MAX_NAME_CHARS
     ns.update({"n" * (longest - 3) + f"{i:03}": i for i in range(30)})
     ns["x" * 3_000_000] = 1
     for max_chars in (10, 200, 3000, 20_000):
@@ -185,7 +185,7 @@ def test_descriptions_are_bounded_text_and_names_together() -> None:
             text, names = describe_live(ns, source, max_chars=max_chars)
             assert len(text) + sum(len(n) for n in names) <= max_chars
             assert all(len(n) <= longest for n in names)
-            assert len(text.splitlines()) == len(names) <= kernel_context.MAX_VARIABLES
+            assert len(text.splitlines()) == len(names) <= live.MAX_VARIABLES
             if max_chars >= 3000:
                 assert len(names) > 0
     assert describe_live(ns, "", max_chars=10) == ("", [])
@@ -203,7 +203,7 @@ def test_a_reply_is_bounded_whatever_the_names(monkeypatch: pytest.MonkeyPatch) 
     for max_chars in (100, 3000, 10**9):
         reply = live_context("ok " + "x" * 3_000_000, max_chars=max_chars)
         size = len(json.dumps(reply.to_json()))
-        assert size <= min(max_chars, kernel_context.MAX_REPLY_CHARS) + 100
+        assert size <= min(max_chars, live.MAX_REPLY_CHARS) + 100
         assert "ok" in reply.names
 
 
