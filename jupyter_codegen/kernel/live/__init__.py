@@ -77,13 +77,10 @@ from jupyter_codegen.kernel.live.limits import (
 from jupyter_codegen.kernel.live.namespace import (
     LiveContext,
     describe_live,
-    describe_namespace,
-    history_context,
     live_context,
     live_source,
     names_in,
     pick_names,
-    relevant_variables,
 )
 from jupyter_codegen.kernel.live.reader import describe_value, function_signature
 
@@ -100,13 +97,10 @@ __all__ = [
     "MAX_VARIABLES",
     "LiveContext",
     "describe_live",
-    "describe_namespace",
     "describe_value",
     "function_signature",
-    "history_context",
     "live_context",
     "live_source",
     "names_in",
     "pick_names",
-    "relevant_variables",
 ]

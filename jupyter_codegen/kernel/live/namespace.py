@@ -8,12 +8,11 @@ iteration, exact ``str`` names only."""
 
 from __future__ import annotations
 
-import ast
 import builtins
 import json
 import re
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jupyter_codegen.kernel.live.limits import (
@@ -25,7 +24,7 @@ from jupyter_codegen.kernel.live.limits import (
     MAX_VARIABLES,
 )
 from jupyter_codegen.kernel.live.reader import Reader, describe_line
-from jupyter_codegen.kernel.live.trusted import guarded, is_class, module_items, str_items
+from jupyter_codegen.kernel.live.trusted import guarded, module_items, str_items
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SKIP = {"In", "Out", "exit", "quit", "get_ipython"}
@@ -192,65 +191,3 @@ def live_source(active: str, others: Sequence[str]) -> str:
         parts.append(text)
         used += len(text) + 1
     return "\n".join(parts)
-
-
-@guarded
-def relevant_variables(
-    namespace: Mapping[str, Any], request: str, recent_cells: Sequence[str]
-) -> list[str]:
-    """Names of live data the request mentions, then those recent cells used."""
-    reader = Reader()
-    names = _user_names(namespace)
-    builtin_names = _builtin_names()
-    wanted = names_in(request) + [n for cell in reversed(recent_cells) for n in names_in(cell)]
-    picked = []
-    for name in dict.fromkeys(wanted):
-        if name not in names:
-            continue
-        obj = names[name]
-        if _skipped(name, obj, {}, builtin_names) or is_class(obj):
-            continue
-        if type(obj) is types.FunctionType or (callable(obj) and not reader.reg.is_kind(obj)):
-            continue  # functions come in as definitions, from the history
-        picked.append(name)
-        if len(picked) >= MAX_VARIABLES:
-            break
-    return picked
-
-
-@guarded
-def describe_namespace(namespace: Mapping[str, Any], names: Iterable[str]) -> str:
-    reader = Reader()
-    found = _user_names(namespace)
-    return "\n".join(describe_line(reader, n, found[n]) for n in names if n in found)
-
-
-def history_context(cells: Sequence[str], request: str, recent: int = 3) -> list[str]:
-    """Code chunks from the executed history: every import, the definitions
-    the request or the recent cells mention (and what they use, one level),
-    then the last ``recent`` cells."""
-    imports: list[str] = []
-    definitions: dict[str, str] = {}
-    for source in cells:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            segment = ast.get_source_segment(source, node) or ""
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                if segment not in imports:
-                    imports.append(segment)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                definitions[node.name] = segment  # the latest definition wins
-    tail = list(cells[-recent:]) if recent else []
-    mentioned = set(names_in(request)) | {n for cell in tail for n in names_in(cell)}
-    used = {n for n in definitions if n in mentioned}
-    for name in list(used):
-        used |= {m for m in names_in(definitions[name]) if m in definitions}
-    chunks = []
-    if imports:
-        chunks.append("\n".join(imports))
-    chunks += [src for name, src in definitions.items() if name in used and src not in tail]
-    chunks += [c for c in tail if c.strip()]
-    return chunks
