@@ -180,8 +180,8 @@ def live_source(active: str, others: Sequence[str]) -> str:
     (``liveSource`` in src/kernelContext.ts): the active text first, then the
     other non-empty code, ``others`` nearest first, each whole, within
     :data:`MAX_LIVE_SOURCE_CHARS` (a text that does not fit is left out, a
-    shorter one further on may still fit)."""
-    parts = [active[:MAX_LIVE_SOURCE_CHARS]]
+    shorter one further on may still fit). Only exact ``str`` texts are read."""
+    parts = [active[:MAX_LIVE_SOURCE_CHARS] if type(active) is str else ""]
     used = len(parts[0])
     for text in others:
         if type(text) is not str or not text.strip():
