@@ -4,7 +4,7 @@ frontend's silent ``user_expressions`` request (Contract A) to an idle kernel.
 Starts a real IPython kernel (jupyter_client), defines a 30-column pandas
 DataFrame, a dict, a numpy array and a function, then times N lookups the way
 the frontend sends them (silent, no history) and prints p50/p90 in ms, the
-first (cold: the import of ``jupyter_codegen.kernel.live_context``) and the CPU:
+first (cold: the import of ``jupyter_codegen.kernel.live``) and the CPU:
 
     python -m benchmarks.kernel_lookup [-n 50]   (from the repository root)
 """
@@ -34,7 +34,7 @@ ACTIVE = "result = scale(df['col 3 (unit)'], factor=config['lr_init'])\narr.mean
 
 def lookup(client, source: str) -> tuple[float, dict]:
     expr = (
-        "__import__('jupyter_codegen.kernel.live_context', fromlist=['live_context'])"
+        "__import__('jupyter_codegen.kernel.live', fromlist=['live_context'])"
         f".live_context({json.dumps(source)})"
     )
     start = time.perf_counter()

@@ -428,10 +428,10 @@ class KernelRunner:
 
     def live_namespace(self, source: str) -> str:
         """The description of the kernel's variables that the frontend sends
-        as ``namespace``: ``jupyter_codegen.kernel.live_context.live_context`` as a
+        as ``namespace``: ``jupyter_codegen.kernel.live.live_context`` as a
         silent user expression (src/kernelContext.ts); "" if it fails."""
         expression = (
-            "__import__('jupyter_codegen.kernel.live_context', fromlist=['live_context'])"
+            "__import__('jupyter_codegen.kernel.live', fromlist=['live_context'])"
             f".live_context({json.dumps(source)})"
         )
         reply, _ = self._execute(

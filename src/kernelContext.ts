@@ -2,7 +2,7 @@
  * Live kernel context: a short description of the variables that the
  * notebook's (or console's) kernel knows, for the completion prompt.
  *
- * The description comes from `jupyter_codegen.kernel.live_context.live_context`,
+ * The description comes from `jupyter_codegen.kernel.live.live_context`,
  * evaluated inside the kernel as a user expression of a silent execute that
  * stores no history. It is asked for only when the kernel is idle (so it
  * never queues behind the user's work), only for Python kernels, and it is
@@ -32,7 +32,7 @@ const EXPRESSION_KEY = 'codegen';
 export function liveExpression(source: string): string {
   // A JSON string literal is a valid Python string literal.
   return (
-    "__import__('jupyter_codegen.kernel.live_context', fromlist=['live_context'])" +
+    "__import__('jupyter_codegen.kernel.live', fromlist=['live_context'])" +
     `.live_context(${JSON.stringify(source)})`
   );
 }

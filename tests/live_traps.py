@@ -1,4 +1,4 @@
-"""The trap corpus of the live-kernel lookup (``jupyter_codegen.kernel.live_context``).
+"""The trap corpus of the live-kernel lookup (``jupyter_codegen.kernel.live``).
 
 Every object here records any call of its code into ``CALLS``; a lookup that
 keeps its promise ("never calls user code") leaves ``CALLS`` empty. The file is
@@ -866,11 +866,12 @@ def _uninstall_hidden(ns):
 
 
 def _in_lookup():
-    """Whether the lookup (kernel_context's code) is running: the collector
-    may also run for the test's own code, which is not the lookup's doing."""
+    """Whether the lookup (the code of jupyter_codegen.kernel.live, any of its
+    modules) is running: the collector may also run for the test's own code,
+    which is not the lookup's doing."""
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_filename.endswith("live_context.py"):
+        if "/jupyter_codegen/kernel/live/" in frame.f_code.co_filename.replace("\\", "/"):
             return True
         frame = frame.f_back
     return False

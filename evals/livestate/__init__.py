@@ -4,7 +4,7 @@ Small hand-written notebooks load data files shipped here (CSV, JSON, parquet)
 whose column names, keys and attributes are unusual, and the line to complete
 uses one that no cell's text shows: only the live kernel knows it. The cells
 before the target run in a separate interpreter (an IPython shell, cwd a copy
-of this folder), then :func:`jupyter_codegen.kernel.live_context.live_context`
+of this folder), then :func:`jupyter_codegen.kernel.live.live_context`
 describes its variables, as the frontend's lookup would. Each task is then
 completed with that description (``namespace``) and without it.
 """
@@ -323,7 +323,7 @@ def lookup_source(task: Task) -> str:
 _RUNNER = r"""
 import json, sys
 from IPython.core.interactiveshell import InteractiveShell
-from jupyter_codegen.kernel.live_context import live_context
+from jupyter_codegen.kernel.live import live_context
 
 shell = InteractiveShell.instance()
 for line in sys.stdin:

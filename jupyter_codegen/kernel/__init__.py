@@ -1,2 +1,3 @@
-"""Code for the user's kernel: the IPython magics and their client of the
-model service."""
+"""Code for the user's kernel: the lookup of its live variables (``live``,
+which runs no user code), the IPython magics, what they send as context
+(``magic_context``) and their client of the model service (``client``)."""

@@ -18,12 +18,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 
 from jupyter_codegen.kernel.client import Client, CodegenError, InProcessClient, connect
-from jupyter_codegen.kernel.live_context import (
-    describe_namespace,
-    describe_value,
-    history_context,
-    relevant_variables,
-)
+from jupyter_codegen.kernel.live import describe_value
+from jupyter_codegen.kernel.magic_context import MagicContext, magic_context
 
 CODEGEN_USAGE = (
     "Usage: %%codegen [-r] [--no-insert] [-t N] [--show-context], then your request on the "
@@ -65,17 +61,12 @@ class CodegenMagics(Magics):
                 self._client = InProcessClient()
         return self._client
 
-    def _history(self) -> list[str]:
-        hist = list(getattr(self.sh.history_manager, "input_hist_parsed", []) or [])
-        return [c for c in hist[:-1] if c.strip()]  # the last entry is the running cell
+    def _context(self, text: str, *, variables: bool = True) -> MagicContext:
+        """The executed history and, with ``variables``, the live variables
+        for ``text``: what the frontend would send (see magic_context)."""
+        from jupyter_codegen.api.schemas import MAX_CELLS  # pydantic: not at %load_ext
 
-    def _context(self, request: str) -> tuple[list[dict[str, str]], str]:
-        history = self._history()
-        cells = [
-            {"cell_type": "code", "source": chunk} for chunk in history_context(history, request)
-        ]
-        names = relevant_variables(self.sh.user_ns, request, history[-3:])
-        return cells, describe_namespace(self.sh.user_ns, names)
+        return magic_context(self.sh, text, MAX_CELLS, variables=variables)
 
     # -- %%codegen ----------------------------------------------------------
 
@@ -90,7 +81,7 @@ class CodegenMagics(Magics):
     @argument(
         "--show-context",
         action="store_true",
-        help="Also print the history and variables that were sent as context.",
+        help="Also print how many history cells, and which variables, were sent as context.",
     )
     @argument("request", nargs="*", help="The request, when used as a line magic.")
     @line_cell_magic
@@ -104,25 +95,27 @@ class CodegenMagics(Magics):
 
             %codegen plot the monthly totals of df as a bar chart
 
-        The request is answered with the notebook's context: the imports and
-        definitions from the executed history, and the names, types, shapes
-        and dataframe columns of the live variables that the request mentions
-        or that recent cells used. The code is shown and put into the next cell
-        for you to review; it is run only with ``--run``.
+        The request is answered with the notebook's context, as in JupyterLab:
+        the executed history, from which the server selects what matters to
+        the request (the definitions it uses, the imports, the recent cells),
+        and the types, shapes and dataframe columns of the live variables that
+        the request, then the history, use. The code is shown and put into the
+        next cell for you to review; it is run only with ``--run``.
         """
         args = parse_argstring(self.codegen, line)
         request = (cell if cell is not None else " ".join(args.request)).strip()
         if not request:
             print(CODEGEN_USAGE)
             return
-        cells, namespace = self._context(request)
+        context = self._context(request)
         if args.show_context:
-            print("Context sent:\n" + "\n\n".join(c["source"] for c in cells))
-            print("\nVariables:\n" + (namespace or "(none)"))
+            count = len(context.cells)
+            print(f"Context sent: {count} history cell{'' if count == 1 else 's'}")
+            print("\nVariables:\n" + (context.namespace or "(none)"))
         body: dict[str, Any] = {
             "instruction": request,
-            "cells_before": cells,
-            "namespace": namespace,
+            "cells_before": context.cells_before,
+            "namespace": context.namespace,
         }
         if args.max_tokens:
             body["max_tokens"] = args.max_tokens
@@ -144,8 +137,8 @@ class CodegenMagics(Magics):
     # -- %explain / %%explain -------------------------------------------------
 
     def _explain(self, code: str, question: str | None) -> None:
-        cells, _ = self._context(code)
-        body: dict[str, Any] = {"code": code, "cells_before": cells}
+        context = self._context(code, variables=False)
+        body: dict[str, Any] = {"code": code, "cells_before": context.cells_before}
         if question:
             body["question"] = question
         try:

@@ -150,7 +150,7 @@ describe('liveNamespace', () => {
     expect(content.silent).toBe(true);
     expect(content.store_history).toBe(false);
     expect(content.user_expressions.codegen).toBe(
-      "__import__('jupyter_codegen.kernel.live_context', fromlist=['live_context'])" +
+      "__import__('jupyter_codegen.kernel.live', fromlist=['live_context'])" +
         '.live_context("df.head()")'
     );
   });

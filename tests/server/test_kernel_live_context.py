@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-MODULE = "jupyter_codegen.kernel.live_context"
+MODULE = "jupyter_codegen.kernel.live"
 
 
 def expression(source: str, module: str = MODULE) -> str:

@@ -73,9 +73,14 @@ async def _session(jp_fetch, kernel) -> None:
     )
     assert reply["status"] == "ok", err
     # When %%codegen runs
-    reply, out, err = await execute(kernel, "%%codegen -t 8\ntotal amount per region in sales\n")
+    reply, out, err = await execute(
+        kernel, "%%codegen -t 8 --show-context\ntotal amount per region in sales\n"
+    )
     # Then the code is shown and put into the next cell, and not run
     assert reply["status"] == "ok" and "Traceback" not in err, err
+    # And the context was the history before this cell, and the live data it names
+    assert "Context sent: 1 history cell\n" in out
+    assert "\nsales: pandas DataFrame, shape (2, 2), columns {'region': " in out
     [payload] = [p for p in reply["payload"] if p["source"] == "set_next_input"]
     assert payload["text"].strip() and payload["replace"] is False
     assert "```python" in out

@@ -61,7 +61,7 @@ def corpus() -> Any:
         cell(client, "import json\n_table = json.dumps([(n, e) for n, _, e in TRAPS])")
         # The first lookup imports the module (its import is not guarded from
         # the collector, see gc_finalizers): the traps are on lookups
-        cell(client, "import jupyter_codegen.kernel.live_context")
+        cell(client, "import jupyter_codegen.kernel.live")
         yield client
     finally:
         client.stop_channels()

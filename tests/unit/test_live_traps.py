@@ -1,24 +1,20 @@
 """The trap corpus (tests/live_traps.py) against every reader of
-``kernel_context``: no trap's code runs, whatever reads it (one value, a whole
-namespace, the magics' pickers), and with every trap on the lookup as a whole
+``jupyter_codegen.kernel.live``: no trap's code runs, whatever reads it (one value, a
+whole namespace, the magics' context), and with every trap on the lookup as a whole
 (the namespace's keys, builtins, ``sys.modules``, torch modes, polars
 extension types, IPython's hidden names)."""
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_codegen.kernel import live_context as kernel_context
-from jupyter_codegen.kernel.live_context import (
-    describe_live,
-    describe_namespace,
-    describe_value,
-    pick_names,
-    relevant_variables,
-)
+from jupyter_codegen.kernel import live
+from jupyter_codegen.kernel.live import describe_live, describe_value, live_source, pick_names
+from jupyter_codegen.kernel.magic_context import magic_context
 
 TRAPS_FILE = Path(__file__).resolve().parents[1] / "live_traps.py"
 
@@ -37,6 +33,16 @@ CALLS: list[str] = CORPUS["CALLS"]
 
 def chunks(names: list[str], size: int) -> list[list[str]]:
     return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+class Shell:
+    """What the magics read of an IPython shell: its namespace, its hidden
+    names and its executed history (no cell running)."""
+
+    def __init__(self, ns: dict[Any, Any], hidden: dict[Any, Any], history: list[str]):
+        self.user_ns = ns
+        self.user_ns_hidden = hidden
+        self.history_manager = types.SimpleNamespace(input_hist_parsed=["", *history])
 
 
 def test_the_corpus_is_large_and_varied() -> None:
@@ -70,15 +76,14 @@ def test_every_reader_over_the_whole_corpus_runs_no_trap(environment: str | None
     CALLS.clear()
     try:
         # When every reader reads it: the lookup (20 names a time), the
-        # pickers, the magics' description of the names they pick
+        # picker, the magics' context (the request and the history name them)
         lines: dict[str, str] = {}
         for batch in chunks([name for name, _, _ in TRAPS], 20):
             text, names = describe_live(ns, " ".join(batch), 20_000, hidden)
             assert len(names) == len(text.splitlines())
             lines.update(zip(names, text.splitlines(), strict=True))
         others = pick_names(ns, "", hidden)
-        picked = relevant_variables(ns, CORPUS["SOURCE"], [CORPUS["SOURCE"]])
-        described = describe_namespace(ns, picked)
+        sent = magic_context(Shell(ns, hidden, [CORPUS["SOURCE"]]), CORPUS["SOURCE"], 10)
         calls = list(CALLS)
     finally:
         if environment is not None:
@@ -86,10 +91,12 @@ def test_every_reader_over_the_whole_corpus_runs_no_trap(environment: str | None
     # Then no trap ran, and the traps are described (as alone, without traps
     # around them)
     assert calls == []
-    assert 0 < len(others) <= kernel_context.MAX_VARIABLES
-    assert 0 < len(picked) <= kernel_context.MAX_VARIABLES
-    assert described.splitlines() == [lines.get(n) or describe_value(n, ns[n]) for n in picked]
-    assert "TRAP" not in "\n".join(lines.values()) + described
+    assert 0 < len(others) <= live.MAX_VARIABLES
+    described = sent.namespace.splitlines()
+    assert 0 < len(described) <= live.MAX_VARIABLES and sent.cells == [CORPUS["SOURCE"]]
+    picked = [line.split(": ", 1)[0] for line in described]
+    assert described == [lines.get(n) or describe_value(n, ns[n]) for n in picked]
+    assert "TRAP" not in "\n".join(lines.values()) + sent.namespace
     if environment is None:  # each trap in its batch; other data filled the last one
         assert [n for n in lines if n in CORPUS and n in CORPUS["SOURCE"].split()] == [
             name for name, _, _ in TRAPS
@@ -97,17 +104,23 @@ def test_every_reader_over_the_whole_corpus_runs_no_trap(environment: str | None
         assert all(lines[n] == e for n, _, e in TRAPS if e is not None)
 
 
-def test_the_magics_picker_leaves_out_classes_functions_and_modules() -> None:
+def test_the_magics_describe_what_the_lookup_describes() -> None:
+    # Given the corpus, a request that names some traps, a history that names others
     ns = dict(CORPUS)
-    kinds = {name: obj for name, obj, _ in TRAPS}
+    hidden: dict[Any, Any] = {"In": []}
+    names = [name for name, _, _ in TRAPS]
+    request, history = " ".join(names[:12]), [" ".join(names[12:30]), " ".join(names[30:50])]
     CALLS.clear()
-    picked = relevant_variables(ns, " ".join(kinds), [])
+    # When the magics build their context
+    sent = magic_context(Shell(ns, hidden, history), request, 10)
+    # Then no trap ran, and the variables are the lookup's own description of
+    # the request, then the history newest first (one picker, one reader)
     assert CALLS == []
-    # Data only: no class (metaclass ones included), function or module
-    assert picked and all(n in kinds for n in picked)
-    for name in ("meta_class", "decorated", "init_defaults", "row", "class_trap_keys"):
-        assert name not in picked
-    assert picked == [n for n in kinds if n in picked]  # in the request's order
+    source = live_source(request, history[::-1])
+    assert source.startswith(request + "\n" + history[1])
+    assert sent.namespace == describe_live(ns, source, live.LIVE_CHARS, hidden)[0]
+    assert sent.namespace.splitlines()[0].startswith(names[0] + ": ")
+    assert sent.cells == history
 
 
 def clean_namespace() -> dict[str, Any]:
@@ -137,15 +150,16 @@ def test_a_trap_on_the_whole_lookup_runs_no_code(environment: str) -> None:
     CORPUS["install"](environment, ns)
     CALLS.clear()
     try:
-        # When the lookup and the magics' picker read the namespace
+        # When the lookup and the magics' context read the namespace
         text, names = describe_live(ns, source, 20_000, hidden)
-        picked = relevant_variables(ns, source, [])
+        sent = magic_context(Shell(ns, hidden, []), source, 10)
         calls = list(CALLS)
     finally:
         CORPUS["uninstall"](environment, ns)
     # Then no trap ran, and what was described is what it was without the trap
     assert calls == []
-    assert "recorder" in picked
+    assert "recorder: int = 1" in sent.namespace.splitlines()
+    assert sent.namespace == text  # the same lookup (its lines fit in LIVE_CHARS)
     lines = dict(zip(names, text.splitlines(), strict=True))
     for name, line in zip(expected[1], expected[0].splitlines(), strict=True):
         if environment == "sys_modules" and name in ("ext_frame", "tensor"):

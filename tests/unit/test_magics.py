@@ -1,13 +1,22 @@
-"""The magics in a plain IPython shell: parsing, rendering, errors, and the
-in-process fallback on the tiny model."""
+"""The magics in a plain IPython shell: parsing, rendering, errors, the
+in-process fallback on the tiny model, and the context they send (captured
+with a client that records the request bodies)."""
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from jupyter_codegen.api.schemas import MAX_CELLS, ExplainRequest, GenerateRequest, parse_request
+from jupyter_codegen.kernel.magic_context import (
+    MAX_HISTORY_CHARS,
+    executed_cells,
+    recent_cells,
+)
 from jupyter_codegen.kernel.magics import _object_source
 
 
@@ -69,7 +78,7 @@ def test_codegen_falls_back_to_an_in_process_model_and_says_so_once(shell, capsy
     assert "```python" in captured.out  # the code is shown
     assert "df: pandas DataFrame, shape (2, 1)" in captured.out
     assert "'amount': int64" in captured.out
-    assert "import pandas as pd" in captured.out
+    assert "Context sent: 2 history cells\n" in captured.out  # the data cell, the first request
     shell.run_cell("%codegen_status")
     status = capsys.readouterr().out
     assert "Answered by a model loaded in this process" in status
@@ -114,3 +123,174 @@ def test_object_source_uses_the_source_or_the_description() -> None:
 
     code, _ = _object_source("a", np.ones((2, 2)))
     assert code.startswith("a: numpy ndarray, shape (2, 2)")
+
+
+# -- what the magics send --------------------------------------------------------
+
+
+class Recording:
+    """A client of the model service that records what the magics send."""
+
+    where = "a recording client"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def status(self) -> dict[str, Any]:
+        return {"model": "recorded", "state": "ready"}
+
+    def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        parse_request(GenerateRequest, body)  # the server would take it
+        self.sent.append(("generate", body))
+        return {"code": "total = 1"}
+
+    def explain(self, body: dict[str, Any]) -> dict[str, Any]:
+        parse_request(ExplainRequest, body)
+        self.sent.append(("explain", body))
+        return {"explanation": "It adds."}
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh shell whose magics send to a :class:`Recording` client."""
+    monkeypatch.delenv("JUPYTER_CODEGEN_URL", raising=False)
+    InteractiveShell.clear_instance()
+    sh = InteractiveShell.instance()
+    sh.run_cell("%load_ext jupyter_codegen")
+    client = Recording()
+    sh.magics_manager.registry["CodegenMagics"]._client = client
+    yield sh, client
+    InteractiveShell.clear_instance()
+
+
+HISTORY = [
+    "import pandas as pd",
+    "sales = pd.DataFrame({'amount': [1.5, 2.0]})",
+    "rate = 0.2\nunused = [1, 2]",
+    "def total(df):\n    return df.amount.sum()",
+    "label = 'q1'",
+]
+
+
+def run_history(sh: Any, cells: list[str]) -> None:
+    for cell in cells:
+        assert sh.run_cell(cell, store_history=True).success
+
+
+def test_codegen_sends_the_history_and_the_lookups_description(recorded) -> None:
+    # Given a session that ran five cells
+    sh, client = recorded
+    run_history(sh, HISTORY)
+    # When %%codegen runs as a cell of its own
+    sh.run_cell("%%codegen -t 5\nscale sales by rate\n", store_history=True)
+    # Then the whole history went, oldest first, without the running cell;
+    # and the variables that the request, then the history (newest first)
+    # use, described as the frontend's lookup describes them
+    [(kind, body)] = client.sent
+    assert kind == "generate"
+    assert body == {
+        "instruction": "scale sales by rate",
+        "cells_before": [{"cell_type": "code", "source": c} for c in HISTORY],
+        "namespace": "\n".join(
+            [
+                "sales: pandas DataFrame, shape (2, 1), columns {'amount': float64}",
+                "rate: float = 0.2",
+                "label: str = 'q1'",
+                "total: function(df)",
+                "unused: list of length 2 of int",
+            ]
+        ),
+        "max_tokens": 5,
+    }
+
+
+def test_the_request_decides_which_variables_come_first(recorded) -> None:
+    sh, client = recorded
+    run_history(sh, [f"v{i} = {i}" for i in range(30)])
+    sh.run_cell("%codegen add v3 to v17", store_history=True)
+    names = [line.split(":")[0] for line in client.sent[0][1]["namespace"].splitlines()]
+    # the request's names, then the history's, newest first, 20 at most
+    assert names[:4] == ["v3", "v17", "v29", "v28"] and len(names) == 20
+
+
+def test_a_long_history_sends_its_newest_cells(recorded) -> None:
+    # Given cells that together are over the bound of the history sent
+    sh, client = recorded
+    big = [f"x{i} = '{i}{'a' * (MAX_HISTORY_CHARS // 3)}'" for i in range(4)]
+    run_history(sh, [*big, "y = 1"])
+    sh.run_cell("%codegen use y", store_history=True)
+    # Then the newest that fit are sent, oldest first
+    sent = [c["source"] for c in client.sent[0][1]["cells_before"]]
+    assert sent == [big[2], big[3], "y = 1"]
+
+
+def test_recent_cells_keeps_the_newest_within_both_bounds() -> None:
+    cells = [f"c{i}" for i in range(MAX_CELLS + 500)]
+    assert recent_cells(cells, MAX_CELLS) == cells[-MAX_CELLS:]
+    assert recent_cells(["a" * 6, "b" * 5, "c" * 5], 10, max_chars=10) == ["b" * 5, "c" * 5]
+    # the first that does not fit ends it, as the frontend clips (a shorter older one waits)
+    assert recent_cells(["a", "b" * 20, "c"], 10, max_chars=10) == ["c"]
+    assert recent_cells([], 10) == []
+
+
+def test_executed_cells_leave_out_the_running_cell_and_empty_ones() -> None:
+    history = types.SimpleNamespace(input_hist_parsed=["", "a = 1", "  ", "b = 2", "run()"])
+    # a cell stored in the history at its execution count (4) is running
+    running = types.SimpleNamespace(exec_result=types.SimpleNamespace(execution_count=4))
+    shell = types.SimpleNamespace(history_manager=history, displayhook=running)
+    assert executed_cells(shell) == ["a = 1", "b = 2"]
+    # a silent run stores nothing: the count is past the history's end
+    running.exec_result.execution_count = 5
+    assert executed_cells(shell) == ["a = 1", "b = 2", "run()"]
+    # no cell running: the whole history
+    running.exec_result = None
+    assert executed_cells(shell) == ["a = 1", "b = 2", "run()"]
+
+
+def test_show_context_prints_what_is_sent(recorded, capsys) -> None:
+    sh, client = recorded
+    run_history(sh, HISTORY[:2])
+    sh.run_cell("%%codegen --show-context\ndouble the amounts\n", store_history=True)
+    out = capsys.readouterr().out
+    body = client.sent[0][1]
+    assert "Context sent: 2 history cells\n" in out
+    assert "Variables:\n" + body["namespace"] + "\n" in out
+    assert body["namespace"].startswith("sales: pandas DataFrame, shape (2, 1)")
+    sh.run_cell("%%codegen --show-context\nanything\n")  # not stored: 3 cells ran before
+    assert "Context sent: 3 history cells\n" in capsys.readouterr().out
+    InteractiveShell.clear_instance()
+    bare = InteractiveShell.instance()
+    bare.run_cell("%load_ext jupyter_codegen")
+    bare.magics_manager.registry["CodegenMagics"]._client = Recording()
+    bare.run_cell("%%codegen --show-context\nanything\n", store_history=True)
+    assert "Context sent: 0 history cells\n\nVariables:\n(none)\n" in capsys.readouterr().out
+
+
+def test_explain_sends_the_history_and_no_variables(recorded) -> None:
+    sh, client = recorded
+    run_history(sh, HISTORY)
+    cells = [{"cell_type": "code", "source": c} for c in HISTORY]
+    # The cell magic, run as a cell of its own: the history before it
+    sh.run_cell("%%explain why?\ntotal(sales) * rate\n", store_history=True)
+    first = sh.history_manager.input_hist_parsed[-1]
+    assert client.sent.pop() == (
+        "explain",
+        {"code": "total(sales) * rate\n", "cells_before": cells, "question": "why?"},
+    )
+    # Run silently (not stored): the whole history, the last cell included
+    sh.run_cell("%%explain\nrate + 1\n")
+    explained = {"cell_type": "code", "source": first}
+    assert client.sent.pop() == (
+        "explain",
+        {"code": "rate + 1\n", "cells_before": [*cells, explained]},
+    )
+    # The line magic, in a cell that defines what it explains: not that cell
+    sh.run_cell("def half(x):\n    return x / 2\n%explain half", store_history=True)
+    assert client.sent.pop() == (
+        "explain",
+        {
+            "code": "def half(x):\n    return x / 2\n",
+            "cells_before": [*cells, explained],
+            "question": "What does `half` do?",
+        },
+    )

@@ -14,17 +14,16 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from jupyter_codegen.kernel import live_context as kernel_context
-from jupyter_codegen.kernel.live_context import (
+from jupyter_codegen.kernel import live
+from jupyter_codegen.kernel.live import (
     LiveContext,
     describe_live,
     describe_value,
     function_signature,
-    history_context,
     live_context,
+    live_source,
     names_in,
     pick_names,
-    relevant_variables,
 )
 
 
@@ -174,10 +173,10 @@ def test_a_wide_dataframe_lists_its_first_columns_then_a_count() -> None:
 
 def test_descriptions_are_bounded_text_and_names_together() -> None:
     df = pd.DataFrame({"x" * 70 + str(i): [i] for i in range(40)})
-    assert len(describe_value("df", df)) == kernel_context.MAX_LINE_CHARS
+    assert len(describe_value("df", df)) == live.MAX_LINE_CHARS
     ns: dict[str, Any] = {f"v{i}": {"k" * 50 + str(j): j for j in range(20)} for i in range(40)}
     # names as long as a described name may be, and one far longer
-    longest = kernel_context.MAX_NAME_CHARS
+    longest = live.MAX_NAME_CHARS
     ns.update({"n" * (longest - 3) + f"{i:03}": i for i in range(30)})
     ns["x" * 3_000_000] = 1
     for max_chars in (10, 200, 3000, 20_000):
@@ -185,7 +184,7 @@ def test_descriptions_are_bounded_text_and_names_together() -> None:
             text, names = describe_live(ns, source, max_chars=max_chars)
             assert len(text) + sum(len(n) for n in names) <= max_chars
             assert all(len(n) <= longest for n in names)
-            assert len(text.splitlines()) == len(names) <= kernel_context.MAX_VARIABLES
+            assert len(text.splitlines()) == len(names) <= live.MAX_VARIABLES
             if max_chars >= 3000:
                 assert len(names) > 0
     assert describe_live(ns, "", max_chars=10) == ("", [])
@@ -203,14 +202,14 @@ def test_a_reply_is_bounded_whatever_the_names(monkeypatch: pytest.MonkeyPatch) 
     for max_chars in (100, 3000, 10**9):
         reply = live_context("ok " + "x" * 3_000_000, max_chars=max_chars)
         size = len(json.dumps(reply.to_json()))
-        assert size <= min(max_chars, kernel_context.MAX_REPLY_CHARS) + 100
+        assert size <= min(max_chars, live.MAX_REPLY_CHARS) + 100
         assert "ok" in reply.names
 
 
 def test_only_identifiers_are_described() -> None:
     ns = {"a b": 1, "\n": 2, "ok": 3, "données": 4, "x" * 101: 5}
     assert pick_names(ns, "") == ["données", "ok"]
-    assert relevant_variables(ns, "ok données a b", []) == ["ok"]  # the request's words
+    assert pick_names(ns, "ok données a b") == ["ok", "données"]  # the source's, then data
 
 
 def test_a_description_is_one_line_whatever_the_names_in_it() -> None:
@@ -388,9 +387,7 @@ def test_a_whole_namespace_of_traps_is_described_without_calling_any() -> None:
     CALLS.clear()
     text, names = describe_live(ns, source)
     assert names == list(ns) and text.splitlines() == [e for _, _, e in TRAPS]
-    # the magics' picker too: data the source names, in its order, no function
-    picked = relevant_variables(ns, source, [])
-    assert picked == [n for n in ns if n not in ("meta_class", "decorated", "defaults")]
+    assert pick_names(ns, source) == list(ns)  # any kind, in the source's order
     assert CALLS == []
 
 
@@ -484,43 +481,19 @@ def test_function_signature_reads_the_code_object_only() -> None:
     )
 
 
-# -- the magics' helpers -------------------------------------------------------
+# -- the source the names are chosen from --------------------------------------
 
 
-def test_relevant_variables_prefers_the_request_then_recent_cells() -> None:
-    ns = {
-        "df": pd.DataFrame({"a": [1]}),
-        "other": 5,
-        "pd": pd,  # a module: not data
-        "helper": lambda: 1,  # a function: comes in as a definition
-        "_hidden": 1,
-        "unused": 2,
-    }
-    assert relevant_variables(ns, "plot df by month", ["y = other + 1", "helper()"]) == [
-        "df",
-        "other",
-    ]
-
-
-def test_history_context_keeps_imports_used_definitions_and_recent_cells() -> None:
-    cells = [
-        "import pandas as pd\nimport numpy as np",
-        "def clean(df):\n    return normalize(df.dropna())",
-        "def normalize(df):\n    return df / df.max()",
-        "def unrelated():\n    pass",
-        "from pathlib import Path",
-        "x = 1",
-        "sales = pd.read_csv('s.csv')",
-    ]
-    chunks = history_context(cells, "clean the sales data", recent=2)
-    assert chunks[0] == "import pandas as pd\nimport numpy as np\nfrom pathlib import Path"
-    assert "def clean(df)" in chunks[1] and "def normalize(df)" in chunks[2]
-    assert not any("unrelated" in c for c in chunks)
-    assert chunks[-2:] == ["x = 1", "sales = pd.read_csv('s.csv')"]
-
-
-def test_history_context_skips_cells_that_do_not_parse() -> None:
-    assert history_context(["def broken(:", "import os"], "x", recent=0) == ["import os"]
+def test_live_source_puts_the_active_text_first_then_the_others_that_fit() -> None:
+    # Given the active text and other code, nearest first (one empty, one too long)
+    others = ["near = 1", "  ", "far = 2", "x" * live.MAX_LIVE_SOURCE_CHARS, "farthest = 3"]
+    # Then each whole, in that order, the empty and the too long left out
+    assert live_source("act", others) == "act\nnear = 1\nfar = 2\nfarthest = 3"
+    assert live_source("", []) == ""
+    # And the active text is clipped to the bound, and then nothing else fits
+    long = "a" * (live.MAX_LIVE_SOURCE_CHARS + 5)
+    assert live_source(long, ["b = 1"]) == long[: live.MAX_LIVE_SOURCE_CHARS]
+    assert len(live_source("a" * 10, ["b" * 100] * 1000)) <= live.MAX_LIVE_SOURCE_CHARS
 
 
 def test_names_in() -> None:
