@@ -55,7 +55,7 @@ class _GenerationRequest(_Model):
     #: Cancels a request with this id still in flight; ``POST /cancel`` takes it.
     request_id: RequestId | None = None
     #: The live kernel's variables, one description per line (the ``text`` of
-    #: ``live_context.live_context``); "" when there is no live kernel.
+    #: ``jupyter_codegen.kernel.live.live_context``); "" when there is no live kernel.
     namespace: Annotated[StrictStr, Field(max_length=MAX_NAMESPACE_CHARS)] = ""
 
 

@@ -1,6 +1,6 @@
 """The live kernel's variables as a comment block at the head of a
 completion prompt (the descriptions come from the kernel, see
-:mod:`jupyter_codegen.kernel.live_context`). Pure."""
+:mod:`jupyter_codegen.kernel.live`). Pure."""
 
 from __future__ import annotations
 
