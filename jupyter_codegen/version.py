@@ -1,8 +1,10 @@
 """The package's version (a leaf: it imports nothing of the package)."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 try:
-    from jupyter_codegen._version import __version__
-except ImportError:  # a source checkout that was never built
+    __version__ = version("jupyter_codegen")
+except PackageNotFoundError:  # a source checkout that was never installed
     __version__ = "0.0.0+unknown"
 
 __all__ = ["__version__"]

@@ -25,6 +25,11 @@ MAX_NAMESPACE_CHARS = 20_000
 #: Earlier turns of an Explain conversation: how many, and the longest one.
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = MAX_QUESTION_CHARS * 4
+#: An error output: its name, its value, its frames and each frame's text.
+MAX_ENAME_CHARS = 256
+MAX_EVALUE_CHARS = 20_000
+MAX_TRACEBACK_FRAMES = 2_000
+MAX_FRAME_CHARS = 100_000
 #: Deepest nesting of arrays and objects in a request body (a request needs 4).
 MAX_JSON_DEPTH = 32
 
@@ -91,6 +96,73 @@ class GenerateRequest(_GenerationRequest):
     """Body of ``POST /jupyter-codegen/generate``: code from an instruction."""
 
     instruction: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
+
+
+class KernelError(_Model):
+    """A cell's error output, exactly as the kernel sent it (ANSI codes included)."""
+
+    ename: Annotated[StrictStr, Field(max_length=MAX_ENAME_CHARS)]
+    evalue: Annotated[StrictStr, Field(max_length=MAX_EVALUE_CHARS)]
+    traceback: Annotated[
+        list[Annotated[StrictStr, Field(max_length=MAX_FRAME_CHARS)]],
+        Field(max_length=MAX_TRACEBACK_FRAMES),
+    ] = []
+
+
+class FixRequest(_GenerationRequest):
+    """Body of ``POST /jupyter-codegen/fix``: the failing cell, its error and
+    the notebook around it."""
+
+    cell: StrictStr
+    cells_after: Cells = []
+    error: KernelError
+
+
+#: Which cell an edit replaces: the failing one, or an index into ``cells_before``.
+CellRef = Literal["active"] | Annotated[StrictInt, Field(ge=0)]
+
+
+class CellEdit(_Model):
+    cell: CellRef
+    #: The new full source of that cell.
+    source: str
+
+
+class FixReply(_Model):
+    edits: list[CellEdit]
+    #: The cause of the error, in a sentence or two.
+    explanation: str
+    model: str
+    finish_reason: FinishReason
+    timings: dict[str, float]
+
+
+class Selection(_Model):
+    """Character offsets into the cell: ``start`` <= ``end`` (checked by the service)."""
+
+    start: Annotated[StrictInt, Field(ge=0)]
+    end: Annotated[StrictInt, Field(ge=0)]
+
+
+class EditRequest(_GenerationRequest):
+    """Body of ``POST /jupyter-codegen/edit``: rewrite the selection (none: the
+    whole cell) as the instruction says."""
+
+    cell: StrictStr
+    selection: Selection | None = None
+    instruction: Annotated[StrictStr, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
+    cells_after: Cells = []
+    path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
+
+
+class EditReply(_Model):
+    #: The new text of the selection (of the whole cell without one).
+    text: str
+    #: Whether the cell with the new text parses as well as it did before.
+    parses: bool
+    model: str
+    finish_reason: FinishReason
+    timings: dict[str, float]
 
 
 class CancelRequest(_Model):

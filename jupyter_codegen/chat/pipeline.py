@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jupyter_codegen.api.schemas import ExplainRequest, GenerateRequest
+from jupyter_codegen.api.schemas import (
+    EditRequest,
+    ExplainRequest,
+    FixRequest,
+    GenerateRequest,
+)
+from jupyter_codegen.chat.edit import Selected, edit_messages, selected
+from jupyter_codegen.chat.fix import Diagnosis, diagnose, fix_messages
 from jupyter_codegen.chat.messages import (
     build_explain_messages,
     build_generate_messages,
@@ -50,7 +57,7 @@ def live_lines(namespace: str, settings: ChatSettings) -> str:
 def _context(
     about: str,
     main_text: str,
-    req: ExplainRequest | GenerateRequest,
+    req: ExplainRequest | GenerateRequest | EditRequest,
     settings: ChatSettings,
     what: str,
 ) -> str:
@@ -58,6 +65,23 @@ def _context(
     what the budget leaves beside ``main_text``; 413 when that alone is far
     over the budget."""
     count, total = settings.count, settings.budget.total
+    main_tokens = _check_main(main_text, total, count, what)
+    chosen = select_context(
+        "syntax",
+        req.cells_before,
+        (),
+        ParsedCell(about),
+        req.language,
+        max(0, total - main_tokens),
+        count,
+        after_budget=0,
+    )
+    return SEPARATOR.join(chosen.before)
+
+
+def _check_main(main_text: str, total: int, count: CountTokens, what: str) -> int:
+    """The tokens of a chat's own text (the code, the instruction); 413 when
+    it alone is far over the budget."""
     limit = total * MAX_MAIN_BUDGETS
     main_tokens = cost_within(main_text, limit, count)
     if main_tokens is None:
@@ -71,17 +95,7 @@ def _context(
             f"({MAX_MAIN_BUDGETS} x CodegenApp.context_tokens). Send a smaller part.",
             status=413,
         )
-    chosen = select_context(
-        "syntax",
-        req.cells_before,
-        (),
-        ParsedCell(about),
-        req.language,
-        max(0, total - main_tokens),
-        count,
-        after_budget=0,
-    )
-    return SEPARATOR.join(chosen.before)
+    return main_tokens
 
 
 def explain_generation(
@@ -122,3 +136,26 @@ def _chat(
         timeout_s=settings.timeout_s,
         cache_key=kind,
     )
+
+
+def fix_generation(
+    req: FixRequest, settings: ChatSettings, max_tokens: int
+) -> tuple[GenerationRequest, Diagnosis]:
+    """The chat that fixes ``req``'s error, and what the error output said."""
+    count, total = settings.count, settings.budget.total
+    _check_main(req.cell, total, count, "failing cell")
+    diagnosis = diagnose(req)
+    cells_budget = max(0, total - count(req.cell) - settings.budget.live)
+    messages = fix_messages(req, diagnosis, cells_budget, settings.budget.live, count)
+    return _chat(messages, settings, max_tokens, "fix"), diagnosis
+
+
+def edit_generation(
+    req: EditRequest, settings: ChatSettings, max_tokens: int
+) -> tuple[GenerationRequest, Selected]:
+    """The chat that rewrites ``req``'s selection, and the selection."""
+    part = selected(req)
+    live = live_lines(req.namespace, settings)
+    main = req.cell + req.instruction + live
+    context = _context(req.cell, main, req, settings, "cell")
+    return _chat(edit_messages(req, part, context, live), settings, max_tokens, "edit"), part

@@ -232,3 +232,48 @@ def _add_cell(sel: _Selection, index: int, text: str, syn: CellSyntax | None) ->
             if not sel.add_part(index, stmt.index, stmt.text):
                 break
     return False
+
+
+def select_cells(
+    cells_before: Sequence[Cell],
+    active: ActiveCode,
+    must: Sequence[int],
+    budget: int,
+    count: CountTokens,
+    language: str = "python",
+) -> list[int]:
+    """Whole cells for an answer that may rewrite them (a fix), by the same
+    priorities as the ``syntax`` strategy: the cells in ``must`` (where the
+    error ran), then those that define the names ``active`` uses (and the names
+    those use, :data:`MAX_DEPTH` levels), then the nearest cells, as far as
+    ``budget`` goes. Their indices, in notebook order."""
+    texts = [cell_text(c, language) for c in cells_before]
+    parsed = [
+        parse_cell(c.source) if c.cell_type == "code" and t else None
+        for c, t in zip(cells_before, texts, strict=True)
+    ]
+    binder: dict[str, int] = {}
+    for i, syn in enumerate(parsed):
+        for name in syn.defines if syn else ():
+            binder[name] = i
+    order: list[int] = [i for i in must if 0 <= i < len(cells_before)]
+    wanted = set(active.names_used) - set(active.names_defined)
+    uses = [syn.uses if syn is not None else frozenset() for syn in parsed]
+    for i in order:
+        wanted |= uses[i]
+    for _depth in range(MAX_DEPTH):
+        level = sorted({binder[n] for n in wanted if n in binder} - set(order))
+        order += level
+        wanted = set().union(*(uses[i] for i in level))
+    order += [i for i in reversed(range(len(texts))) if texts[i] and i not in order]
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        if not texts[i]:
+            continue
+        cost = cost_within(texts[i] + SEPARATOR, budget - used, count)
+        if cost is None:
+            continue  # too long to show whole: a shorter one may still fit
+        chosen.append(i)
+        used += cost
+    return sorted(chosen)

@@ -13,7 +13,9 @@ from jupyter_codegen.env import TOKEN_ENV, URL_ENV
 from jupyter_codegen.server.handlers import (
     CancelHandler,
     CompleteHandler,
+    EditHandler,
     ExplainHandler,
+    FixHandler,
     GenerateHandler,
     StatusHandler,
 )
@@ -57,6 +59,8 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/complete", CompleteHandler, deps),
                 (f"/{NAMESPACE}/explain", ExplainHandler, deps),
                 (f"/{NAMESPACE}/generate", GenerateHandler, deps),
+                (f"/{NAMESPACE}/fix", FixHandler, deps),
+                (f"/{NAMESPACE}/edit", EditHandler, deps),
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )

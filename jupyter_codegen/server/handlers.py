@@ -23,7 +23,9 @@ from tornado.iostream import StreamClosedError
 from jupyter_codegen.api.schemas import (
     CancelRequest,
     CompleteRequest,
+    EditRequest,
     ExplainRequest,
+    FixRequest,
     GenerateRequest,
     decode_json,
     parse_request,
@@ -217,6 +219,26 @@ class GenerateHandler(GenerationHandler):
 
     def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
         return self.service.stream_generate(req, ticket)
+
+
+class FixHandler(GenerationHandler):
+    request_model, kind = FixRequest, "fix"
+
+    def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
+        return self.service.fix(req, ticket)
+
+    def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
+        return self.service.stream_fix(req, ticket)
+
+
+class EditHandler(GenerationHandler):
+    request_model, kind = EditRequest, "edit"
+
+    def call(self, req: Any, ticket: Ticket) -> Awaitable[BaseModel]:
+        return self.service.edit(req, ticket)
+
+    def stream(self, req: Any, ticket: Ticket) -> Awaitable[Events]:
+        return self.service.stream_edit(req, ticket)
 
 
 class CancelHandler(CodegenHandler):
