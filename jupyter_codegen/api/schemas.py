@@ -11,7 +11,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from jupyter_codegen.engine.base import FinishReason
 from jupyter_codegen.errors import RequestError
@@ -41,6 +50,14 @@ class Cell(_Model):
     source: StrictStr
 
 
+def _integral(value: Any) -> Any:
+    """JSON has one kind of number: ``2.0`` is the integer 2, as JSON Schema's
+    ``integer`` says (``2.5``, ``true`` and ``"2"`` are not)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A count of at least 1: strict, but an integral float such as ``2.0`` is its integer.
+Count = Annotated[StrictInt, Field(ge=1), BeforeValidator(_integral)]
 Cells = Annotated[list[Cell], Field(max_length=MAX_CELLS)]
 RequestId = Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)]
 
@@ -50,7 +67,7 @@ class _GenerationRequest(_Model):
 
     cells_before: Cells = []
     language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
-    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_tokens: Count | None = None
     stream: StrictBool = False
     #: Cancels a request with this id still in flight; ``POST /cancel`` takes it.
     request_id: RequestId | None = None
@@ -66,7 +83,7 @@ class CompleteRequest(_GenerationRequest):
     suffix: StrictStr = ""
     cells_after: Cells = []
     path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
-    n: Annotated[StrictInt, Field(ge=1)] = 1
+    n: Count = 1
     #: False: never more than the rest of the current line.
     multiline: StrictBool = True
 
