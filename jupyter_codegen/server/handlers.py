@@ -36,7 +36,26 @@ AUTH_RESOURCE = "codegen"
 Events = AsyncIterator[tuple[str, dict[str, Any]]]
 
 
-class CodegenHandler(APIHandler):
+class _APIHandler(APIHandler):
+    """A 405 (a method the endpoint does not have) names those it has in
+    ``Allow``, as RFC 9110 asks."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(type(self))))
+        super().write_error(status_code, **kwargs)
+
+
+def allowed_methods(handler: type[web.RequestHandler]) -> list[str]:
+    """The HTTP methods that ``handler`` implements."""
+    return [
+        method
+        for method in handler.SUPPORTED_METHODS
+        if getattr(handler, method.lower()) is not getattr(web.RequestHandler, method.lower())
+    ]
+
+
+class CodegenHandler(_APIHandler):
     """Base: dependencies come from the route table; errors are JSON."""
 
     auth_resource = AUTH_RESOURCE
