@@ -15,6 +15,7 @@ from jupyter_codegen.server.handlers import (
     CompleteHandler,
     ExplainHandler,
     GenerateHandler,
+    OpenAPIHandler,
     StatusHandler,
 )
 
@@ -60,6 +61,7 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )
+        self.handlers.append((f"/{NAMESPACE}/openapi.json", OpenAPIHandler))
 
     async def stop_extension(self) -> None:
         self.service.shutdown()
