@@ -42,11 +42,18 @@ MODELS = (
     "CompleteRequest",
     "ExplainRequest",
     "GenerateRequest",
+    "KernelError",
+    "FixRequest",
+    "Selection",
+    "EditRequest",
     "CancelRequest",
     "Completion",
     "CompleteReply",
     "ExplainReply",
     "GenerateReply",
+    "CellEdit",
+    "FixReply",
+    "EditReply",
 )
 
 #: The TypeScript type that names every model (the root of the JSON Schema).

@@ -13,11 +13,18 @@ export type WireModel =
   | ICompleteRequest
   | IExplainRequest
   | IGenerateRequest
+  | IKernelError
+  | IFixRequest
+  | ISelection
+  | IEditRequest
   | ICancelRequest
   | ICompletion
   | ICompleteReply
   | IExplainReply
-  | IGenerateReply;
+  | IGenerateReply
+  | ICellEdit
+  | IFixReply
+  | IEditReply;
 
 /**
  * One notebook cell of context.
@@ -102,6 +109,76 @@ export interface IGenerateRequest {
   instruction: string;
 }
 /**
+ * A cell's error output, exactly as the kernel sent it (ANSI codes included).
+ *
+ * `schemas.KernelError` on the server.
+ */
+export interface IKernelError {
+  ename: string;
+  evalue: string;
+  /**
+   * @maxItems 2000
+   */
+  traceback?: string[];
+}
+/**
+ * Body of `POST /jupyter-codegen/fix`: the failing cell, its error and
+ * the notebook around it.
+ *
+ * `schemas.FixRequest` on the server.
+ */
+export interface IFixRequest {
+  /**
+   * @maxItems 2000
+   */
+  cells_before?: ICell[];
+  language?: string;
+  max_tokens?: number | null;
+  stream?: boolean;
+  request_id?: string | null;
+  namespace?: string;
+  cell: string;
+  /**
+   * @maxItems 2000
+   */
+  cells_after?: ICell[];
+  error: IKernelError;
+}
+/**
+ * Character offsets into the cell (in either order; past its end: the end).
+ *
+ * `schemas.Selection` on the server.
+ */
+export interface ISelection {
+  start: number;
+  end: number;
+}
+/**
+ * Body of `POST /jupyter-codegen/edit`: rewrite the selection (none: the
+ * whole cell) as the instruction says.
+ *
+ * `schemas.EditRequest` on the server.
+ */
+export interface IEditRequest {
+  /**
+   * @maxItems 2000
+   */
+  cells_before?: ICell[];
+  language?: string;
+  max_tokens?: number | null;
+  stream?: boolean;
+  request_id?: string | null;
+  namespace?: string;
+  cell: string;
+  selection?: ISelection | null;
+  instruction: string;
+  /**
+   * @maxItems 2000
+   */
+  cells_after?: ICell[];
+  path?: string | null;
+}
+/**
  * Body of `POST /jupyter-codegen/cancel`.
  *
  * `schemas.CancelRequest` on the server.
@@ -151,6 +228,37 @@ export interface IGenerateReply {
     [k: string]: number;
   };
 }
+/**
+ * `schemas.CellEdit` on the server.
+ */
+export interface ICellEdit {
+  cell: 'active' | number;
+  source: string;
+}
+/**
+ * `schemas.FixReply` on the server.
+ */
+export interface IFixReply {
+  edits: ICellEdit[];
+  explanation: string;
+  model: string;
+  finish_reason: 'stop' | 'length' | 'cancelled' | 'scope' | 'timeout';
+  timings: {
+    [k: string]: number;
+  };
+}
+/**
+ * `schemas.EditReply` on the server.
+ */
+export interface IEditReply {
+  text: string;
+  parses: boolean;
+  model: string;
+  finish_reason: 'stop' | 'length' | 'cancelled' | 'scope' | 'timeout';
+  timings: {
+    [k: string]: number;
+  };
+}
 
 /* Structural limits of the requests (the server rejects larger ones). */
 export const MAX_CELLS = 2000;
@@ -160,4 +268,8 @@ export const MAX_REQUEST_ID_CHARS = 128;
 export const MAX_NAMESPACE_CHARS = 20000;
 export const MAX_HISTORY_TURNS = 20;
 export const MAX_TURN_CHARS = 16000;
+export const MAX_ENAME_CHARS = 256;
+export const MAX_EVALUE_CHARS = 20000;
+export const MAX_TRACEBACK_FRAMES = 2000;
+export const MAX_FRAME_CHARS = 100000;
 export const MAX_JSON_DEPTH = 32;

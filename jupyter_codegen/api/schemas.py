@@ -11,7 +11,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from jupyter_codegen.engine.base import FinishReason
 from jupyter_codegen.errors import RequestError
@@ -46,6 +55,16 @@ class Cell(_Model):
     source: StrictStr
 
 
+def _integral(value: Any) -> Any:
+    """JSON has one kind of number: ``2.0`` is the integer 2, as JSON Schema's
+    ``integer`` says (``2.5``, ``true`` and ``"2"`` are not)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A count of at least 1: strict, but an integral float such as ``2.0`` is its integer.
+Count = Annotated[StrictInt, Field(ge=1), BeforeValidator(_integral)]
+#: An offset or index from 0, likewise.
+Offset = Annotated[StrictInt, Field(ge=0), BeforeValidator(_integral)]
 Cells = Annotated[list[Cell], Field(max_length=MAX_CELLS)]
 RequestId = Annotated[StrictStr, Field(min_length=1, max_length=MAX_REQUEST_ID_CHARS)]
 
@@ -55,7 +74,7 @@ class _GenerationRequest(_Model):
 
     cells_before: Cells = []
     language: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "python"
-    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_tokens: Count | None = None
     stream: StrictBool = False
     #: Cancels a request with this id still in flight; ``POST /cancel`` takes it.
     request_id: RequestId | None = None
@@ -71,7 +90,7 @@ class CompleteRequest(_GenerationRequest):
     suffix: StrictStr = ""
     cells_after: Cells = []
     path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
-    n: Annotated[StrictInt, Field(ge=1)] = 1
+    n: Count = 1
     #: False: never more than the rest of the current line.
     multiline: StrictBool = True
 
@@ -119,7 +138,7 @@ class FixRequest(_GenerationRequest):
 
 
 #: Which cell an edit replaces: the failing one, or an index into ``cells_before``.
-CellRef = Literal["active"] | Annotated[StrictInt, Field(ge=0)]
+CellRef = Literal["active"] | Offset
 
 
 class CellEdit(_Model):
@@ -138,10 +157,10 @@ class FixReply(_Model):
 
 
 class Selection(_Model):
-    """Character offsets into the cell: ``start`` <= ``end`` (checked by the service)."""
+    """Character offsets into the cell (in either order; past its end: the end)."""
 
-    start: Annotated[StrictInt, Field(ge=0)]
-    end: Annotated[StrictInt, Field(ge=0)]
+    start: Offset
+    end: Offset
 
 
 class EditRequest(_GenerationRequest):

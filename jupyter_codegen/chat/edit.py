@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from jupyter_codegen.api.schemas import EditRequest
 from jupyter_codegen.chat.messages import extract_code
 from jupyter_codegen.engine.base import ChatMessage
-from jupyter_codegen.errors import RequestError
 
 EDIT_SYSTEM = (
     "You change code in a Jupyter notebook as the user asks, and nothing else. Keep what "
@@ -39,17 +38,14 @@ class Selected:
 
 
 def selected(req: EditRequest) -> Selected:
-    """The selection of ``req`` (none: the whole cell), or 400 for offsets
-    outside the cell."""
+    """The selection of ``req`` (none, or an empty one: the whole cell). Its
+    ends may come in either order (an editor's anchor and head); an offset
+    past the cell's end means the end."""
     cell = req.cell
     start, end = (
         (0, len(cell)) if req.selection is None else (req.selection.start, req.selection.end)
     )
-    if not 0 <= start <= end <= len(cell):
-        raise RequestError(
-            f"Invalid request: selection: {start}..{end} is not within the cell's "
-            f"{len(cell):,} characters (start <= end <= length)"
-        )
+    start, end = sorted((min(start, len(cell)), min(end, len(cell))))
     if start == end:  # nothing selected: the whole cell
         start, end = 0, len(cell)
     text = cell[start:end]

@@ -28,6 +28,9 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: The most frames and code lines read from one error (a recursion error has thousands).
 MAX_FRAMES = 64
 MAX_LINES_PER_FRAME = 16
+#: The most characters of an error's value, and of a code line, that a prompt shows.
+MAX_VALUE_CHARS = 1000
+MAX_LINE_CHARS = 300
 
 
 def plain(text: str) -> str:
@@ -130,7 +133,11 @@ def summary(ename: str, evalue: str, user_frames: Sequence[tuple[str, Frame]]) -
         )
         out.append(where)
         if frame.current:
-            out.append(f"    {frame.current.strip()}")
-    value = plain(evalue).strip()
+            out.append(f"    {_clip(frame.current.strip(), MAX_LINE_CHARS)}")
+    value = _clip(plain(evalue[: MAX_VALUE_CHARS * 4]).strip(), MAX_VALUE_CHARS)
     out.append(f"{plain(ename).strip()}: {value}" if value else plain(ename).strip())
     return "\n".join(out)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

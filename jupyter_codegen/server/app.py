@@ -17,6 +17,7 @@ from jupyter_codegen.server.handlers import (
     ExplainHandler,
     FixHandler,
     GenerateHandler,
+    OpenAPIHandler,
     StatusHandler,
 )
 
@@ -64,6 +65,7 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )
+        self.handlers.append((f"/{NAMESPACE}/openapi.json", OpenAPIHandler))
 
     async def stop_extension(self) -> None:
         self.service.shutdown()

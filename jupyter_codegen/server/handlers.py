@@ -10,6 +10,7 @@ there.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from jupyter_codegen.api import openapi
 from jupyter_codegen.api.schemas import (
     CancelRequest,
     CompleteRequest,
@@ -38,8 +40,27 @@ AUTH_RESOURCE = "codegen"
 Events = AsyncIterator[tuple[str, dict[str, Any]]]
 
 
+class _APIHandler(APIHandler):
+    """A 405 (a method the endpoint does not have) names those it has in
+    ``Allow``, as RFC 9110 asks."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(type(self))))
+        super().write_error(status_code, **kwargs)
+
+
+def allowed_methods(handler: type[web.RequestHandler]) -> list[str]:
+    """The HTTP methods that ``handler`` implements."""
+    return [
+        method
+        for method in handler.SUPPORTED_METHODS
+        if getattr(handler, method.lower()) is not getattr(web.RequestHandler, method.lower())
+    ]
+
+
 @web.stream_request_body
-class CodegenHandler(APIHandler):
+class CodegenHandler(_APIHandler):
     """Base: dependencies come from the route table; errors are JSON.
 
     The body is read as it streams in, never more of it than the limit
@@ -252,3 +273,26 @@ class CancelHandler(CodegenHandler):
             self.finish(json.dumps({"cancelled": self.service.cancel(req.request_id)}))
         except Exception as exc:
             self.reply_error(exc)
+
+
+class OpenAPIHandler(_APIHandler):
+    """``GET /jupyter-codegen/openapi.json``: the API's OpenAPI document, the one
+    kept in the package (:mod:`jupyter_codegen.api.openapi`). Under a base URL
+    other than ``/`` (JupyterHub), ``servers`` names it."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        document = dict(_openapi_document())
+        base = self.base_url.rstrip("/")
+        if base:
+            document["servers"] = [{"url": base}]
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(document))
+
+
+@functools.cache
+def _openapi_document() -> dict[str, Any]:
+    return openapi.load()

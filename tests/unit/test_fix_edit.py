@@ -10,7 +10,6 @@ from jupyter_codegen.api.schemas import EditRequest, FixRequest
 from jupyter_codegen.chat.edit import read_edit, selected
 from jupyter_codegen.chat.fix import diagnose, fix_messages, live_lines, read_fix
 from jupyter_codegen.chat.traceback import frames, locate, names_on, plain
-from jupyter_codegen.errors import RequestError
 
 E = "\x1b"
 
@@ -192,7 +191,11 @@ def test_a_selection_is_split_dedented_and_given_back_indented() -> None:
     assert selected(edit_request(LOOP, 5, 5)).whole  # an empty selection is the cell
 
 
-@pytest.mark.parametrize(("start", "end"), [(5, 2), (0, 10_000)])
-def test_a_selection_outside_the_cell_is_refused(start: int, end: int) -> None:
-    with pytest.raises(RequestError, match="not within the cell"):
-        selected(edit_request(LOOP, start, end))
+@pytest.mark.parametrize(
+    ("start", "end", "text"),
+    [(19, 10, "for x in "), (10, 10_000, LOOP[10:]), (10_000, 10_001, LOOP)],
+)
+def test_a_selections_ends_come_in_either_order_and_stop_at_the_cell(
+    start: int, end: int, text: str
+) -> None:
+    assert selected(edit_request(LOOP, start, end)).raw == text
