@@ -27,13 +27,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from jupyter_codegen.api import schemas
+from jupyter_codegen.api.plain_schemas import EXTRA_SCHEMAS, REF, ref
 
 #: Where the document is kept (and packaged).
 DOCUMENT_PATH = Path(__file__).with_name("openapi.json")
 #: The revision of the API that the document describes (not the package's version).
 API_VERSION = "1"
 PREFIX = "/jupyter-codegen"
-REF = "#/components/schemas/{model}"
 
 REQUESTS: tuple[type[BaseModel], ...] = (
     schemas.CompleteRequest,
@@ -51,122 +51,6 @@ REPLIES: tuple[type[BaseModel], ...] = (
     schemas.EditReply,
 )
 
-STATES = ["loading", "ready", "error"]
-_NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
-_NULLABLE_NUM: dict[str, Any] = {"type": ["number", "null"]}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF.format(model=name)}
-
-
-def _object(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
-
-
-#: Schemas that are not pydantic models. Objects stay open (additional
-#: properties allowed), so that a newer server may add fields.
-EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": {
-        **_object(
-            ["message"],
-            message={"type": "string"},
-            reason={"type": ["string", "null"], "description": "The status's phrase."},
-            errors={"type": "array", "items": _ref("FieldError")},
-            state={"enum": STATES, "description": "503: the model's state."},
-            upstream={"type": "string", "description": "The remote inference server."},
-        ),
-        "title": "Error",
-    },
-    "FieldError": {
-        **_object(
-            ["field", "message", "type"],
-            field={"type": "string", "description": "Dotted path, e.g. cells_before.0.source"},
-            message={"type": "string"},
-            type={"type": "string"},
-        ),
-        "title": "FieldError",
-    },
-    "StatusReply": {
-        **_object(
-            ["state", "model", "error", "version", "limits", "memory", "requests"],
-            state={"enum": STATES},
-            model={"type": "string"},
-            device=_NULLABLE_STR,
-            dtype=_NULLABLE_STR,
-            family=_NULLABLE_STR,
-            family_source={"type": "string"},
-            error=_NULLABLE_STR,
-            detail=_NULLABLE_STR,
-            stage=_NULLABLE_STR,
-            progress={**_NULLABLE_NUM, "minimum": 0, "maximum": 1},
-            load_seconds=_NULLABLE_NUM,
-            version={"type": "string"},
-            parameters={"type": ["integer", "null"]},
-            limits={
-                **_object(
-                    ["completion_max_tokens", "explain_max_tokens", "max_candidates"],
-                    completion_max_tokens={"type": "integer"},
-                    explain_max_tokens={"type": "integer"},
-                    context_tokens={"type": ["integer", "string"]},
-                    max_candidates={"type": "integer"},
-                    max_concurrent={"type": "integer"},
-                    max_queued={"type": "integer"},
-                    queue_timeout={"type": "number"},
-                )
-            },
-            memory={
-                **_object([], rss_bytes={"type": "integer"}, peak_rss_bytes={"type": "integer"})
-            },
-            requests={
-                **_object(
-                    ["active", "queued", "recent"],
-                    active={"type": "integer"},
-                    queued={"type": "integer"},
-                    recent={"type": "array", "items": {"type": "object"}},
-                ),
-                "additionalProperties": {"type": ["number", "array"]},
-            },
-            engine={"type": "object", "description": "What the engine says of itself."},
-        ),
-        "title": "StatusReply",
-    },
-    "OpenAPIDocument": {
-        **_object(["openapi", "info", "paths"]),
-        "title": "OpenAPIDocument",
-        "description": "This document.",
-    },
-    "CancelReply": {
-        **_object(["cancelled"], cancelled={"type": "boolean"}),
-        "title": "CancelReply",
-    },
-    "CompletionEvent": {
-        **_object(
-            ["index", "text"],
-            index={"type": "integer", "description": "The candidate."},
-            text={"type": "string", "description": "Its whole cleaned text so far."},
-        ),
-        "title": "CompletionEvent",
-    },
-    "DeltaEvent": {**_object(["delta"], delta={"type": "string"}), "title": "DeltaEvent"},
-    "FixEvent": {
-        **_object(
-            ["explanation", "edits"],
-            explanation={"type": "string", "description": "The cause, so far."},
-            edits={"type": "array", "items": _ref("CellEdit"), "description": "So far."},
-        ),
-        "title": "FixEvent",
-    },
-    "EditEvent": {
-        **_object(["text"], text={"type": "string", "description": "The new text so far."}),
-        "title": "EditEvent",
-    },
-    "StreamError": {
-        **_object(["message"], message={"type": "string"}),
-        "title": "StreamError",
-        "description": "A failure during the generation, after the stream's headers.",
-    },
-}
 
 #: Per streaming endpoint: the name of its text event, that event's data, the reply.
 STREAMS = {
@@ -187,7 +71,7 @@ def _event(name: str, data: str) -> dict[str, Any]:
             "data": {
                 "type": "string",
                 "contentMediaType": "application/json",
-                "contentSchema": _ref(data),
+                "contentSchema": ref(data),
             },
         },
     }
@@ -247,7 +131,7 @@ def _responses(ok: dict[str, Any], errors: tuple[int, ...]) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": ok}
     for status in errors:
         description, headers = ERRORS[status]
-        responses[str(status)] = {"description": description, "content": _json(_ref("Error"))}
+        responses[str(status)] = {"description": description, "content": _json(ref("Error"))}
         if headers:
             responses[str(status)]["headers"] = headers
     return responses
@@ -270,16 +154,16 @@ GETS = {"status": "StatusReply", "openapi.json": "OpenAPIDocument"}
 
 def _operation(route: str) -> dict[str, Any]:
     operation_id, summary, errors = OPERATIONS[route]
-    content = _json(_ref(GETS.get(route, f"{route.capitalize()}Reply")))
+    content = _json(ref(GETS.get(route, f"{route.capitalize()}Reply")))
     description = "The reply."
     if route in STREAMS:
-        content["text/event-stream"] = {"schema": _ref(_stream_name(route))}
+        content["text/event-stream"] = {"schema": ref(_stream_name(route))}
         description = 'The reply; with `"stream": true`, server-sent events.'
     op = {"operationId": operation_id, "summary": summary}
     responses = _responses({"description": description, "content": content}, errors)
     if route in GETS:
         return {"get": {**op, "responses": responses}}
-    body = {"required": True, "content": _json(_ref(f"{route.capitalize()}Request"))}
+    body = {"required": True, "content": _json(ref(f"{route.capitalize()}Request"))}
     return {"post": {**op, "requestBody": body, "responses": responses}}
 
 
