@@ -54,6 +54,7 @@ MODELS = (
     "CellEdit",
     "FixReply",
     "EditReply",
+    "PrefetchReply",
 )
 
 #: The TypeScript type that names every model (the root of the JSON Schema).

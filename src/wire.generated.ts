@@ -24,7 +24,8 @@ export type WireModel =
   | IGenerateReply
   | ICellEdit
   | IFixReply
-  | IEditReply;
+  | IEditReply
+  | IPrefetchReply;
 
 /**
  * One notebook cell of context.
@@ -255,6 +256,18 @@ export interface IEditReply {
   parses: boolean;
   model: string;
   finish_reason: 'stop' | 'length' | 'cancelled' | 'scope' | 'timeout';
+  timings: {
+    [k: string]: number;
+  };
+}
+/**
+ * Reply of `POST /jupyter-codegen/prefetch`.
+ *
+ * `schemas.PrefetchReply` on the server.
+ */
+export interface IPrefetchReply {
+  prefetched: boolean;
+  model: string;
   timings: {
     [k: string]: number;
   };

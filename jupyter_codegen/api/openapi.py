@@ -49,6 +49,7 @@ REPLIES: tuple[type[BaseModel], ...] = (
     schemas.GenerateReply,
     schemas.FixReply,
     schemas.EditReply,
+    schemas.PrefetchReply,
 )
 
 
@@ -147,9 +148,16 @@ OPERATIONS: dict[str, tuple[str, str, tuple[int, ...]]] = {
     "generate": ("generate", "Write code from an instruction.", GENERATION_ERRORS),
     "fix": ("fix", "Fix a cell's error, where it is caused.", GENERATION_ERRORS),
     "edit": ("edit", "Rewrite a selection as instructed.", GENERATION_ERRORS),
+    "prefetch": (
+        "prefetch",
+        "Compute a completion's prompt ahead of the first keystroke, at low priority.",
+        (400, 403, 413, 500, 502, 503, 504),
+    ),
     "cancel": ("cancel", "Cancel the generation with this request_id.", (400, 403, 413, 500)),
 }
 GETS = {"status": "StatusReply", "openapi.json": "OpenAPIDocument"}
+#: The POSTs whose body is another route's request model.
+BODIES = {"prefetch": "CompleteRequest"}
 
 
 def _operation(route: str) -> dict[str, Any]:
@@ -163,7 +171,8 @@ def _operation(route: str) -> dict[str, Any]:
     responses = _responses({"description": description, "content": content}, errors)
     if route in GETS:
         return {"get": {**op, "responses": responses}}
-    body = {"required": True, "content": _json(ref(f"{route.capitalize()}Request"))}
+    request = BODIES.get(route, f"{route.capitalize()}Request")
+    body = {"required": True, "content": _json(ref(request))}
     return {"post": {**op, "requestBody": body, "responses": responses}}
 
 

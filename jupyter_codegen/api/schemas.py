@@ -184,6 +184,16 @@ class EditReply(_Model):
     timings: dict[str, float]
 
 
+class PrefetchReply(_Model):
+    """Reply of ``POST /jupyter-codegen/prefetch``."""
+
+    #: False: the model was busy, or another request cancelled the prefetch
+    #: (what it computed until then is kept).
+    prefetched: bool
+    model: str
+    timings: dict[str, float]
+
+
 class CancelRequest(_Model):
     """Body of ``POST /jupyter-codegen/cancel``."""
 

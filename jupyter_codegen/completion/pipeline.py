@@ -21,7 +21,7 @@ from jupyter_codegen.completion.typethrough import SuggestionMemory
 from jupyter_codegen.context.budget import CountTokens, PromptBudget
 from jupyter_codegen.context.cells import COMMENT_PREFIX
 from jupyter_codegen.context.select import STRATEGIES, select_context
-from jupyter_codegen.engine.base import GenerationRequest, GenerationResult, StopCheck
+from jupyter_codegen.engine.base import GenerationRequest, GenerationResult, Segment, StopCheck
 from jupyter_codegen.families import FimTemplate
 
 
@@ -110,6 +110,17 @@ def prepare(
         expected=memory.expected(key, req.prefix, req.suffix) if memory and greedy else "",
     )
     return PreparedCompletion(req, analysis, prompt, generation, key)
+
+
+def head_segments(prompt: FimPrompt) -> list[Segment]:
+    """The prompt up to the cursor: everything that typing at the cursor
+    leaves as it is (the segments up to and including the text before the
+    hole), for a prefetch to compute ahead of the first keystroke."""
+    segments = list(prompt.segments)
+    for index, segment in enumerate(segments):
+        if not segment.special and segment.text == prompt.prefix_text:
+            return segments[: index + 1]
+    return segments
 
 
 def stop_check(analysis: CellAnalysis) -> StopCheck:

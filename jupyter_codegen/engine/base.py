@@ -44,7 +44,9 @@ DeltaCallback = Callable[[int, str], None]
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One generation: either a raw prompt (``segments``) or a chat (``messages``)."""
+    """One generation: either a raw prompt (``segments``) or a chat (``messages``).
+    ``max_new_tokens`` 0 asks for the prompt's computation only, kept by an
+    engine with a prompt cache for the requests that follow (a prefetch)."""
 
     max_new_tokens: int
     segments: Sequence[Segment] = ()

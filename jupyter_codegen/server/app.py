@@ -18,6 +18,7 @@ from jupyter_codegen.server.handlers import (
     FixHandler,
     GenerateHandler,
     OpenAPIHandler,
+    PrefetchHandler,
     StatusHandler,
 )
 
@@ -62,6 +63,7 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/generate", GenerateHandler, deps),
                 (f"/{NAMESPACE}/fix", FixHandler, deps),
                 (f"/{NAMESPACE}/edit", EditHandler, deps),
+                (f"/{NAMESPACE}/prefetch", PrefetchHandler, deps),
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )

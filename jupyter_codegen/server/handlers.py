@@ -262,6 +262,26 @@ class EditHandler(GenerationHandler):
         return self.service.stream_edit(req, ticket)
 
 
+class PrefetchHandler(CodegenHandler):
+    """``POST /prefetch``: a completion request's prompt, computed ahead of the
+    first keystroke at low priority; ``{"prefetched": false}`` when busy."""
+
+    kind = "prefetch"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        ticket: Ticket | None = None
+        try:
+            req = self.read_request(CompleteRequest)
+            ticket = self._ticket = self.service.background_ticket(req.request_id, self.kind)
+            self.finish((await self.service.prefetch(req, ticket)).model_dump_json())
+        except Exception as exc:
+            if ticket is not None:
+                self.service.release(ticket)
+            self.reply_error(exc)
+
+
 class CancelHandler(CodegenHandler):
     kind = "cancel"
 

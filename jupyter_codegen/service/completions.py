@@ -4,17 +4,17 @@ run on the host."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
-from jupyter_codegen.api.schemas import (
-    CompleteReply,
-    CompleteRequest,
-)
+from jupyter_codegen.api.schemas import CompleteReply, CompleteRequest, PrefetchReply
 from jupyter_codegen.completion import pipeline
 from jupyter_codegen.completion.pipeline import (
     CompletionOptions,
     PreparedCompletion,
     PromptSettings,
 )
+from jupyter_codegen.engine.base import GenerationRequest
+from jupyter_codegen.errors import HostBusy
 from jupyter_codegen.service.core import Events, ServiceCore
 from jupyter_codegen.service.host import Ticket, Timed
 
@@ -81,3 +81,41 @@ class Completions(ServiceCore):
                 index, delta = item
                 raw[index] = raw.get(index, "") + delta
                 yield "completion", {"index": index, "text": shown(raw[index])}
+
+    # -- prefetch ---------------------------------------------------------------
+
+    def prepare_prefetch(self, req: CompleteRequest) -> GenerationRequest:
+        """The computation a prefetch runs: the prompt that a completion at
+        the cursor would send, up to the cursor (what typing there keeps), with
+        nothing generated."""
+        prepared = self.prepare(req)
+        return dataclasses.replace(
+            prepared.generation,
+            max_new_tokens=0,
+            segments=pipeline.head_segments(prepared.prompt),
+            stop_check=None,
+            expected="",
+            num_candidates=1,
+        )
+
+    def background_ticket(self, request_id: str | None, kind: str) -> Ticket | None:
+        """A ticket for background work, or None while the model is busy."""
+        try:
+            return self.ticket(request_id, kind, background=True)
+        except HostBusy:
+            return None
+
+    async def prefetch(self, req: CompleteRequest, ticket: Ticket | None) -> PrefetchReply:
+        """Warm the prompt cache for completions at the cursor of ``req``: at
+        low priority (``ticket`` is background work, which any other request
+        cancels within one layer; what it computed by then stays cached).
+        Without a ticket (the model was busy) nothing is done."""
+        if ticket is None:
+            return PrefetchReply(prefetched=False, model=self.host.name, timings={})
+        gen = await self._prepared(ticket, self.prepare_prefetch, req)
+        timed = await self.host.run(gen, ticket)
+        return PrefetchReply(
+            prefetched=not ticket.cancelled.is_set(),
+            model=self.host.name,
+            timings=timed.timings,
+        )

@@ -67,10 +67,13 @@ class ServiceCore:
     def context_budget(self) -> int:
         return self.prompt_budget().total
 
-    def ticket(self, request_id: str | None, kind: str) -> Ticket:
+    def ticket(self, request_id: str | None, kind: str, background: bool = False) -> Ticket:
         """Register a request and reserve its generation slot or queue place now,
-        before any work on its prompt; raises ModelNotReady or HostBusy."""
-        ticket = self.host.new_ticket(request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind)
+        before any work on its prompt; raises ModelNotReady or HostBusy (for
+        ``background`` work, whenever the model is not idle)."""
+        ticket = self.host.new_ticket(
+            request_id or f"{kind}-{uuid.uuid4().hex[:12]}", kind, background
+        )
         try:
             self.host.admit(ticket)
         except Exception:

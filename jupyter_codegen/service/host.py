@@ -145,9 +145,10 @@ class ModelHost:
     def queue_timeout(self) -> float:
         return self.admission.queue_timeout
 
-    def new_ticket(self, request_id: str, kind: str) -> Ticket:
-        """Register a request; one with the id of a request still running supersedes it."""
-        return self.admission.new_ticket(request_id, kind)
+    def new_ticket(self, request_id: str, kind: str, background: bool = False) -> Ticket:
+        """Register a request; one with the id of a request still running supersedes
+        it. ``background`` work runs only on an idle host and yields to any other."""
+        return self.admission.new_ticket(request_id, kind, background)
 
     def cancel(self, request_id: str) -> bool:
         return self.admission.cancel(request_id)

@@ -30,6 +30,9 @@ class Ticket:
 
     request_id: str
     kind: str
+    #: Work no one waits for (a prefetch): it runs only on an idle host, and
+    #: any other request that finds no free slot cancels it.
+    background: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
     _waiter: asyncio.Future[None] | None = None
     _place: Place = "new"
@@ -59,18 +62,19 @@ class Admission:
         #: Seconds a request may wait for a slot before it gets 429 (0: no limit).
         self.queue_timeout = queue_timeout
         self.held = 0  # slots reserved (admitted or running, until the thread returns)
+        self.holders: set[Ticket] = set()  # the tickets that hold them
         self.waiting: collections.deque[Ticket] = collections.deque()
         self.running: set[Ticket] = set()  # tickets whose worker thread has not returned
         self.tickets: dict[str, Ticket] = {}
 
-    def new_ticket(self, request_id: str, kind: str) -> Ticket:
+    def new_ticket(self, request_id: str, kind: str, background: bool = False) -> Ticket:
         """Register a request. A new request with the id of one still running
         supersedes it: the old one is cancelled, so a stale request never keeps
         the model busy."""
         old = self.tickets.get(request_id)
         if old is not None:
             old.cancel()
-        ticket = Ticket(request_id, kind)
+        ticket = Ticket(request_id, kind, background)
         self.tickets[request_id] = ticket
         return ticket
 
@@ -105,7 +109,14 @@ class Admission:
         if self.held < self.max_concurrent and not self.waiting:
             self.held += 1
             ticket._place = "slot"
+            self.holders.add(ticket)
+        elif ticket.background:
+            self.stats.rejected(ticket.kind, "skipped")
+            raise HostBusy("the model is busy; background work waits for an idle model")
         elif self.queued() < self.max_queued:
+            for holder in list(self.holders):
+                if holder.background:
+                    holder.cancel()  # it stops within one layer and gives its slot back
             self.waiting.append(ticket)
             ticket._place = "queued"
         else:
@@ -127,6 +138,7 @@ class Admission:
                 pass
         elif place == "slot":
             self.held -= 1
+            self.holders.discard(ticket)
             while self.waiting:
                 nxt = self.waiting.popleft()
                 if nxt.cancelled.is_set():
@@ -136,6 +148,7 @@ class Admission:
                     continue
                 nxt._place = "slot"
                 self.held += 1
+                self.holders.add(nxt)
                 if nxt._waiter is not None:
                     _resolve(nxt._waiter)
                 break

@@ -23,6 +23,7 @@ ROUTES = [
     "generate",
     "fix",
     "edit",
+    "prefetch",
     "cancel",
 ]
 #: Not loading the model: these tests need only the routes.

@@ -132,6 +132,28 @@ def test_int8_reuse_gives_the_same_text_as_from_scratch(tiny_model_dir: Path, op
     assert cached[0] == 0 and min(cached[1:4]) > 10 and cached[4] < 5 and cached[5] > 10
 
 
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_a_prefetch_changes_no_answer(tiny_model_dir: Path, quantize: str):
+    """The prompt computed ahead (max_new_tokens 0, up to the cursor), then
+    the keystroke's request: the same text as from scratch, token for token,
+    with most of the prompt taken from what the prefetch computed."""
+    warmed = tiny_engine(tiny_model_dir, quantize=quantize)
+    scratch = tiny_engine(tiny_model_dir, quantize=quantize, prompt_cache_bytes=0)
+    for prefix, typed in [(CELL + "data = load(", "'a"), (CELL + "keys = ", "sor")]:
+        head = fim(prefix)[:2]  # up to the cursor
+        ahead = warmed.generate(
+            GenerationRequest(max_new_tokens=0, segments=head, cache_key="nb"), threading.Event()
+        )
+        assert ahead.candidates == [] and ahead.prompt_tokens > 20
+        request = GenerationRequest(max_new_tokens=12, segments=fim(prefix + typed), cache_key="nb")
+        got = warmed.generate(request, threading.Event())
+        want = scratch.generate(request, threading.Event())
+        assert got.cached_tokens >= ahead.prompt_tokens - 3
+        assert [(c.text, c.tokens) for c in got.candidates] == [
+            (c.text, c.tokens) for c in want.candidates
+        ]
+
+
 def test_logits_after_reuse_match_a_computation_from_scratch(model_and_tokenizer):
     engine = make_engine(model_and_tokenizer)
     decoder = engine.decoder

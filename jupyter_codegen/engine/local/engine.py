@@ -237,7 +237,9 @@ class TransformersEngine:
             state, reused = self._take(prompt_ids, request.cache_key)
             try:
                 logits = self.decoder.prefill(state, prompt_ids, limits, draft)
-                if sampled:
+                if request.max_new_tokens <= 0:
+                    pass  # a prefill only: its computation is kept for the next request
+                elif sampled:
                     self.decoder.sample(
                         state,
                         logits[-1],
@@ -260,8 +262,9 @@ class TransformersEngine:
                 halt = halted.reason  # type: ignore[assignment]
             # Any other error propagates, and the possibly half-updated state is dropped.
             self._keep(request.cache_key, state)
+        chosen = candidates.result(halt) if request.max_new_tokens > 0 else []
         return GenerationResult(
-            candidates.result(halt), len(prompt_ids), cached_tokens=reused, drafted_tokens=drafted
+            chosen, len(prompt_ids), cached_tokens=reused, drafted_tokens=drafted
         )
 
     # -- prompt cache -----------------------------------------------------

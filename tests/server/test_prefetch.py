@@ -1,0 +1,92 @@
+"""``POST /prefetch``: a completion's prompt computed ahead of the first
+keystroke, at low priority, through a real Jupyter server on the tiny model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+
+CELL = {
+    "prefix": "import json\n\ndef load(path):\n    with open(path) as fh:\n        return ",
+    "suffix": "\n\ndata = load('a.json')\n",
+    "cells_before": [{"cell_type": "code", "source": "import os\nROOT = os.getcwd()\n" * 20}],
+    "path": "prefetch.ipynb",
+}
+
+
+def codegen_app(serverapp: Any) -> Any:
+    [app] = serverapp.extension_manager.extension_apps["jupyter_codegen"]
+    return app
+
+
+async def ready(jp_fetch) -> dict:
+    deadline = time.monotonic() + 60
+    while True:
+        status = json.loads((await jp_fetch("jupyter-codegen", "status")).body)
+        if status["state"] == "ready":
+            return status
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+
+
+async def post(jp_fetch, route: str, body: dict) -> dict:
+    resp = await jp_fetch("jupyter-codegen", route, method="POST", body=json.dumps(body))
+    return json.loads(resp.body)
+
+
+async def test_a_prefetch_computes_the_prompt_the_first_keystroke_reuses(jp_fetch) -> None:
+    await ready(jp_fetch)
+    prefetch = await post(jp_fetch, "prefetch", CELL)
+    assert prefetch["prefetched"] is True
+    timings = prefetch["timings"]
+    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 100
+    # The keystroke: one more character at the cursor
+    typed = await post(
+        jp_fetch, "complete", {**CELL, "prefix": CELL["prefix"] + "j", "max_tokens": 2}
+    )
+    # all of the prefetched prompt but its last tokens came from the cache
+    assert typed["timings"]["cached_tokens"] >= timings["prompt_tokens"] - 3
+
+
+@pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
+async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) -> None:
+    await ready(jp_fetch)
+    service = codegen_app(jp_serverapp).service
+    # A prefetch slow enough to be caught running: one token a pass
+    service.host.engine.decoder.chunk_tokens = 1
+    big = {**CELL, "cells_before": [{"cell_type": "code", "source": "x = 1\n" * 400}]}
+    prefetch = asyncio.ensure_future(post(jp_fetch, "prefetch", big))
+    deadline = time.monotonic() + 30
+    while service.host.report()["active"] == 0:
+        assert time.monotonic() < deadline and not prefetch.done()
+        await asyncio.sleep(0.01)
+    completion = await post(jp_fetch, "complete", {**CELL, "max_tokens": 2, "path": "other"})
+    done = await asyncio.wait_for(prefetch, 30)
+    # The prefetch gave way (and says so); the completion ran in full
+    assert done["prefetched"] is False
+    assert completion["timings"]["generated_tokens"] == 2
+    report = service.host.report()
+    assert report["cancelled"] == 1 and report["active"] == 0
+
+
+@pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
+async def test_a_prefetch_waits_for_nobody_and_stops_nobody(jp_fetch, jp_serverapp) -> None:
+    await ready(jp_fetch)
+    service = codegen_app(jp_serverapp).service
+    explain = asyncio.ensure_future(
+        post(jp_fetch, "explain", {"code": "x = 1", "max_tokens": 4000, "request_id": "busy"})
+    )
+    deadline = time.monotonic() + 30
+    while service.host.report()["active"] == 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    skipped = await post(jp_fetch, "prefetch", CELL)
+    assert skipped == {"prefetched": False, "model": skipped["model"], "timings": {}}
+    assert service.cancel("busy")
+    assert (await asyncio.wait_for(explain, 30))["finish_reason"] == "cancelled"
+    # (the explain was cancelled by us, not by the prefetch)
+    assert service.host.report()["cancelled"] == 1
