@@ -22,6 +22,7 @@ from typing import Any
 
 from jupyter_codegen.api.schemas import CompleteRequest
 from jupyter_codegen.completion.pipeline import CompletionOptions
+from jupyter_codegen.completion.prompt import LAYOUTS
 from jupyter_codegen.context.select import STRATEGIES
 from jupyter_codegen.server.app import CodegenApp
 from jupyter_codegen.service.service import CodegenService
@@ -35,6 +36,7 @@ STRATEGY_LABELS = {
     "cell": "current cell only (jupyter-ai)",
     "preceding": "preceding cells, clipped (Copilot)",
     "syntax": "ours: tree-sitter selection",
+    "surround": "cells before and after, whole (notebook peer)",
 }
 METRICS = ["exact_match", "edit_similarity", "block_edit_similarity", "parses", "empty"]
 
@@ -52,13 +54,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument(
+        "--suffix-tokens", type=int, default=0, help="0: the server's default (suffix_tokens)"
+    )
+    p.add_argument(
         "--generation-timeout",
         type=float,
         default=120.0,
         help="seconds before a generation stops (raise it for slow float32 runs on a busy CPU)",
     )
     p.add_argument("--max-tokens", type=int, default=64)
-    p.add_argument("--strategies", default=",".join(STRATEGIES))
+    p.add_argument(
+        "--strategies",
+        default="syntax,preceding,cell",
+        help=f"comma-separated, of {STRATEGIES}; STRATEGY@LAYOUT picks the prompt "
+        f"layout too ({LAYOUTS}), e.g. syntax@spm",
+    )
     p.add_argument("--humaneval-single", type=int, default=30)
     p.add_argument("--humaneval-multi", type=int, default=20)
     p.add_argument("--notebook-line-start", type=int, default=30)
@@ -108,6 +118,7 @@ def load_service(args: argparse.Namespace) -> CodegenService:
         quantize=args.quantize,
         int8_rotation=args.int8_rotation,
         context_tokens=args.context_tokens,
+        suffix_tokens=args.suffix_tokens,
         generation_timeout=args.generation_timeout,
     )
     service = app.build_service()
@@ -126,7 +137,8 @@ async def complete(
     early_stop: bool,
     live: bool = True,
 ) -> dict[str, Any]:
-    options = CompletionOptions(strategy=strategy, early_stop=early_stop)
+    name, _, layout = strategy.partition("@")
+    options = CompletionOptions(strategy=name, early_stop=early_stop, layout=layout or "psm")
     req = CompleteRequest.model_validate(task.as_request(max_tokens, live))
     start = time.perf_counter()
     reply = await service.complete(req, service.ticket(None, "complete"), options)

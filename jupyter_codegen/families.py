@@ -29,6 +29,9 @@ class FimTemplate:
     #: A pattern that a served model's name matches (searched in the name
     #: lower-cased, with "_" as "-"), e.g. ``Qwen/Qwen2.5-Coder-7B``.
     names: str = ""
+    #: The token that starts another file of a repository-level prompt (the
+    #: family was trained on several files in one prompt); None: none.
+    file_sep: str | None = None
 
     @property
     def has_fim(self) -> bool:
@@ -58,6 +61,7 @@ FIM_TEMPLATES: tuple[FimTemplate, ...] = (
         ),
         markers=("<|fim_prefix|>", "<|fim_pad|>"),
         names=r"qwen[\d.]*-?coder",  # Qwen2.5-Coder, Qwen3-Coder
+        file_sep="<|file_sep|>",
     ),
     FimTemplate(
         family="codegemma",
@@ -76,6 +80,7 @@ FIM_TEMPLATES: tuple[FimTemplate, ...] = (
         stop_tokens=("<|endoftext|>", "<file_sep>", "<fim_prefix>"),
         markers=("<fim_prefix>", "<fim_middle>"),
         names=r"starcoder|codeqwen|stable-?code",
+        file_sep="<file_sep>",
     ),
     FimTemplate(
         family="deepseek-coder",

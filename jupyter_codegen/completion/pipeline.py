@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from jupyter_codegen.api.schemas import CompleteRequest, Completion
 from jupyter_codegen.completion.analysis import CellAnalysis, analyse
 from jupyter_codegen.completion.postprocess import clean_completion
-from jupyter_codegen.completion.prompt import FimPrompt, fit_cell, render
+from jupyter_codegen.completion.prompt import LAYOUTS, FimPrompt, fit_cell, render
 from jupyter_codegen.completion.stopping import StopChecker
 from jupyter_codegen.completion.typethrough import SuggestionMemory
 from jupyter_codegen.context.budget import CountTokens, PromptBudget
@@ -34,10 +34,14 @@ class CompletionOptions:
     strategy: str = "syntax"
     #: Stop generating once the completion leaves its scope (off only to measure it).
     early_stop: bool = True
+    #: The prompt's layout (:data:`jupyter_codegen.completion.prompt.LAYOUTS`).
+    layout: str = "psm"
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown context strategy {self.strategy!r}; one of {STRATEGIES}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown prompt layout {self.layout!r}; one of {LAYOUTS}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def prepare(
         count,
         namespace=req.namespace,
         comment=COMMENT_PREFIX.get(req.language.lower(), "# "),
+        layout=options.layout,
     )
     context = select_context(
         options.strategy,
@@ -95,7 +100,7 @@ def prepare(
         count,
         after_budget=fit.after_budget,
     )
-    prompt = render(template, fit, context.before, context.after, count)
+    prompt = render(template, fit, context.before, context.after, count, layout=options.layout)
     key = f"complete:{req.path or ''}"
     greedy = candidates == 1
     generation = GenerationRequest(

@@ -1,10 +1,12 @@
 """Choose the notebook context for a completion prompt.
 
-Three strategies, so that they can be compared on the same requests
+Four strategies, so that they can be compared on the same requests
 (``evals/``):
 
 - ``cell``: the active cell only (what jupyter-ai sends);
 - ``preceding``: the nearest preceding cells, whole, as many as fit (Copilot);
+- ``surround``: the nearest preceding cells and the following ones, whole
+  (the best notebook peer's prompt: every cell before and after);
 - ``syntax`` (ours): from the other cells, parsed with tree-sitter, take in
   this order of priority, as far as the budget goes:
 
@@ -41,7 +43,7 @@ from jupyter_codegen.context.cells import (
 from jupyter_codegen.context.statements import CellSyntax, Statement, parse_cell
 from jupyter_codegen.context.syntax import is_python
 
-STRATEGIES = ("syntax", "preceding", "cell")
+STRATEGIES = ("syntax", "preceding", "cell", "surround")
 MAX_DEPTH = 3
 
 
@@ -125,7 +127,7 @@ def select_context(
         raise ValueError(f"unknown context strategy {strategy!r}; expected one of {STRATEGIES}")
     if strategy == "cell" or budget <= 0:
         return Context([], [])
-    if strategy == "preceding" or not is_python(language):
+    if strategy in ("preceding", "surround") or not is_python(language):
         before = nearest_that_fit(cell_chunks(cells_before, language), budget, count)
         if strategy == "preceding":
             return Context(before, [])

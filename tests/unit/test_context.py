@@ -147,6 +147,18 @@ def test_peer_strategies(strategy: str, expected: list[str]) -> None:
     assert ctx.after == []
 
 
+def test_surround_takes_the_nearest_cells_before_and_after_whole() -> None:
+    # Given the notebook peer's strategy: nearest cells before, then those after
+    after = [code("z = net(sales)"), code("plot(z)")]
+    ctx = select_context(
+        "surround", NOTEBOOK, after, ParsedCell("net(sales)"), "python", 8, words, after_budget=3
+    )
+    # Then the cells before are those "preceding" takes, and after them the
+    # following cells as far as their own budget goes (3 words: one cell)
+    assert ctx.before == ["# ## Plots", "plt.plot([1, 2])\nplt.show()"]
+    assert ctx.after == ["z = net(sales)"]
+
+
 def test_other_languages_get_the_nearest_cells() -> None:
     cells = [code("library(dplyr)"), md("Note"), code("df <- read.csv('x')")]
     ctx = select_context("syntax", cells, [], ParsedCell("df %>% head"), "r", 100, words)

@@ -92,6 +92,21 @@ def test_the_prompt_is_a_function_of_the_request() -> None:
     assert "import math" not in "".join(s.text for s in cell_only.prompt.segments)
 
 
+def test_the_layout_option_reaches_the_prompt() -> None:
+    def text(layout: str) -> str:
+        options = CompletionOptions(layout=layout)
+        prepared = pipeline.prepare(
+            request(), SETTINGS, max_tokens=16, candidates=1, options=options
+        )
+        return "".join(s.text for s in prepared.prompt.segments)
+
+    assert text("psm").startswith("<|fim_prefix|>")
+    assert text("spm").startswith("<|fim_suffix|>")
+    assert text("files").startswith("<|file_sep|>notebook_cells_below.py\nprint(average(values))")
+    with pytest.raises(ValueError, match="unknown prompt layout"):
+        CompletionOptions(layout="mps")
+
+
 def test_the_stop_check_ends_a_candidate_that_leaves_its_block() -> None:
     prepared = pipeline.prepare(request(), SETTINGS, max_tokens=16, candidates=1)
     check = prepared.generation.stop_check

@@ -156,6 +156,51 @@ def test_build_fim_prompt_clips_a_long_cell_to_half_the_budget() -> None:
     assert words(prompt.prefix_text) <= 30 + 2
 
 
+def test_spm_layout_puts_the_suffix_first() -> None:
+    # Given the hole between "def f(" and ")\n" in the SPM layout
+    segments = fim_segments(QWEN, "def f(", ")\n", "spm")
+    # Then the code after the cursor comes before the code up to it
+    assert rendered(segments) == "<|fim_suffix|>)\n<|fim_prefix|>def f(<|fim_middle|>"
+    # And a family without FIM still gets the prefix alone
+    assert rendered(fim_segments(PLAIN, "def f(", ")\n", "spm")) == "def f("
+
+
+@pytest.mark.parametrize("layout", ["spm", "files"])
+def test_layouts_with_a_stable_suffix_give_it_a_quarter_of_the_budget(layout: str) -> None:
+    # Given a long cell after the cursor and a suffix budget of 4 words
+    suffix = "".join(f"s{i} = {i}\n" for i in range(40))
+    budget = PromptBudget(total=200, suffix=4)
+    psm = fit_cell(QWEN, "z = ", suffix, budget, words)
+    other = fit_cell(QWEN, "z = ", suffix, budget, words, layout=layout)
+    # Then PSM keeps 4 words of it and the other layouts a quarter of 200
+    assert words(psm.suffix) <= 4
+    assert 4 < words(other.suffix) <= 50
+
+
+def test_files_layout_shows_the_following_cells_as_another_file() -> None:
+    after = ["w = z", "v = w"]
+    prompt = build_fim_prompt(
+        QWEN, "z = ", "\nprint(z)", nearest(["x = 1"], after), PromptBudget(100, 20), words
+    )
+    fit = fit_cell(QWEN, "z = ", "\nprint(z)", PromptBudget(100, 20), words, layout="files")
+    files = render(QWEN, fit, ["x = 1"], after, words, layout="files")
+    # Then the cells below come first, as a file of their own, and the hole
+    # is between the cell's two halves in the notebook's file
+    assert rendered(files.segments) == (
+        "<|file_sep|>notebook_cells_below.py\nw = z\n\nv = w\n"
+        "<|file_sep|>notebook.py\n"
+        "<|fim_prefix|>x = 1\n\nz = <|fim_suffix|>\nprint(z)<|fim_middle|>"
+    )
+    # And what comes after the cursor is the same text as in PSM
+    assert files.suffix_text == prompt.suffix_text == "\nprint(z)\n\nw = z\n\nv = w"
+    # A family without a file separator keeps PSM
+    starcoder_less = TEMPLATES_BY_FAMILY["deepseek-coder"]
+    fallback = render(starcoder_less, fit, ["x = 1"], after, words, layout="files")
+    assert rendered(fallback.segments) == rendered(
+        render(starcoder_less, fit, ["x = 1"], after, words).segments
+    )
+
+
 def test_plain_template_ignores_the_suffix() -> None:
     prompt = build_fim_prompt(
         PLAIN, "def f():\n    ", "\nf()", nearest([], ["g()"]), PromptBudget(100, 20), words
