@@ -83,14 +83,91 @@ async function activeCell(page: Page): Promise<number> {
   );
 }
 
+/**
+ * Type at the end of the active cell (in edit mode) and read the first
+ * completion's prompt tokens and how many of them came from the prompt cache
+ * (the timings of its streamed `done` event).
+ */
+async function firstCompletionTimings(
+  page: Page,
+  typed: string
+): Promise<{ prompt_tokens: number; cached_tokens: number }> {
+  const response = page.waitForResponse(
+    r =>
+      r.request().method() === 'POST' &&
+      r.url().includes('/jupyter-codegen/complete'),
+    { timeout: 30_000 }
+  );
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(typed);
+  const text = await (await response).text();
+  const done = /event: done\ndata: (.*)\n/.exec(text);
+  expect(done).not.toBeNull();
+  return JSON.parse(done![1]).timings;
+}
+
 const CELLS = ['import os', 'x = 1', 'y = x + 1'];
 
-/** A notebook with `CELLS` (and its kernel) settled, in command mode on the last cell. */
+/**
+ * Open a notebook of `CELLS` with, before `x = 1`, a cell of random words
+ * that no other test has. It is uploaded, not typed: typing would ask for
+ * completions, which warm the prompt cache too. The server may reuse the
+ * start of another document's prompt, but not this cell, which makes most of
+ * the prompt for `x = 1`. The cell `x = 1`'s index.
+ */
+async function openUntypedNotebook(
+  page: IJupyterLabPageFixture,
+  path: string,
+  first = CELLS[0]
+): Promise<number> {
+  const words = Array.from({ length: 16 }, () =>
+    Math.random().toString(36).slice(2, 10)
+  );
+  const sources = [
+    first,
+    `words = ${JSON.stringify(words)}`,
+    ...CELLS.slice(1)
+  ];
+  const notebook = {
+    cells: sources.map(source => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: {},
+      outputs: [],
+      source
+    })),
+    metadata: {
+      kernelspec: {
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python',
+        name: 'python3'
+      },
+      language_info: { name: 'python' }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  await page.contents.uploadContent(JSON.stringify(notebook), 'text', path);
+  await page.filebrowser.open(path);
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          (window as any).jupyterapp.shell.currentWidget.sessionContext?.session
+            ?.kernel?.status
+      )
+    )
+    .toBe('idle');
+  return sources.indexOf(CELLS[1]);
+}
+
+/** A notebook with `cells` (and its kernel) settled, in command mode on the last cell. */
 async function settledNotebook(
   page: IJupyterLabPageFixture,
-  bodies: Record<string, any>[]
+  bodies: Record<string, any>[],
+  cells: string[] = CELLS
 ): Promise<void> {
-  await notebookWith(page, CELLS);
+  await notebookWith(page, cells);
   await page.keyboard.press('Escape');
   await expect
     .poll(() =>
@@ -145,6 +222,88 @@ test.describe('prefetch (tiny model)', () => {
     const reply = answer()!;
     expect(reply.status).toBe(200);
     expect(reply.prefetched).toBe(true);
+  });
+
+  test('the first keystroke in a prefetched cell reuses what the prefetch computed', async ({
+    page,
+    tmpPath
+  }) => {
+    const bodies = watchPrefetches(page);
+    const replies = watchReplies(page);
+    // Given a notebook just opened (which prefetches its first cell)
+    const index = await openUntypedNotebook(page, `${tmpPath}/reuse.ipynb`);
+    await settle(page, bodies);
+    expect(bodies.length).toBeGreaterThan(0);
+    expect(bodies[0].prefix + bodies[0].suffix).toBe(CELLS[0]);
+    // When the user clicks into the cell `x = 1`
+    await page.notebook.enterCellEditingMode(index);
+    await settle(page, bodies);
+    // Then it is prefetched
+    const body = bodies[bodies.length - 1];
+    expect(body.prefix + body.suffix).toBe(CELLS[1]);
+    await expect
+      .poll(() => replies.some(r => r.body === JSON.stringify(body)))
+      .toBe(true);
+    const reply = replies.find(r => r.body === JSON.stringify(body))!;
+    expect(reply.prefetched).toBe(true);
+    const prefetched = reply.timings.prompt_tokens;
+    // And the first keystroke there finds that prompt computed (but for the
+    // last token or two, which the typed character may retokenize)
+    const timings = await firstCompletionTimings(page, '0');
+    expect(timings.prompt_tokens).toBeGreaterThan(prefetched);
+    expect(prefetched).toBeGreaterThan(timings.prompt_tokens / 2);
+    expect(timings.cached_tokens).toBeGreaterThanOrEqual(prefetched - 2);
+  });
+
+  test('after cells run, the prefetch waits for the kernel and carries its live variables', async ({
+    page,
+    tmpPath
+  }) => {
+    const bodies = watchPrefetches(page);
+    const replies = watchReplies(page);
+    // Given a notebook whose first cell takes a while to run
+    const slow = 'import time\ntime.sleep(3)\nimport os';
+    const index = await openUntypedNotebook(
+      page,
+      `${tmpPath}/live.ipynb`,
+      slow
+    );
+    await settle(page, bodies);
+    await page.notebook.enterCellEditingMode(0);
+    const before = bodies.length;
+    // When the user runs it and the next cell (Shift+Enter twice), which
+    // leaves the cell `x = 1` active while the kernel is still busy
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.press('Shift+Enter');
+    expect(await activeCell(page)).toBe(index);
+    await page.waitForTimeout(3 * DEBOUNCE_MS);
+    // Then nothing is prefetched while the kernel runs them
+    expect(bodies.length).toBe(before);
+    // and once it is idle, that cell is, with the variables they defined
+    await expect
+      .poll(() => bodies.length, { timeout: 30_000 })
+      .toBe(before + 1);
+    await settle(page, bodies);
+    expect(bodies.length).toBe(before + 1);
+    const body = bodies[before];
+    expect(body.prefix + body.suffix).toBe(CELLS[1]);
+    expect(body.namespace).toContain('words');
+    await expect
+      .poll(() => replies.some(r => r.body === JSON.stringify(body)))
+      .toBe(true);
+    const reply = replies.find(r => r.body === JSON.stringify(body))!;
+    expect(reply.prefetched).toBe(true);
+    // And the first keystroke there sends the same namespace, and finds the
+    // prompt computed
+    const complete = page.waitForRequest(r =>
+      r.url().includes('/jupyter-codegen/complete')
+    );
+    await page.keyboard.press('Enter');
+    const timings = await firstCompletionTimings(page, '0');
+    expect((await complete).postDataJSON().namespace).toBe(body.namespace);
+    expect(timings.cached_tokens).toBeGreaterThanOrEqual(
+      reply.timings.prompt_tokens - 2
+    );
   });
 
   test('a quick second move supersedes the first: one prefetch, for the last cell', async ({
@@ -266,5 +425,19 @@ test.describe('prefetch turned off (tiny model)', () => {
     await page.waitForTimeout(QUIET_MS);
     expect(await activeCell(page)).toBe(0);
     expect(bodies).toEqual([]);
+  });
+
+  test('without a prefetch, the first keystroke in a cell computes most of its prompt', async ({
+    page,
+    tmpPath
+  }) => {
+    const bodies = watchPrefetches(page);
+    const index = await openUntypedNotebook(page, `${tmpPath}/cold.ipynb`);
+    await page.notebook.enterCellEditingMode(index);
+    await page.waitForTimeout(QUIET_MS);
+    const timings = await firstCompletionTimings(page, '0');
+    expect(bodies).toEqual([]);
+    // (what it shares with other documents' prompts is at most their start)
+    expect(timings.cached_tokens).toBeLessThan(timings.prompt_tokens / 2);
   });
 });
