@@ -44,15 +44,15 @@ import {
   IShownSuggestion,
   remainingSuggestion
 } from './request';
-import { liveNamespace, liveSource } from './kernelContext';
 import {
   consoleCells,
   isConsolePanel,
   notebookCells,
   PLUGIN_ID,
-  sessionContextOf,
+  snapshotNamespace,
   watchSettings
 } from './notebook';
+import { lastPrompts } from './prefetchRules';
 import { showFirstSuggestionHint } from './hint';
 
 /** The plugin that owns the user's settings (schema/plugin.json). */
@@ -220,13 +220,13 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
       }
     }
     // The kernel's live variables (only an idle Python kernel is asked).
-    const session = sessionContextOf(context.widget);
-    if (session && snapshot.cells && snapshot.activeCell !== undefined) {
-      snapshot.namespace = await liveNamespace(
-        session,
-        liveSource(snapshot.text, snapshot.cells, snapshot.activeCell),
-        settings.liveContext
-      );
+    const namespace = snapshotNamespace(
+      context.widget,
+      snapshot,
+      settings.liveContext
+    );
+    if (namespace) {
+      snapshot.namespace = await namespace;
       if (pending !== this._pending) {
         return { items: [] };
       }
@@ -242,6 +242,7 @@ export class CodegenInlineProvider implements IInlineCompletionProvider {
       onEvent: event => stream.receive(event),
       errorKind: 'completion'
     });
+    lastPrompts.remember(snapshot);
     this._current = stream;
     this._shown = { prefix, suffix, candidates: stream.texts };
     void this._inFlight.run(streamed).then(outcome => stream.finish(outcome));

@@ -4,6 +4,13 @@
 import { completionPlugin } from './completion';
 import { explainPlugin } from './explain';
 import { generatePlugin } from './generate';
+import { prefetchPlugin } from './prefetch';
 import { statusPlugin } from './status';
 
-export default [completionPlugin, explainPlugin, generatePlugin, statusPlugin];
+export default [
+  completionPlugin,
+  explainPlugin,
+  generatePlugin,
+  prefetchPlugin,
+  statusPlugin
+];

@@ -6,7 +6,9 @@ import type { ISessionContext } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { liveNamespace, liveSource } from './kernelContext';
 import { cellContext } from './request';
+import type { IEditorSnapshot } from './request';
 import type { ICellContext } from './types';
 
 /** The settings plugin of `schema/plugin.json`. */
@@ -110,6 +112,29 @@ export function sessionContextOf(widget: unknown): ISessionContext | null {
     return widget.sessionContext ?? widget.console.sessionContext;
   }
   return null;
+}
+
+/**
+ * The kernel's live variables for a completion in `snapshot` (only an idle
+ * Python kernel is asked, see kernelContext.ts), or null when the widget has
+ * no kernel or the snapshot no cells: then the request carries no namespace.
+ * The completion provider and the prefetch both use it, so that they send
+ * the same prompt.
+ */
+export function snapshotNamespace(
+  widget: unknown,
+  snapshot: IEditorSnapshot,
+  enabled: boolean
+): Promise<string> | null {
+  const session = sessionContextOf(widget);
+  if (!session || !snapshot.cells || snapshot.activeCell === undefined) {
+    return null;
+  }
+  return liveNamespace(
+    session,
+    liveSource(snapshot.text, snapshot.cells, snapshot.activeCell),
+    enabled
+  );
 }
 
 /**
