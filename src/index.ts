@@ -2,8 +2,17 @@
  * jupyter-codegen's JupyterLab plugins: one file each.
  */
 import { completionPlugin } from './completion';
+import { editPlugin } from './edit';
 import { explainPlugin } from './explain';
+import { fixPlugin } from './fix';
 import { generatePlugin } from './generate';
 import { statusPlugin } from './status';
 
-export default [completionPlugin, explainPlugin, generatePlugin, statusPlugin];
+export default [
+  completionPlugin,
+  explainPlugin,
+  generatePlugin,
+  fixPlugin,
+  editPlugin,
+  statusPlugin
+];
