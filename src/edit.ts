@@ -327,7 +327,11 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
             ),
             settings.liveContext
           ).catch(() => ''),
-          languageSupport(languages, panel.content.codeMimetype)
+          languageSupport(
+            languages,
+            panel.content.codeMimetype,
+            context.language
+          )
         ]);
         if (panel.isDisposed || cell.isDisposed) {
           return;

@@ -526,7 +526,11 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
           settings.liveContext,
           FIX_LIVE_TIMEOUT_MS
         ).catch(() => ''),
-        languageSupport(languages, panel.content.codeMimetype)
+        languageSupport(
+          languages,
+          panel.content.codeMimetype,
+          info?.name || spec?.language
+        )
       ]);
       if (panel.isDisposed || cell.isDisposed) {
         return;

@@ -175,11 +175,30 @@ export class ProposalView extends Widget {
     return this._diffs.get(key)?.view.original ?? null;
   }
 
-  /** The cause of the error (fix), shown above the diffs. */
+  /**
+   * The cause of the error (fix), shown above the diffs: plain text, its
+   * `code spans` as code (never markup: the model's words are untrusted).
+   */
   setExplanation(text: string): void {
-    this._explanation.textContent = text;
+    if (text === this._explanationText) {
+      return;
+    }
+    this._explanationText = text;
+    const parts = text.split(/`([^`\n]+)`/);
+    this._explanation.replaceChildren(
+      ...parts.map((part, i) => {
+        if (i % 2 === 0) {
+          return document.createTextNode(part);
+        }
+        const code = document.createElement('code');
+        code.textContent = part;
+        return code;
+      })
+    );
     this._explanation.hidden = !text;
   }
+
+  private _explanationText = '';
 
   /**
    * A warning above the diffs (null: none), with a button after it when
@@ -479,19 +498,25 @@ export function addProposalStopCommand(
 
 /**
  * The language support (highlighting) of a notebook's code cells for the
- * diffs, or null when the registry does not know it.
+ * diffs: by their MIME type, or else (plain text until the kernel has said
+ * its language) by the kernel's language; null when the registry knows
+ * neither.
  */
 export async function languageSupport(
   languages: IEditorLanguageRegistry | null,
-  mimeType: string
+  mimeType: string,
+  language?: string
 ): Promise<Extension | null> {
   if (!languages) {
     return null;
   }
   try {
-    const found = languages.findByMIME(mimeType);
-    const language = found ? await languages.getLanguage(found) : null;
-    return language?.support ?? null;
+    const found =
+      (mimeType && mimeType !== 'text/plain'
+        ? languages.findByMIME(mimeType)
+        : null) ?? (language ? languages.findBest(language) : null);
+    const loaded = found ? await languages.getLanguage(found) : null;
+    return loaded?.support ?? null;
   } catch {
     return null; // plain text
   }
