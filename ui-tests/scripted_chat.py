@@ -50,7 +50,8 @@ RULES: list[tuple[tuple[str, ...], str, float]] = [
     # A fix of the failing cell itself (no label: the failing cell).
     (
         ("NameError", "valuez"),
-        "Cause: `valuez` is a typo of `values`.\n```python\nresult = sum(values)\nprint(result)\n```",
+        "Cause: `valuez` is a typo of `values`.\n"
+        "```python\nresult = sum(values)\nprint(result)\n```",
         0.03,
     ),
     # Edits.
@@ -116,9 +117,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "id": "scripted",
                     "object": "chat.completion.chunk",
                     "model": MODEL,
-                    "choices": [
-                        {"index": 0, "delta": {"content": reply[start : start + PIECE]}}
-                    ],
+                    "choices": [{"index": 0, "delta": {"content": reply[start : start + PIECE]}}],
                 }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
