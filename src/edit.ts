@@ -111,6 +111,8 @@ class EditSession implements IProposalHandle {
       onApply: () => this.apply(),
       onDiscard: () => this.discard()
     });
+    // The cell (and the proposal in it) deleted: stop, here and on the server.
+    this.view.disposed.connect(() => this.discard());
   }
 
   get streaming(): boolean {

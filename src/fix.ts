@@ -166,6 +166,8 @@ class FixSession implements IProposalHandle {
       onApply: () => void this.apply(),
       onDiscard: () => this.discard()
     });
+    // The cell (and the proposal in it) deleted: stop, here and on the server.
+    this.view.disposed.connect(() => this.discard());
   }
 
   get streaming(): boolean {

@@ -62,6 +62,12 @@ RULES: list[tuple[tuple[str, ...], str, float]] = [
         0.03,
     ),
     (("break it",), "```python\ndef broken(:\n    return\n```", 0.03),
+    # Two separate changes (the first and the last line).
+    (
+        ("rename a and e",),
+        "```python\nfirst = 1\nb = 2\nc = 3\nd = 4\nlast = 5\n```",
+        0.03,
+    ),
 ]
 
 FALLBACK_FIX = "Cause: the scripted server has no reply for this error."

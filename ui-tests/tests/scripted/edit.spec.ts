@@ -154,6 +154,36 @@ test.describe('Edit code with an instruction (scripted model)', () => {
     expect(await sourcesOf(page)).toEqual([ADD]);
   });
 
+  test('Revert keeps one change of a rewrite out of what Apply puts in', async ({
+    page
+  }) => {
+    const cell = 'a = 1\nb = 2\nc = 3\nd = 4\ne = 5';
+    await notebookOf(page, [cell]);
+    await focusEditor(page, 0);
+    await page.keyboard.press('Control+k');
+    await instruct(page, 'rename a and e');
+    const proposal = page.locator(PROPOSAL);
+    await expect(proposal).toHaveAttribute('data-state', 'done');
+    // Two changes, each with its Revert button
+    const revert = proposal.locator('button[data-action="revert-change"]');
+    await expect(revert).toHaveCount(2);
+    await expect(proposal.locator('.cm-changedLine')).toHaveText([
+      'first = 1',
+      'last = 5'
+    ]);
+    // When the first is reverted, then the rest applied
+    await revert.first().click();
+    await expect(proposal.locator('.cm-changedLine')).toHaveText(['last = 5']);
+    await proposal.locator('button[data-action="apply"]').click();
+    await expect(proposal).toHaveCount(0);
+    expect(await cellSource(page, 0)).toBe(
+      'a = 1\nb = 2\nc = 3\nd = 4\nlast = 5'
+    );
+    // And one undo takes it out
+    await undoInCell(page, 0);
+    expect(await cellSource(page, 0)).toBe(cell);
+  });
+
   test('Escape stops the rewrite and cancels it on the server', async ({
     page,
     request,
