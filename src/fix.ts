@@ -437,13 +437,20 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
       return panel && panel === app.shell.currentWidget ? panel : null;
     };
 
-    /** The active cell's error, or else the nearest error above it. */
-    const targetIn = (panel: NotebookPanel | null): IFixTarget | null => {
+    /**
+     * The active cell's error, or else (unless `activeOnly`: the context
+     * menu of a cell) the nearest error above it.
+     */
+    const targetIn = (
+      panel: NotebookPanel | null,
+      activeOnly: boolean
+    ): IFixTarget | null => {
       if (!panel) {
         return null;
       }
       const notebook = panel.content;
-      for (let i = notebook.activeCellIndex; i >= 0; i--) {
+      const last = activeOnly ? notebook.activeCellIndex : 0;
+      for (let i = notebook.activeCellIndex; i >= last && i >= 0; i--) {
         const cell = notebook.widgets[i];
         const output = cell ? errorOutputIndex(cell) : -1;
         if (output >= 0) {
@@ -453,7 +460,10 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
       return null;
     };
 
-    /** The cell a command's arguments name (by its id), else the default. */
+    /**
+     * The cell a command's arguments name (by its id), else the active
+     * cell's error or the nearest above it (`activeOnly`: the active cell's).
+     */
     const targetOf = (args: Record<string, unknown>): IFixTarget | null => {
       if (typeof args.cellId === 'string') {
         let found: IFixTarget | null = null;
@@ -473,7 +483,7 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
         });
         return found;
       }
-      return targetIn(current());
+      return targetIn(current(), args.activeOnly === true);
     };
 
     const runCells = async (
@@ -602,6 +612,7 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
 
     app.contextMenu.addItem({
       command: FIX_COMMAND,
+      args: { activeOnly: true },
       selector: '.jp-Notebook .jp-CodeCell',
       rank: 62
     });

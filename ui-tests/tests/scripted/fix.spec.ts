@@ -186,9 +186,16 @@ test.describe('Fix Error (scripted model)', () => {
     const failing = (await page.notebook.getCellLocator(1))!;
     await expect(failing.locator(PROPOSAL)).toHaveCount(1);
     await expect(proposal).toHaveAttribute('data-state', 'done');
-    // The context menu of the failing cell asks again: one proposal still
+    // The context menu of a cell without an error offers no fix
+    const first = (await page.notebook.getCellLocator(0))!;
+    await first.locator('.jp-InputArea-prompt').click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: 'Fix Error' });
+    await expect(item).toHaveAttribute('aria-disabled', 'true');
+    await page.keyboard.press('Escape');
+    // That of the failing cell asks again: one proposal still
     await failing.locator('.jp-InputArea-prompt').click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'Fix Error' }).click();
+    await expect(item).not.toHaveAttribute('aria-disabled', 'true');
+    await item.click();
     await expect(proposal).toHaveCount(1);
     await expect(proposal).toHaveAttribute('data-state', 'done');
     // And the palette lists the command
