@@ -146,10 +146,13 @@ class EditSession implements IProposalHandle {
         );
       }
       this.view.setState('done');
+    } else if (outcome.state === 'done') {
+      // A rewrite cut short is not offered for Apply.
+      this.view.setState('error', trans.__('the reply ended early'));
     } else if (outcome.state === 'error') {
       this.view.setState('error', outcome.message);
     } else {
-      this.view.setState(outcome.state === 'done' ? 'done' : 'stopped');
+      this.view.setState('stopped');
     }
   }
 

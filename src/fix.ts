@@ -98,17 +98,22 @@ function errorOutputIndex(cell: Cell): number {
   return -1;
 }
 
-/** "This cell", or "Cell 2 [5]" (its position, and its execution count). */
+/**
+ * "This cell" (the failing one), or "Cell 2 [5]": where the cell is in the
+ * notebook now, and its execution count.
+ */
 function cellLabel(
   panel: NotebookPanel,
-  index: number,
-  failing: number,
+  cell: ISharedCell,
+  failing: ISharedCell,
   trans: TranslationBundle
 ): string {
-  if (index === failing) {
+  if (cell === failing) {
     return trans.__('This cell');
   }
-  const model = panel.content.widgets[index]?.model;
+  const widgets = panel.content.widgets;
+  const index = widgets.findIndex(w => w.model.sharedModel === cell);
+  const model = widgets[index]?.model;
   const count =
     model?.type === 'code' ? (model as ICodeCellModel).executionCount : null;
   const label = trans.__('Cell %1', index + 1);
@@ -176,7 +181,7 @@ class FixSession implements IProposalHandle {
 
   /** Run the request in the notebook's slot, streaming the proposal. */
   async run(slot: StreamSlot): Promise<void> {
-    const { panel } = this._options;
+    const { panel, trans } = this._options;
     proposals.markStreaming(panel, true);
     const outcome = await slot.run(this._stream);
     if (proposals.get(panel) === this) {
@@ -188,10 +193,13 @@ class FixSession implements IProposalHandle {
     if (outcome.state === 'done' && this._reply) {
       this._show(this._reply.explanation, this._reply.edits);
       this.view.setState('done');
+    } else if (outcome.state === 'done') {
+      // A proposal cut short is not offered for Apply.
+      this.view.setState('error', trans.__('the reply ended early'));
     } else if (outcome.state === 'error') {
       this.view.setState('error', outcome.message);
     } else {
-      this.view.setState(outcome.state === 'done' ? 'done' : 'stopped');
+      this.view.setState('stopped');
     }
   }
 
@@ -226,7 +234,9 @@ class FixSession implements IProposalHandle {
         trans.__(
           '%1 changed since the fix was proposed: nothing was applied. Discard it and ask again.',
           stale
-            .map(({ index }) => cellLabel(panel, index, failing, trans))
+            .map(({ index }) =>
+              cellLabel(panel, cells[index], cells[failing], trans)
+            )
             .join(', ')
         )
       );
@@ -264,7 +274,7 @@ class FixSession implements IProposalHandle {
           : (body.request.cells_before?.[index - body.offset]?.source ?? '');
       shown.set(index, {
         key: String(index),
-        label: cellLabel(panel, index, failing, trans),
+        label: cellLabel(panel, cells[index], cells[failing], trans),
         original,
         proposed: edit.source
       });

@@ -209,6 +209,33 @@ test.describe('Fix Error (scripted model)', () => {
     expect(labels).toEqual(['Fix Error', 'Edit Code with an Instruction…']);
   });
 
+  test('a failed request shows its error, and nothing to apply', async ({
+    page
+  }) => {
+    await page.route(/\/jupyter-codegen\/fix/, route =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          message: 'The model is still loading',
+          reason: 'Service Unavailable'
+        })
+      })
+    );
+    await notebookOf(page, TYPO);
+    await runCells(page, [0, 1]);
+    await (await errorOutput(page, 1)).locator(FIX_BUTTON).click();
+    const proposal = page.locator(PROPOSAL);
+    await expect(proposal).toHaveAttribute('data-state', 'error');
+    await expect(proposal.locator('.jp-codegen-ProposalStatus')).toHaveText(
+      'Error: The model is still loading'
+    );
+    await expect(proposal.locator('button[data-action="apply"]')).toBeHidden();
+    await proposal.locator('button[data-action="discard"]').click();
+    await expect(proposal).toHaveCount(0);
+    expect(await sourcesOf(page)).toEqual(TYPO);
+  });
+
   test('Stop cancels the fix on the server', async ({
     page,
     request,
