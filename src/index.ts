@@ -2,7 +2,9 @@
  * jupyter-codegen's JupyterLab plugins: one file each.
  */
 import { completionPlugin } from './completion';
+import { editPlugin } from './edit';
 import { explainPlugin } from './explain';
+import { fixPlugin } from './fix';
 import { generatePlugin } from './generate';
 import { prefetchPlugin } from './prefetch';
 import { statusPlugin } from './status';
@@ -12,5 +14,7 @@ export default [
   explainPlugin,
   generatePlugin,
   prefetchPlugin,
+  fixPlugin,
+  editPlugin,
   statusPlugin
 ];

@@ -2,6 +2,7 @@
 # Start JupyterLab with jupyter-codegen for the ui-tests.
 #   bash start-server.sh tiny 8888       # a tiny random-weight model (built here)
 #   bash start-server.sh embedded 8889   # the embedded Qwen2.5-Coder 1.5B
+#   bash start-server.sh scripted 8890   # the remote engine on scripted_chat.py's canned replies
 # UI_SERVER_ARGS adds server options, e.g. UI_SERVER_ARGS=--CodegenApp.quantize=int8
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,8 +20,20 @@ case "$kind" in
   embedded)
     export JUPYTER_CODEGEN_MODEL="embedded:qwen2.5-coder-1.5b-instruct"
     ;;
+  scripted)
+    # A scripted OpenAI-compatible chat server (predictable fixes and edits)
+    # behind the remote engine; it exits when this process (the Jupyter
+    # server, after exec) is gone.
+    port_file="$(mktemp -u "${TMPDIR:-/tmp}/codegen-ui-chat-XXXX")"
+    python scripted_chat.py --port-file "$port_file" --watch-pid $$ &
+    for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.1; done
+    chat_port="$(cat "$port_file")"
+    rm -f "$port_file"
+    unset JUPYTER_CODEGEN_MODEL JUPYTER_CODEGEN_REMOTE_URL
+    args+=(--CodegenApp.remote_url="http://127.0.0.1:$chat_port/v1" --CodegenApp.model=scripted-chat)
+    ;;
   *)
-    echo "usage: start-server.sh tiny|embedded PORT" >&2
+    echo "usage: start-server.sh tiny|embedded|scripted PORT" >&2
     exit 2
     ;;
 esac
