@@ -48,6 +48,8 @@ HEALTH_TTL_S = 10.0
 MODEL_WAIT_S = 900.0
 #: A health probe waits at most this long for the model list.
 PROBE_TIMEOUT_S = 10.0
+#: Most model names the status shows.
+MAX_MODELS_SHOWN = 50
 #: Most stop strings sent (the OpenAI API's limit).
 MAX_STOP = 4
 #: The prompt budget a completion gets (tokens; the whole prompt, and after the cursor).
@@ -124,6 +126,7 @@ class RemoteEngine:
         }
         self._checked = 0.0
         self._probing = False
+        self._listed: bool | None = None
 
     # -- health -------------------------------------------------------------
 
@@ -134,17 +137,20 @@ class RemoteEngine:
             reply = self.upstream.get_json("models", timeout=PROBE_TIMEOUT_S)
             data = reply.get("data") if isinstance(reply, dict) else None
             if not isinstance(data, list):
-                raise UpstreamError(502, self.upstream.name, "sent a model list without 'data'")
-            models = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
+                raise self.upstream.fail(502, "sent a model list without 'data'")
+            models = [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
         except UpstreamError as exc:
             self._note_failure(exc, checked=True)
         else:
             latency = round((time.monotonic() - started) * 1000, 1)
+            shown = [self.upstream.quote(m, 200) for m in models[:MAX_MODELS_SHOWN]]
             with self._lock:
-                self._health.update(state="ok", models=models, latency_ms=latency, error=None)
+                self._health.update(state="ok", models=shown, latency_ms=latency, error=None)
                 self._checked = time.monotonic()
+                self._listed = self.model in models if self.model is not None else None
                 if self.model is None and models:
                     self.model = models[0]
+                    self._listed = True
         finally:
             with self._lock:
                 self._probing = False
@@ -156,8 +162,8 @@ class RemoteEngine:
             health["checked_s_ago"] = (
                 round(time.monotonic() - self._checked, 1) if self._checked else None
             )
-        if self.model is not None and health["models"]:
-            health["model_listed"] = self.model in health["models"]
+        if self._listed is not None and health["models"]:
+            health["model_listed"] = self._listed
         return health
 
     def _refresh_in_background(self) -> None:
@@ -197,7 +203,7 @@ class RemoteEngine:
         self._refresh_in_background()
         template, source = self.family()
         return EngineInfo(
-            model=self.model or self.upstream.name,
+            model=self.upstream.quote(self.model, 200) if self.model else self.upstream.name,
             device="remote",
             dtype="n/a",
             family=template.family,
@@ -219,9 +225,7 @@ class RemoteEngine:
         if self.model is None:
             self.probe()
             if self.model is None:
-                raise UpstreamError(
-                    503, self.upstream.name, "lists no model to use (set JUPYTER_CODEGEN_MODEL)"
-                )
+                raise self.upstream.fail(503, "lists no model to use (set JUPYTER_CODEGEN_MODEL)")
         payload: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_new_tokens,
@@ -250,11 +254,18 @@ class RemoteEngine:
         num = max(1, request.num_candidates)
         if cancel.is_set():
             return GenerationResult([Candidate("", "cancelled", 0) for _ in range(num)], 0)
-        run = RemoteRun(self.upstream, path, chat, payload, request, cancel, on_delta)
+        run = RemoteRun(self.upstream, self.counter, path, chat, payload, request, cancel, on_delta)
         try:
             candidates = run.all(num)
         except UpstreamError as exc:
             self._note_failure(exc)
             raise
+        except Exception as exc:  # a reply that broke the reading: say so, redacted
+            error = self.upstream.fail(
+                502, f"sent a reply that could not be read ({type(exc).__name__}: {exc})"
+            )
+            self._note_failure(error)
+            raise error from None
         self._note_success()
-        return GenerationResult(candidates, run.prompt_tokens or prompt_tokens)
+        usage = run.reported
+        return GenerationResult(candidates, usage.prompt or prompt_tokens, usage.cached or 0)
