@@ -66,7 +66,10 @@ class Scripted:
 
     def __init__(self) -> None:
         self.script: Script = lambda h: None
-        self.routes: dict[str, Script] = {}
+        # Paths of other servers' APIs (llama.cpp, Ollama) are not found unless routed.
+        self.routes: dict[str, Script] = {
+            path: not_found for path in ("/props", "/api/show", "/tokenize", "/slots")
+        }
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.disconnected = threading.Event()
@@ -92,7 +95,8 @@ class Scripted:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                outer.requests.append({"path": self.path, **json.loads(self.rfile.read(length))})
+                self.body = json.loads(self.rfile.read(length))
+                outer.requests.append({"path": self.path, **self.body})
                 self._run()
 
             def handle_one_request(self) -> None:
@@ -122,6 +126,10 @@ def scripted_upstream() -> Iterator[Scripted]:
         yield server
     finally:
         server.close()
+
+
+def not_found(handler: Handler) -> None:
+    json_reply(handler, {"error": {"message": "File Not Found", "code": 404}}, status=404)
 
 
 def start_chunked(handler: Handler, content_type: str = "text/event-stream") -> None:

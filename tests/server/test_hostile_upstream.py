@@ -29,7 +29,7 @@ from scripted_upstream import (
 )
 from test_remote import AVERAGE, call, error_of, ready
 
-from jupyter_codegen.engine.remote import engine as engine_module
+from jupyter_codegen.engine.remote import health as health_module
 
 MODEL = "qwen2.5-coder-hostile"
 
@@ -112,7 +112,7 @@ async def test_an_upstream_that_ignores_max_tokens_is_closed_at_the_limit(
 
 @pytest.fixture
 def dripping_models(hostile: Scripted, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(engine_module, "PROBE_TIMEOUT_S", 0.6)
+    monkeypatch.setattr(health_module, "PROBE_TIMEOUT_S", 0.6)
     until = threading.Event()
     body = json.dumps({"object": "list", "data": [{"id": MODEL}]}).encode()
 
