@@ -132,6 +132,9 @@ def test_the_fallback_context_is_a_setting(server: Scripted) -> None:
     server.routes["/v1/models"] = lambda h: models(h, "m")
     info = load(server, context_fallback=1536, reply_tokens=128).info()
     assert info.context_tokens == 1536 - 128 - 96 and info.suffix_tokens == 512
+    # A huge completion_max_tokens keeps a quarter of the context (longer replies are cut).
+    info = load(server, context_fallback=2048, reply_tokens=4096).info()
+    assert info.context_tokens == 2048 - 512 - 128
 
 
 def test_a_reply_is_cut_to_what_the_context_leaves_and_a_prompt_past_it_is_refused(

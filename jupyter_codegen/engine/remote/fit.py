@@ -3,8 +3,8 @@ from the context the server reported (:mod:`discover`) and how fast it reads
 a prompt; the reply that still fits a given prompt; and a refusal for length
 told in numbers.
 
-The budget is the server's context less the longest reply and a margin (the
-service never guesses it from a device). Within that, a server that reads
+The budget is the server's context less the longest completion (at most a
+quarter of it) and a margin (the service never guesses it from a device). Within that, a server that reads
 prompts slowly (llama.cpp on a CPU) gets a smaller one: every keystroke
 computes again what follows the cursor (the suffix budget), and a cold prompt
 is computed whole, so both are sized by the prefill speed measured once at
@@ -73,6 +73,8 @@ def plan(facts: ServerFacts, fallback_context: int, reply_tokens: int) -> Budget
         "CodegenApp.remote_context_fallback (the server reported none)"
     )
     margin = max(32, context // 16)
+    # At most a quarter of the context: a longer reply is cut to what is left.
+    reply_tokens = min(reply_tokens, context // 4)
     room = max(STEP, context - reply_tokens - margin)
     rate = facts.prefill_per_s
     if rate:
