@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -260,10 +261,49 @@ def completion(eng: RemoteEngine) -> Any:
 def test_cache_prompt_goes_to_llama_cpp_only(server: Scripted) -> None:
     as_llama_cpp(server, 4096, QWEN_SINGLE)
     completion(load(server))
-    assert server.posts()[-1]["cache_prompt"] is True
+    sent = server.posts()[-1]
+    assert sent["cache_prompt"] is True and sent["timings_per_token"] is True
     as_vllm(server, "m", 4096, QWEN_SINGLE)
     completion(load(server))
-    assert "cache_prompt" not in server.posts()[-1]
+    assert not {"cache_prompt", "timings_per_token", "id_slot"} & set(server.posts()[-1])
+
+
+def test_a_notebooks_completions_keep_to_one_llama_cpp_slot(server: Scripted) -> None:
+    """Each slot caches its own prompt: a keystroke sent while the server still
+    winds down the previous, closed, request would otherwise take another slot
+    and compute its whole prompt again."""
+    as_llama_cpp(server, 4096, QWEN_SINGLE)
+    eng = load(server)
+    segments = fim_segments(QWEN, "a = 1\n", "")
+    for key in ("complete:a.ipynb", "complete:a.ipynb", "complete:b.ipynb", "explain"):
+        request = GenerationRequest(max_new_tokens=8, segments=segments, cache_key=key)
+        eng.generate(request, threading.Event())
+    slots = [r.get("id_slot") for r in server.posts()]
+    assert slots[0] == slots[1] == zlib.crc32(b"complete:a.ipynb") % 4
+    assert slots[2] == zlib.crc32(b"complete:b.ipynb") % 4 and slots[3] is None
+    several = GenerationRequest(
+        max_new_tokens=8, segments=segments, cache_key="complete:a.ipynb", num_candidates=2
+    )
+    eng.generate(several, threading.Event())
+    assert [r.get("id_slot") for r in server.posts()[-2:]] == [None, None]  # side by side
+
+
+def test_the_cached_tokens_are_read_when_the_engine_closes_the_stream_early(
+    server: Scripted,
+) -> None:
+    as_llama_cpp(server, 4096, QWEN_SINGLE)
+    timings = {"cache_n": 380, "prompt_n": 20}  # in every chunk (timings_per_token)
+    server.script = lambda h: sse(
+        h, *(event(piece, timings=timings) + "\n\n" for piece in ("b = 2\n", "c = 3\n", "d"))
+    )
+    request = GenerationRequest(
+        max_new_tokens=8,
+        segments=fim_segments(QWEN, "a = 1\n", ""),
+        stop_check=lambda index, delta: "\n" in delta,  # the scope ends at the line's end
+    )
+    result = load(server).generate(request, threading.Event())
+    assert result.candidates[0].finish_reason == "scope"
+    assert (result.prompt_tokens, result.cached_tokens) == (400, 380)
 
 
 @pytest.mark.parametrize(

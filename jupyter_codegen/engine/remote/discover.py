@@ -12,8 +12,9 @@ when the engine loads.
   ``general.basename`` from Ollama's ``/api/show`` or llama.cpp's ``/props``
   where the build shows them; llama.cpp's alias and model file) and whether it
   says the model fills in the middle (Ollama's ``insert`` capability).
-- **What it accepts**: llama.cpp's ``cache_prompt`` (vLLM would log every
-  unknown field; ``transformers serve`` refuses them with 422).
+- **What it accepts**: llama.cpp's ``cache_prompt``, ``timings_per_token`` and
+  ``id_slot`` (vLLM would log every unknown field; ``transformers serve``
+  refuses them with 422).
 
 Each question has its own short deadline and failing one only leaves its
 answer unknown: a server that does not speak llama.cpp or Ollama (vLLM,

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -210,8 +211,8 @@ class RemoteEngine:
             # transformers serve honour it); a piece of text may hold several tokens.
             "stream_options": {"include_usage": True},
         }
-        if self.facts.cache_prompt:
-            payload["cache_prompt"] = True  # llama.cpp: reuse the slot's matching prefix
+        if self.facts.cache_prompt:  # llama.cpp
+            payload.update(self._llama_cpp_fields(request))
         if request.temperature > 0:
             payload["top_p"] = 0.95  # as the local engine samples
         if request.stop_tokens:
@@ -250,6 +251,21 @@ class RemoteEngine:
         self.health.succeeded()
         usage = run.reported
         return GenerationResult(candidates, usage.prompt or prompt_tokens, usage.cached or 0)
+
+    def _llama_cpp_fields(self, request: GenerationRequest) -> dict[str, Any]:
+        """llama.cpp's own request fields: reuse the slot's matching prefix; its
+        timings (cached tokens) in every chunk, so also when the engine closes
+        the stream early; and one slot for each notebook's completions, since
+        each slot caches its own prompt. Without ``id_slot`` a keystroke that
+        comes while the server still winds down the previous (closed) request
+        goes to another slot, and its whole prompt is computed again; with it,
+        it waits for that slot."""
+        fields: dict[str, Any] = {"cache_prompt": True, "timings_per_token": True}
+        slots = self.facts.slots or 1
+        key = request.cache_key or ""
+        if slots > 1 and key.startswith("complete:") and request.num_candidates == 1:
+            fields["id_slot"] = zlib.crc32(key.encode()) % slots
+        return fields
 
     def _fit_reply(self, request: GenerationRequest, prompt_tokens: int) -> GenerationRequest:
         """``request`` with its reply cut to what the server's context leaves

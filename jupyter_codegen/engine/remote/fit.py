@@ -4,11 +4,12 @@ a prompt; the reply that still fits a given prompt; and a refusal for length
 told in numbers.
 
 The budget is the server's context less the longest completion (at most a
-quarter of it) and a margin (the service never guesses it from a device). Within that, a server that reads
-prompts slowly (llama.cpp on a CPU) gets a smaller one: every keystroke
-computes again what follows the cursor (the suffix budget), and a cold prompt
-is computed whole, so both are sized by the prefill speed measured once at
-load, as the local engine sizes its own by its device.
+quarter of it) and a margin: the service never guesses it from a device.
+Within that, a server that reads prompts slowly (llama.cpp on a CPU) gets a
+smaller one: every keystroke computes again what follows the cursor (the
+suffix budget), and a cold prompt is computed whole, so both are sized by the
+prefill speed measured once at load, as the local engine sizes its own by its
+device.
 """
 
 from __future__ import annotations
