@@ -122,7 +122,7 @@ def test_the_budget_comes_from_the_context_the_server_reports(
     else:
         server.routes["/v1/models"] = lambda h: models(h, "/models/tiny", owned_by="tiny")
     info = load(server).info()
-    margin = max(32, context // 16)
+    margin = min(256, max(32, context // 16))
     assert info.context_tokens == min(4096, context - 256 - margin)
     budget = info.extra["budget"]
     assert budget["context"] == context and budget["context_from"].startswith(source)

@@ -73,7 +73,7 @@ def plan(facts: ServerFacts, fallback_context: int, reply_tokens: int) -> Budget
     context_from = facts.context_from or (
         "CodegenApp.remote_context_fallback (the server reported none)"
     )
-    margin = max(32, context // 16)
+    margin = min(256, max(32, context // 16))
     # At most a quarter of the context: a longer reply is cut to what is left.
     reply_tokens = min(reply_tokens, context // 4)
     room = max(STEP, context - reply_tokens - margin)
