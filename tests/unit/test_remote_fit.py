@@ -81,6 +81,7 @@ def load(server: Scripted, **settings: Any) -> RemoteEngine:
 
 
 QWEN_SINGLE = {"<|fim_prefix|>", "<|fim_pad|>"}
+QWEN_HEAD = fim_segments(QWEN, "", "")[0]  # the special <|fim_prefix|>
 OLLAMA_SHOW = {
     "model_info": {
         "general.architecture": "qwen2",
@@ -367,3 +368,34 @@ async def test_what_reaches_the_server_keeps_its_head_while_the_user_types(
         cursor = before.index("<|fim_suffix|>")  # everything before it is the head and prefix
         assert now[:cursor] == before[:cursor]
     assert "<\u200b|fim_prefix|>" in prompts[0]  # the user's marker, broken the same way each time
+
+
+@pytest.mark.parametrize(("kind", "sent"), [("llama.cpp", True), ("vllm", True), ("none", False)])
+def test_a_prefill_only_request_warms_a_servers_prefix_cache(
+    server: Scripted, kind: str, sent: bool
+) -> None:
+    """max_new_tokens 0 asks for the prompt's computation only (a prefetch)."""
+    if kind == "llama.cpp":
+        as_llama_cpp(server, 4096, QWEN_SINGLE)
+    elif kind == "vllm":
+        as_vllm(server, "m", 4096, QWEN_SINGLE)
+    else:
+        server.routes["/v1/models"] = lambda h: models(h, "m")
+    usage = {"prompt_tokens": 30, "prompt_tokens_details": {"cached_tokens": 12}}
+    server.script = lambda h: sse(h, event("x", "length", usage=usage) + "\n\n")
+    eng = load(server)
+    deltas: list[str] = []
+    request = GenerationRequest(
+        max_new_tokens=0,
+        segments=[QWEN_HEAD, *fim_segments(QWEN, "a = 1\n", "")[1:2]],
+        cache_key="complete:a.ipynb",
+    )
+    result = eng.generate(request, threading.Event(), lambda i, d: deltas.append(d))
+    assert result.candidates == [] and deltas == []
+    posts = server.posts()
+    if sent:
+        [post] = posts
+        assert post["max_tokens"] == 1 and (result.prompt_tokens, result.cached_tokens) == (30, 12)
+        assert ("id_slot" in post) == (kind == "llama.cpp")
+    else:
+        assert posts == []  # transformers serve and the like keep nothing

@@ -15,6 +15,8 @@ reply.
   changed. Explanations and generated code: ``/chat/completions``.
 - Everything streams. Cancelling, a timeout, a stop token, ``max_new_tokens``
   or a completion that leaves its scope closes the upstream connection.
+- ``max_new_tokens`` 0 (a prefetch) computes the prompt for a server's prefix
+  cache: one token, not shown; nothing at all for a server without one.
 - Several candidates are several requests, because some servers ignore ``n``.
 - ``info()`` reports the server's health, refreshed in the background, what
   it said of itself, the budget and where the family came from.
@@ -55,6 +57,9 @@ MODEL_WAIT_S = 900.0
 MAX_STOP = 4
 #: Tokens a chat message adds in a chat template (role markers, newlines).
 MESSAGE_OVERHEAD = 8
+#: The servers that keep a prompt's computation for the next request (a prefetch is
+#: sent to them only): llama.cpp's slots, vLLM's and Ollama's prefix caches.
+PREFIX_CACHES = ("llama.cpp", "vllm", "ollama")
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,15 @@ class RemoteEngine:
             path, chat = "completions", False
             payload["prompt"] = self.guard.render(request.segments)
             prompt_tokens = sum(self.count_tokens(s.text) for s in request.segments)
+        prefill = request.max_new_tokens <= 0  # the prompt's computation only (a prefetch)
+        if prefill:
+            if self.facts.kind not in PREFIX_CACHES:  # nothing there would keep it
+                return GenerationResult([], prompt_tokens)
+            # One token: no server takes 0 as "prompt only" (llama.cpp makes it 1).
+            request = dataclasses.replace(
+                request, max_new_tokens=1, num_candidates=1, stop_check=None
+            )
+            on_delta = None
         request = self._fit_reply(request, prompt_tokens)
         payload["max_tokens"] = request.max_new_tokens
         num = max(1, request.num_candidates)
@@ -250,7 +264,9 @@ class RemoteEngine:
             raise error from None
         self.health.succeeded()
         usage = run.reported
-        return GenerationResult(candidates, usage.prompt or prompt_tokens, usage.cached or 0)
+        return GenerationResult(
+            [] if prefill else candidates, usage.prompt or prompt_tokens, usage.cached or 0
+        )
 
     def _llama_cpp_fields(self, request: GenerationRequest) -> dict[str, Any]:
         """llama.cpp's own request fields: reuse the slot's matching prefix; its
