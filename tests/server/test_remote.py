@@ -97,6 +97,16 @@ async def test_status_shows_the_remote_server_and_its_health(jp_fetch, upstream:
     assert remote["models"] == [upstream.model] and remote["model_listed"] is True
     assert 0 < remote["latency_ms"] < 5000
     assert status["engine"]["token_count"].startswith("tokenizer ")
+    # transformers serve says nothing of its context or vocabulary: the family
+    # comes from the tokenizer file, the context from the fallback setting.
+    assert status["family_source"] == "vocabulary"
+    assert status["engine"]["family_from"].startswith("the tokenizer file ")
+    server = status["engine"]["server"]
+    assert (server["kind"], server["cache_prompt"], server["problems"]) == ("unknown", False, [])
+    assert server["prefill_tokens_per_s"] > 0  # timed once while loading
+    budget = status["engine"]["budget"]
+    assert budget["context"] == 4096
+    assert budget["context_from"].startswith("CodegenApp.remote_context_fallback")
 
 
 @pytest.fixture
@@ -125,6 +135,7 @@ async def test_completion_not_streamed(jp_fetch) -> None:
     # The tiny model never stops by itself: the server generated all 8 tokens.
     assert reply["timings"]["generated_tokens"] == 8
     assert reply["timings"]["prompt_tokens"] > 10
+    assert reply["timings"]["cached_tokens"] == 0  # transformers serve has no prefix cache
 
 
 async def test_completion_streamed(jp_fetch) -> None:

@@ -56,3 +56,21 @@ def test_the_embedded_default_means_the_servers_first_model() -> None:
     assert settings is not None and settings.model is None
     host = CodegenApp(remote_url="http://u:p@vllm:8000/v1").build_service().host
     assert host.name == "http://vllm:8000/v1"  # no credentials in the name
+
+
+def test_the_remote_budget_settings() -> None:
+    settings = CodegenApp(remote_url="http://vllm:8000/v1").remote_settings()
+    assert settings is not None
+    assert (settings.context_fallback, settings.reply_tokens) == (4096, 256)
+    assert settings.measure_prefill  # the budget is sized by the server's speed
+    app = CodegenApp(
+        remote_url="http://vllm:8000/v1",
+        remote_context_fallback=2048,
+        completion_max_tokens=128,
+        context_tokens=1024,
+        suffix_tokens=64,
+    )
+    settings = app.remote_settings()
+    assert settings is not None
+    assert (settings.context_fallback, settings.reply_tokens) == (2048, 128)
+    assert not settings.measure_prefill  # both budgets are set: nothing to size

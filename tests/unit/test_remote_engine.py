@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import text_check
+from scripted_upstream import Scripted, event, scripted_upstream, sse
 
 from jupyter_codegen.completion.prompt import fim_segments
 from jupyter_codegen.engine.base import ChatMessage, GenerationRequest
@@ -151,65 +152,11 @@ def test_the_estimate_errs_high() -> None:
 
 # -- the HTTP client against a scripted server -----------------------------------
 
-Script = Callable[[http.server.BaseHTTPRequestHandler], None]
-
-
-class Scripted:
-    """A loopback server whose every request runs ``script``."""
-
-    def __init__(self) -> None:
-        self.script: Script = lambda h: None
-        self.requests: list[dict] = []
-        self.disconnected = threading.Event()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer.requests.append({"path": self.path})
-                outer.script(self)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                outer.requests.append({"path": self.path, **json.loads(self.rfile.read(length))})
-                outer.script(self)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def scripted() -> Iterator[Scripted]:
-    server = Scripted()
-    yield server
-    server.close()
-
-
-def sse(handler: http.server.BaseHTTPRequestHandler, *chunks: str) -> None:
-    """Answer with a chunked event stream of ``chunks`` (raw SSE text)."""
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/event-stream")
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.end_headers()
-    for text in chunks:
-        data = text.encode()
-        handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        handler.wfile.flush()
-    handler.wfile.write(b"0\r\n\r\n")
-
-
-def event(text: str, finish: str | None = None) -> str:
-    return "data: " + json.dumps({"choices": [{"index": 0, "text": text, "finish_reason": finish}]})
+    with scripted_upstream() as server:
+        yield server
 
 
 def collect(upstream: Upstream, stop: Callable[[], bool] = lambda: False) -> list[dict]:

@@ -5,23 +5,30 @@ One server (vLLM, the llama.cpp server, Ollama, SGLang, TGI, LM Studio,
 no model: it renders the prompt here, as text, and streams the server's
 reply.
 
+- Loading asks the server what it holds and reads (:mod:`discover`): its
+  context, the model's vocabulary and metadata; times one prompt; and from
+  that declares its prompt budget (:mod:`fit`) and FIM family (:mod:`family`).
 - Completions: the fill-in-the-middle prompt is built from the family's
   template and sent as ``prompt`` to ``/completions`` (``suffix`` is not
-  used: vLLM rejects it, ``transformers serve`` appends it to the output).
-- Explanations and generated code: ``/chat/completions``.
-- Everything streams. Cancelling, a timeout, a stop token or a completion
-  that leaves its scope closes the upstream connection, so the server stops.
+  used: vLLM rejects it, ``transformers serve`` appends it to the output);
+  to llama.cpp with ``cache_prompt``, so that a keystroke computes only what
+  changed. Explanations and generated code: ``/chat/completions``.
+- Everything streams. Cancelling, a timeout, a stop token, ``max_new_tokens``
+  or a completion that leaves its scope closes the upstream connection.
+- ``max_new_tokens`` 0 (a prefetch) computes the prompt for a server's prefix
+  cache: one token, not shown; nothing at all for a server without one.
 - Several candidates are several requests, because some servers ignore ``n``.
-- ``info()`` reports the server's health (``GET /models``), its models and
-  the probe's latency, refreshed in the background so that ``/status`` never
-  waits on the network.
+- ``info()`` reports the server's health, refreshed in the background, what
+  it said of itself, the budget and where the family came from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,25 +40,26 @@ from jupyter_codegen.engine.base import (
     GenerationRequest,
     GenerationResult,
 )
+from jupyter_codegen.engine.remote import family, fit, health
+from jupyter_codegen.engine.remote.discover import ServerFacts, discover
 from jupyter_codegen.engine.remote.markers import MarkerGuard
 from jupyter_codegen.engine.remote.streams import RemoteRun
 from jupyter_codegen.engine.remote.tokens import TokenCounter
 from jupyter_codegen.engine.remote.upstream import Upstream, UpstreamError
-from jupyter_codegen.families import FimTemplate, check_family, choose_family
+from jupyter_codegen.families import FimTemplate, check_family
 
 log = logging.getLogger(__name__)
 
-#: How old the health shown by ``info()`` may be before a new probe starts.
-HEALTH_TTL_S = 10.0
 #: Without a configured model name, how long loading waits for the server to list one
 #: (status says "loading" meanwhile): vLLM takes minutes to load a large model.
 MODEL_WAIT_S = 900.0
-#: A health probe waits at most this long for the model list.
-PROBE_TIMEOUT_S = 10.0
 #: Most stop strings sent (the OpenAI API's limit).
 MAX_STOP = 4
-#: The prompt budget a completion gets (tokens; the whole prompt, and after the cursor).
-DEFAULT_CONTEXT_TOKENS, DEFAULT_SUFFIX_TOKENS = 4096, 512
+#: Tokens a chat message adds in a chat template (role markers, newlines).
+MESSAGE_OVERHEAD = 8
+#: The servers that keep a prompt's computation for the next request (a prefetch is
+#: sent to them only): llama.cpp's slots, vLLM's and Ollama's prefix caches.
+PREFIX_CACHES = ("llama.cpp", "vllm", "ollama")
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,14 @@ class RemoteSettings:
     read_timeout: float = 60.0
     #: A tokenizer.json of the model's family, for exact token counts.
     tokenizer_file: str | None = None
-    #: The fill-in-the-middle family: "auto" detects it (see :meth:`RemoteEngine.family`).
+    #: The fill-in-the-middle family: "auto" detects it (see :mod:`family`).
     fim_family: str = "auto"
+    #: The server's context (prompt and reply) when it reports none.
+    context_fallback: int = 4096
+    #: The longest completion reply, kept out of the prompt budget.
+    reply_tokens: int = 256
+    #: Time one prompt at load to size the budget by the server's speed.
+    measure_prefill: bool = True
 
 
 def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> RemoteEngine:
@@ -84,18 +98,24 @@ def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> Re
     counter = TokenCounter.from_file(settings.tokenizer_file)
     engine = RemoteEngine(upstream, settings.model or None, counter, settings.fim_family)
     progress(f"asking the inference server at {upstream.name} for its models")
-    health = engine.probe()
+    entries = engine.probe()
     deadline = time.monotonic() + MODEL_WAIT_S
     while engine.model is None:
+        error = engine.health.report(None).get("error")
         if time.monotonic() > deadline:
             raise RuntimeError(
                 f"the inference server at {upstream.name} named no model "
-                f"({health.get('error') or 'its model list is empty'}); "
+                f"({error or 'its model list is empty'}); "
                 "set JUPYTER_CODEGEN_MODEL (or CodegenApp.model) to the served model's name"
             )
-        progress(f"waiting for {upstream.name} to list a model: {health.get('error')}")
+        progress(f"waiting for {upstream.name} to list a model: {error}")
         time.sleep(2.0)
-        health = engine.probe()
+        entries = engine.probe()
+    if entries is not None:  # the server answers: ask it about itself
+        progress(f"asking {upstream.name} about {upstream.quote(engine.model, 200)}")
+        engine.fit_server(entries.get(engine.model), settings)
+    else:
+        engine.plan_budget(settings)
     return engine
 
 
@@ -114,97 +134,64 @@ class RemoteEngine:
         self.counter = counter
         self.fim_family = check_family(fim_family)
         self.guard = MarkerGuard(counter.special_tokens())
-        self._lock = threading.Lock()
-        self._health: dict[str, Any] = {
-            "url": upstream.name,
-            "state": "unknown",
-            "models": [],
-            "latency_ms": None,
-            "error": None,
-        }
-        self._checked = 0.0
-        self._probing = False
+        self.health = health.Health(upstream)
+        self.facts = ServerFacts()
+        self.budget = fit.plan(self.facts, RemoteSettings.context_fallback, 256)
+        self.choice = family.choose(self.fim_family, self.facts, counter, model)
 
-    # -- health -------------------------------------------------------------
+    # -- what the server says -------------------------------------------------
 
-    def probe(self) -> dict[str, Any]:
-        """``GET /models`` now: record the server's health, models and latency."""
-        started = time.monotonic()
-        try:
-            reply = self.upstream.get_json("models", timeout=PROBE_TIMEOUT_S)
-            data = reply.get("data") if isinstance(reply, dict) else None
-            if not isinstance(data, list):
-                raise UpstreamError(502, self.upstream.name, "sent a model list without 'data'")
-            models = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
-        except UpstreamError as exc:
-            self._note_failure(exc, checked=True)
-        else:
-            latency = round((time.monotonic() - started) * 1000, 1)
-            with self._lock:
-                self._health.update(state="ok", models=models, latency_ms=latency, error=None)
-                self._checked = time.monotonic()
-                if self.model is None and models:
-                    self.model = models[0]
-        finally:
-            with self._lock:
-                self._probing = False
-        return self.health()
+    def probe(self) -> health.Entries | None:
+        """``GET /models`` now; take the first model listed if none is named."""
+        entries = self.health.probe()
+        if entries and self.model is None:
+            self.model = next(iter(entries))
+            self.choice = family.choose(self.fim_family, self.facts, self.counter, self.model)
+        return entries
 
-    def health(self) -> dict[str, Any]:
-        with self._lock:
-            health = dict(self._health)
-            health["checked_s_ago"] = (
-                round(time.monotonic() - self._checked, 1) if self._checked else None
-            )
-        if self.model is not None and health["models"]:
-            health["model_listed"] = self.model in health["models"]
-        return health
+    def fit_server(self, entry: dict[str, Any] | None, settings: RemoteSettings) -> None:
+        """Ask the server about itself and its model, time a prompt when
+        ``settings`` ask for it, and decide the budget and the family."""
+        assert self.model is not None
+        self.facts = discover(self.upstream, self.model, entry)
+        if settings.measure_prefill:
+            fit.measure_prefill(self.upstream, self.model, self.facts, self.counter)
+        self.plan_budget(settings)
 
-    def _refresh_in_background(self) -> None:
-        with self._lock:
-            if self._probing or time.monotonic() - self._checked < HEALTH_TTL_S:
-                return
-            self._probing = True
-        threading.Thread(target=self.probe, name="codegen-remote-health", daemon=True).start()
+    def plan_budget(self, settings: RemoteSettings) -> None:
+        self.budget = fit.plan(self.facts, settings.context_fallback, settings.reply_tokens)
+        self.choice = family.choose(self.fim_family, self.facts, self.counter, self.model)
+        if self.choice.warning:
+            log.warning("jupyter-codegen: %s", self.upstream.quote(self.choice.warning, 1000))
 
-    def _note_failure(self, exc: UpstreamError, *, checked: bool = False) -> None:
-        state = "unreachable" if exc.status in (503, 504) else "error"
-        with self._lock:
-            self._health.update(state=state, error=str(exc))
-            if checked:
-                self._health.update(latency_ms=None)
-                self._checked = time.monotonic()
-
-    def _note_success(self) -> None:
-        with self._lock:
-            if self._health["state"] != "ok":
-                self._health.update(state="ok", error=None)
+    def family(self) -> tuple[FimTemplate, str]:
+        """The model's FIM family and where it came from (see :mod:`family`)."""
+        return self.choice.template, self.choice.source
 
     # -- Engine interface ---------------------------------------------------
 
-    def family(self) -> tuple[FimTemplate, str]:
-        """The model's FIM family and where it came from: the setting, else the
-        vocabulary of the configured tokenizer file, else the served name."""
-        counter = self.counter
-
-        def in_vocabulary(token: str) -> bool:
-            return bool(counter.has_token(token))
-
-        vocabulary = in_vocabulary if counter.exact else None
-        return choose_family(self.fim_family, has_token=vocabulary, names=[self.model])
-
     def info(self) -> EngineInfo:
-        self._refresh_in_background()
-        template, source = self.family()
+        self.health.refresh_in_background(self.probe)
+        quote = self.upstream.quote
         return EngineInfo(
-            model=self.model or self.upstream.name,
+            model=quote(self.model, 200) if self.model else self.upstream.name,
             device="remote",
             dtype="n/a",
-            family=template.family,
-            family_source=source,
-            context_tokens=DEFAULT_CONTEXT_TOKENS,
-            suffix_tokens=DEFAULT_SUFFIX_TOKENS,
-            extra={"remote": self.health(), "token_count": self.counter.describe()},
+            family=self.choice.template.family,
+            family_source=self.choice.source,
+            context_tokens=self.budget.prompt,
+            suffix_tokens=self.budget.suffix,
+            extra={
+                "remote": self.health.report(self.model),
+                "server": {
+                    **self.facts.describe(),
+                    "problems": [quote(p, 300) for p in self.facts.problems[:5]],
+                },
+                "budget": self.budget.describe(),
+                "family_from": quote(self.choice.detail, 300),
+                "family_warning": quote(self.choice.warning, 1000) if self.choice.warning else None,
+                "token_count": self.counter.describe(),
+            },
         )
 
     def count_tokens(self, text: str) -> int:
@@ -219,12 +206,9 @@ class RemoteEngine:
         if self.model is None:
             self.probe()
             if self.model is None:
-                raise UpstreamError(
-                    503, self.upstream.name, "lists no model to use (set JUPYTER_CODEGEN_MODEL)"
-                )
+                raise self.upstream.fail(503, "lists no model to use (set JUPYTER_CODEGEN_MODEL)")
         payload: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": request.max_new_tokens,
             "temperature": request.temperature,
             "stream": True,
             # The token counts of a streamed reply come in a last chunk only when
@@ -232,6 +216,8 @@ class RemoteEngine:
             # transformers serve honour it); a piece of text may hold several tokens.
             "stream_options": {"include_usage": True},
         }
+        if self.facts.cache_prompt:  # llama.cpp
+            payload.update(self._llama_cpp_fields(request))
         if request.temperature > 0:
             payload["top_p"] = 0.95  # as the local engine samples
         if request.stop_tokens:
@@ -242,19 +228,88 @@ class RemoteEngine:
         if request.messages:
             path, chat = "chat/completions", True
             payload["messages"] = self.guard.messages(request.messages)
-            prompt_tokens = sum(self.count_tokens(m.content) for m in request.messages)
+            prompt_tokens = sum(
+                self.count_tokens(m.content) + MESSAGE_OVERHEAD for m in request.messages
+            )
         else:
             path, chat = "completions", False
             payload["prompt"] = self.guard.render(request.segments)
             prompt_tokens = sum(self.count_tokens(s.text) for s in request.segments)
+        prefill = request.max_new_tokens <= 0  # the prompt's computation only (a prefetch)
+        if prefill:
+            if self.facts.kind not in PREFIX_CACHES:  # nothing there would keep it
+                return GenerationResult([], prompt_tokens)
+            # One token: no server takes 0 as "prompt only" (llama.cpp makes it 1).
+            request = dataclasses.replace(
+                request, max_new_tokens=1, num_candidates=1, stop_check=None
+            )
+            on_delta = None
+        request = self._fit_reply(request, prompt_tokens)
+        payload["max_tokens"] = request.max_new_tokens
         num = max(1, request.num_candidates)
         if cancel.is_set():
             return GenerationResult([Candidate("", "cancelled", 0) for _ in range(num)], 0)
-        run = RemoteRun(self.upstream, path, chat, payload, request, cancel, on_delta)
+        run = RemoteRun(self.upstream, self.counter, path, chat, payload, request, cancel, on_delta)
         try:
             candidates = run.all(num)
         except UpstreamError as exc:
-            self._note_failure(exc)
-            raise
-        self._note_success()
-        return GenerationResult(candidates, run.prompt_tokens or prompt_tokens)
+            error = self._refusal(exc, prompt_tokens, request.max_new_tokens)
+            self.health.failed(error)
+            raise error from None
+        except Exception as exc:  # a reply that broke the reading: say so, redacted
+            error = self.upstream.fail(
+                502, f"sent a reply that could not be read ({type(exc).__name__}: {exc})"
+            )
+            self.health.failed(error)
+            raise error from None
+        self.health.succeeded()
+        usage = run.reported
+        return GenerationResult(
+            [] if prefill else candidates, usage.prompt or prompt_tokens, usage.cached or 0
+        )
+
+    def _llama_cpp_fields(self, request: GenerationRequest) -> dict[str, Any]:
+        """llama.cpp's own request fields: reuse the slot's matching prefix; its
+        timings (cached tokens) in every chunk, so also when the engine closes
+        the stream early; and one slot for each notebook's completions, since
+        each slot caches its own prompt. Without ``id_slot`` a keystroke that
+        comes while the server still winds down the previous (closed) request
+        goes to another slot, and its whole prompt is computed again; with it,
+        it waits for that slot."""
+        fields: dict[str, Any] = {"cache_prompt": True, "timings_per_token": True}
+        slots = self.facts.slots or 1
+        key = request.cache_key or ""
+        if slots > 1 and key.startswith("complete:") and request.num_candidates == 1:
+            fields["id_slot"] = zlib.crc32(key.encode()) % slots
+        return fields
+
+    def _fit_reply(self, request: GenerationRequest, prompt_tokens: int) -> GenerationRequest:
+        """``request`` with its reply cut to what the server's context leaves
+        after the prompt (a 502 naming the limit when nothing is left)."""
+        room = self.budget.reply_room(prompt_tokens)
+        if room < 1:
+            budget = self.budget
+            raise self.upstream.fail(
+                502,
+                f"cannot take this prompt: about {prompt_tokens} tokens, and its context is "
+                f"{budget.context} ({budget.context_from}); lower CodegenApp.context_tokens "
+                f"(the engine declares {budget.prompt})",
+            )
+        if request.max_new_tokens <= room:
+            return request
+        return dataclasses.replace(request, max_new_tokens=room)
+
+    def _refusal(self, exc: UpstreamError, prompt_tokens: int, reply: int) -> UpstreamError:
+        """A refusal for length, told with the numbers this engine used."""
+        if not fit.too_long(exc):
+            return exc
+        budget = self.budget
+        return self.upstream.fail(
+            502,
+            f"refused the request as longer than its context: about {prompt_tokens} prompt "
+            f"tokens and up to {reply} generated, within the {budget.context} tokens taken "
+            f"from {budget.context_from}. Set CodegenApp.context_tokens lower (now "
+            f"{budget.prompt} declared), or start the server with a larger context. "
+            f"({str(exc).removeprefix(f'The inference server at {exc.upstream} ')})",
+            exc.upstream_status,
+        )

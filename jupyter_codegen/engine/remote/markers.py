@@ -46,7 +46,8 @@ class MarkerGuard:
 
     def __init__(self, extra_tokens: Iterable[str] = ()):
         exact = {t for t in (*_template_tokens(), *extra_tokens) if len(t) > 1}
-        alternatives = [re.escape(t) for t in sorted(exact, key=len, reverse=True)]
+        # Longest first, then by text: the same pattern in every process.
+        alternatives = [re.escape(t) for t in sorted(exact, key=lambda t: (-len(t), t))]
         self._pattern = re.compile("|".join([*alternatives, *MARKER_PATTERNS]))
 
     def neutralize(self, text: str) -> str:

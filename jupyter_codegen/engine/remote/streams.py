@@ -1,15 +1,61 @@
 """One remote generation's streams: a request per candidate, their text
-gathered, stopped at a stop string, by the caller's stop check, a cancel or
-the deadline."""
+delivered through :class:`~jupyter_codegen.engine.remote.delivery.Delivery`
+(counted against ``max_new_tokens``, cut at stop strings, redacted), stopped
+there, by the caller's stop check, a cancel or the deadline; and the token
+counts the server reports (prompt, generated, reused from its prompt cache)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from jupyter_codegen.engine.base import Candidate, DeltaCallback, FinishReason, GenerationRequest
+from jupyter_codegen.engine.remote.delivery import Delivery
+from jupyter_codegen.engine.remote.tokens import TokenCounter
 from jupyter_codegen.engine.remote.upstream import Upstream
+
+#: After the server's finish reason, most events read while waiting for usage.
+EVENTS_AFTER_END = 8
+#: A token count larger than this in a reply is not believed.
+MAX_COUNT = 10**8
+
+
+@dataclass
+class Usage:
+    """What the server reported of one request (None: not reported)."""
+
+    prompt: int | None = None
+    completion: int | None = None
+    cached: int | None = None
+
+
+def read_usage(event: dict[str, Any], usage: Usage) -> None:
+    """Fold the counts of ``event`` into ``usage``: OpenAI's ``usage`` (with
+    ``prompt_tokens_details.cached_tokens``: vLLM, llama.cpp), else
+    llama.cpp's ``timings`` (``cache_n``, ``prompt_n``). Anything that is not
+    a plausible count is ignored."""
+    got = event.get("usage")
+    if isinstance(got, dict):
+        usage.prompt = _count(got.get("prompt_tokens")) or usage.prompt
+        usage.completion = _count(got.get("completion_tokens")) or usage.completion
+        details = got.get("prompt_tokens_details")
+        if isinstance(details, dict) and _count(details.get("cached_tokens")) is not None:
+            usage.cached = _count(details.get("cached_tokens"))
+    timings = event.get("timings")
+    if isinstance(timings, dict):
+        cached, evaluated = _count(timings.get("cache_n")), _count(timings.get("prompt_n"))
+        if usage.cached is None and cached is not None:
+            usage.cached = cached
+        if usage.prompt is None and cached is not None and evaluated is not None:
+            usage.prompt = cached + evaluated
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
+        return value
+    return None
 
 
 class RemoteRun:
@@ -18,6 +64,7 @@ class RemoteRun:
     def __init__(
         self,
         upstream: Upstream,
+        counter: TokenCounter,
         path: str,
         chat: bool,
         payload: dict[str, Any],
@@ -26,6 +73,7 @@ class RemoteRun:
         on_delta: DeltaCallback | None,
     ):
         self.upstream = upstream
+        self.counter = counter
         self.path = path
         self.chat = chat
         self.payload = payload
@@ -33,11 +81,13 @@ class RemoteRun:
         self.cancel = cancel
         self.on_delta = on_delta
         self.deadline = time.monotonic() + request.timeout_s if request.timeout_s else None
-        self.prompt_tokens = 0
-        # A stop token as text: servers that keep special tokens in the output
-        # text show it; cut there as the local engine does.
-        self.stop_strings = tuple(s for s in request.stop_tokens if s)
+        self.usage: dict[int, Usage] = {}
         self.failed = threading.Event()
+
+    @property
+    def reported(self) -> Usage:
+        """The first candidate's counts (each candidate is its own request)."""
+        return self.usage.get(0) or next(iter(self.usage.values()), Usage())
 
     def all(self, num: int) -> list[Candidate]:
         if num == 1:
@@ -73,11 +123,13 @@ class RemoteRun:
         return None
 
     def one(self, index: int) -> Candidate:
-        text, pieces = "", 0
-        reason: FinishReason | None = None
-        usage_tokens: int | None = None
-        # The server ended the text: read on only for the usage chunk after it.
-        ended = False
+        request = self.request
+        text = Delivery(
+            request.max_new_tokens, self.counter, self.upstream.redactor, request.stop_tokens
+        )
+        usage = self.usage.setdefault(index, Usage())
+        ended: FinishReason | None = None  # the server's finish reason
+        after_end = 0
         finished = threading.Event()  # this candidate is done: close its stream
 
         def stop() -> bool:
@@ -86,47 +138,43 @@ class RemoteRun:
         events = self.upstream.stream(self.path, self.payload, stop)
         try:
             for event in events:
-                usage = event.get("usage")
-                if isinstance(usage, dict):
-                    usage_tokens = usage.get("completion_tokens") or usage_tokens
-                    self.prompt_tokens = usage.get("prompt_tokens") or self.prompt_tokens
-                if ended:
+                read_usage(event, usage)
+                if ended is not None:  # read on a little, for the usage
+                    after_end += 1
+                    if usage.completion is not None or after_end > EVENTS_AFTER_END:
+                        break
                     continue
                 for choice in event.get("choices") or ():
                     if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                         continue
-                    piece = _piece(choice, self.chat)
-                    if piece:
-                        pieces += 1
-                        text, reason = self._extend(index, text, piece)
-                    if reason is None and choice.get("finish_reason"):
-                        reason = "length" if choice["finish_reason"] == "length" else "stop"
-                        ended = True
-                if reason is not None and not ended:
-                    finished.set()  # ours (a stop string, the scope): close the stream now
+                    self._deliver(index, text, text.add(_piece(choice, self.chat)))
+                    if text.reason is None and choice.get("finish_reason"):
+                        ended = "length" if choice["finish_reason"] == "length" else "stop"
+                        self._deliver(index, text, text.finish())
+                if text.reason is not None:
+                    finished.set()  # ours (the limit, a stop string, the scope): close now
+                    break
+                if ended is not None and usage.completion is not None:
                     break
         finally:
             events.close()  # type: ignore[attr-defined]
+        reason = text.reason or ended
         if reason is None:
-            halt = self._halt()
+            self._deliver(index, text, text.finish())
             # The reply ended without a finish reason (some servers send none).
-            reason = halt or ("length" if pieces >= self.request.max_new_tokens else "stop")
-        return Candidate(text, reason, usage_tokens or pieces)
+            reason = text.reason or self._halt()
+            reason = reason or ("length" if text.tokens >= request.max_new_tokens else "stop")
+        return Candidate(text.text, reason, usage.completion or text.tokens)
 
-    def _extend(self, index: int, text: str, piece: str) -> tuple[str, FinishReason | None]:
-        """Add ``piece``, stream the new text, and say whether the candidate ends."""
-        reason: FinishReason | None = None
-        new = text + piece
-        cut = _first_stop(new, self.stop_strings, max(0, len(text) - 64))
-        if cut is not None:
-            new, reason = new[:cut], "stop"
-        if len(new) > len(text) and self.on_delta is not None:
-            self.on_delta(index, new[len(text) :])
+    def _deliver(self, index: int, text: Delivery, delta: str) -> None:
+        """Stream ``delta`` and ask the caller's stop check about it."""
+        if not delta:
+            return
+        if self.on_delta is not None:
+            self.on_delta(index, delta)
         check = self.request.stop_check
-        if reason is None and check is not None and len(new) > len(text):
-            if check(index, new[len(text) :]):
-                reason = "scope"
-        return new, reason
+        if text.reason is None and check is not None and check(index, delta):
+            text.reason = "scope"
 
 
 def _piece(choice: dict[str, Any], chat: bool) -> str:
@@ -136,8 +184,3 @@ def _piece(choice: dict[str, Any], chat: bool) -> str:
     else:
         content = choice.get("text")
     return content if isinstance(content, str) else ""
-
-
-def _first_stop(text: str, stops: tuple[str, ...], start: int) -> int | None:
-    found = [i for i in (text.find(s, start) for s in stops) if i >= 0]
-    return min(found) if found else None

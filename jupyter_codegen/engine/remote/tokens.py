@@ -16,6 +16,9 @@ from typing import Any
 #: Bytes per token in the estimate. BPE code tokenizers average about 3.5-4
 #: bytes per token on source code; digits are often one token each.
 ESTIMATE_BYTES_PER_TOKEN = 3
+#: No token is longer than this (bytes). Qwen2.5's longest is 128 spaces; the
+#: lower bound of a text's tokens without a tokenizer rests on it.
+LONGEST_TOKEN_BYTES = 128
 
 
 def estimate_tokens(text: str) -> int:
@@ -68,7 +71,32 @@ class TokenCounter:
     def count(self, text: str) -> int:
         if self._tokenizer is None:
             return estimate_tokens(text)
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        # The batch calls release the GIL (``encode`` does not): counting a
+        # megabyte must not stall the server's event loop.
+        tok = self._tokenizer
+        encode = getattr(tok, "encode_batch_fast", None) or tok.encode_batch
+        return len(encode([text], add_special_tokens=False)[0].ids)
+
+    def at_least(self, text: str) -> int:
+        """Tokens that ``text`` (a piece of generated text) holds at least: its
+        count with a tokenizer; without one, a token per
+        :data:`LONGEST_TOKEN_BYTES` bytes and at least one, since the estimate
+        errs high and must not cut an honest reply short."""
+        if not text:
+            return 0
+        if self._tokenizer is not None:
+            return max(1, self.count(text))
+        return max(1, math.ceil(len(text.encode("utf-8")) / LONGEST_TOKEN_BYTES))
+
+    def head(self, text: str, tokens: int) -> str:
+        """The start of ``text`` that :meth:`at_least` counts as ``tokens``."""
+        if tokens <= 0:
+            return ""
+        if self._tokenizer is None:
+            raw = text.encode("utf-8")[: tokens * LONGEST_TOKEN_BYTES]
+            return raw.decode("utf-8", "ignore")
+        offsets = self._tokenizer.encode_batch([text], add_special_tokens=False)[0].offsets
+        return text if len(offsets) <= tokens else text[: offsets[tokens - 1][1]]
 
     def has_token(self, token: str) -> bool | None:
         """Whether ``token`` is in the vocabulary; None without a tokenizer."""
