@@ -2,11 +2,13 @@
 
 python -m evals.fix check [ID ...]        validate the cases (see core.validate)
 python -m evals.fix requests OUT.jsonl    one line per case: id, ours, peer
+python -m evals.fix run [--ids ID ...]     run a model on them, ours vs the peers' prompt
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
@@ -14,6 +16,7 @@ import time
 from ..runner import KernelRunner
 from . import CASES
 from .core import build_request, peer_request, validate
+from .run import run_cases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("ids", nargs="*")
     requests = sub.add_parser("requests", help="write each case's /fix request body")
     requests.add_argument("out")
+    run = sub.add_parser("run", help="run a model on them and score its answers")
+    run.add_argument("--ids", nargs="*", default=[])
+    run.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
+    run.add_argument("--quantize", default="auto")
+    run.add_argument("--prompts", default="ours,peer", type=lambda s: s.split(","))
+    run.add_argument("--max-tokens", type=int, default=0, help="0: the endpoint's default")
     args = p.parse_args(argv)
+    if args.command == "run":
+        args.argv = list(argv if argv is not None else sys.argv[1:])
+        chosen = [x for x in CASES if not args.ids or x.id in args.ids]
+        return asyncio.run(run_cases(args, chosen))
     cases = [c for c in CASES if args.command != "check" or not args.ids or c.id in args.ids]
     failed = 0
     with KernelRunner() as runner:

@@ -121,3 +121,59 @@ def test_the_harness_runs_end_to_end_on_a_tiny_model(tiny_model_dir: Path, tmp_p
     assert all(0.0 <= r["edit_similarity"] <= 1.0 and "pass" in r for r in rows)
     table = next(tmp_path.glob("*.md")).read_text()
     assert "ours: tree-sitter selection" in table and "### humaneval" in table
+
+
+def test_the_proposal_tables_give_pass_rates_and_times_per_prompt() -> None:
+    from evals.proposals import table, timing_table
+
+    def row(id_: str, cls: str, prompt: str, passed: float, first: float | None, total: float):
+        return {"id": id_, "class": cls, "prompt": prompt, "passed": passed,
+                "first_words_s": first, "total_s": total}  # fmt: skip
+
+    rows = [
+        row("a", "x", "ours", 1.0, 1.0, 4.0),
+        row("a", "x", "peer", 0.0, 0.5, 2.0),
+        row("b", "y", "ours", 0.0, 3.0, 6.0),
+        row("b", "y", "peer", 0.0, None, 1.0),
+    ]
+    assert table(rows, "class", ["x", "y", "z"], ["ours", "peer"]) == [
+        "| class | n | ours pass % | peer pass % |",
+        "|---|---|---|---|",
+        "| x | 1 | 100.0 | 0.0 |",
+        "| y | 1 | 0.0 | 0.0 |",
+        "| all | 2 | 50.0 | 0.0 |",
+    ]
+    times = timing_table(rows, ["ours", "peer"])
+    # a proposal with no words has no first-words time, but a total one
+    assert times[2:] == [
+        "| ours | 1.00 | 3.00 | 4.00 | 6.00 |",
+        "| peer | 0.50 | 0.50 | 1.00 | 2.00 |",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["fix", "edit"])
+def test_the_fix_and_edit_runs_score_both_prompts_on_a_tiny_model(
+    kind: str, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evals.proposals
+    from evals.edit import TASKS
+    from evals.edit.__main__ import main as edit_main
+    from evals.fix import CASES
+    from evals.fix.__main__ import main as fix_main
+
+    monkeypatch.setattr(evals.proposals, "RESULTS", tmp_path)
+    # When one case runs through the service on the tiny model (random words)
+    first = (CASES if kind == "fix" else TASKS)[0]
+    run = fix_main if kind == "fix" else edit_main
+    args = ["run", "--ids", first.id, "--model", str(tiny_model_dir), "--max-tokens", "4"]
+    assert run(args) == 0
+    # Then both prompts were answered, streamed and scored by execution: random
+    # words fix nothing
+    rows = json.loads(next(tmp_path.glob(f"{kind}-*.json")).read_text())["rows"]
+    assert [(r["id"], r["prompt"], r["passed"]) for r in rows] == [
+        (first.id, "ours", 0.0),
+        (first.id, "peer", 0.0),
+    ]
+    assert all(r["total_s"] > 0 for r in rows)
+    report = next(tmp_path.glob(f"{kind}-*.md")).read_text()
+    assert "| all | 1 | 0.0 | 0.0 |" in report and "first words p50 s" in report
