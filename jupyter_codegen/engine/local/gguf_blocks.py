@@ -5,14 +5,16 @@ Q4_K (llama.cpp's ``block_q4_K``, 144 bytes for 256 values): a float16
 scale ``d`` and minimum ``dmin`` for the super-block, twelve bytes packing
 eight 6-bit sub-block scales ``sc`` and mins ``m``, then 128 bytes of 4-bit
 quants. Each sub-block of 32 values is ``(d * sc) * q - (dmin * m)`` with
-``q`` in 0..15: group-wise asymmetric int4 with groups of 32, exactly what
-torch's CPU int4 kernel computes (:mod:`.int4`).
+``q`` in 0..15: group-wise asymmetric int4 with groups of 32, the form
+torch's CPU int4 kernel (``_weight_int4pack_mm_for_cpu``) takes.
 
 Q6_K (210 bytes for 256 values): 4 low bits, 2 high bits, sixteen int8
 sub-block scales (groups of 16) and a float16 ``d``: ``d * sc * (q - 32)``.
 
 Pure torch on uint8 tensors; the reference is gguf-py's ``dequantize``
-(tests compare the two on random blocks).
+(tests compare the two on random blocks). Not wired into the loader yet: the
+kernel measurements that decide where 4-bit weights pay are in
+docs/benchmarks/decode.md.
 """
 
 from __future__ import annotations
