@@ -35,9 +35,7 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -48,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # evals/ is not installed
 
 from benchmarks.keystrokes import frontend_sends, ours, pct, table, typed_requests  # noqa: E402
+from benchmarks.llama import start_llama_server  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 from evals import notebooks  # noqa: E402
 from jupyter_codegen.server.app import CodegenApp  # noqa: E402
@@ -62,31 +61,11 @@ def llama_server(args: argparse.Namespace) -> Iterator[str]:
     if args.url:
         yield args.url
         return
-    work = Path(tempfile.mkdtemp(prefix="remote-keystrokes-"))
-    model = work / "qwen-1.5b-q4km.gguf"
-    model.symlink_to(Path(args.gguf).resolve())
-    command = [args.llama_server, "-m", str(model), "-t", str(args.threads)]
-    command += ["-c", str(args.ctx), "--port", str(args.port), "--slot-save-path", str(work)]
-    command += args.llama_args.split()  # --slot-save-path: so that slots can be erased
-    print(f"llama-server: {' '.join(command)}", flush=True)
-    log = open(work / "llama-server.log", "wb")
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"llama-server exited with {proc.returncode}: see {log.name}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{base}/health", timeout=2):
-                break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"llama-server did not start: see {log.name}")
-            time.sleep(0.5)
+    extra = args.llama_args.split()
+    with start_llama_server(
+        args.llama_server, args.gguf, args.threads, args.ctx, args.port, extra
+    ) as (base, _):
         yield f"{base}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
 
 
 def erase_slots(url: str, slots: int) -> bool:
