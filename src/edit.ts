@@ -25,6 +25,7 @@ import type { ISharedCell } from '@jupyter/ydoc';
 import type { Extension } from '@codemirror/state';
 
 import { CodegenStream, streamRequest, StreamSlot } from './api';
+import { applyText } from './applyText';
 import {
   buildEditRequest,
   MAX_INSTRUCTION_CHARS,
@@ -36,13 +37,11 @@ import { liveNamespace, liveSource } from './kernelContext';
 import { notebookCells, watchSettings } from './notebook';
 import {
   addProposalStopCommand,
-  applyText,
-  attachUnderInput,
   IProposalHandle,
-  languageSupport,
-  proposals,
-  ProposalView
-} from './proposal';
+  proposals
+} from './notebookProposals';
+import { languageSupport } from './proposalDiffs';
+import { attachUnderInput, ProposalView } from './proposalView';
 import type { IEditReply, IEditRequest, ISelection } from './wire.generated';
 
 export const EDIT_COMMAND = 'jupyter-codegen:edit';

@@ -38,6 +38,7 @@ import type { Extension } from '@codemirror/state';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { CodegenStream, streamRequest, StreamSlot } from './api';
+import { applyText } from './applyText';
 import {
   buildFixRequest,
   editTarget,
@@ -50,14 +51,11 @@ import { liveNamespace } from './kernelContext';
 import { watchSettings } from './notebook';
 import {
   addProposalStopCommand,
-  applyText,
-  attachUnderInput,
   IProposalHandle,
-  IProposedCell,
-  languageSupport,
-  proposals,
-  ProposalView
-} from './proposal';
+  proposals
+} from './notebookProposals';
+import { IProposedCell, languageSupport } from './proposalDiffs';
+import { attachUnderInput, ProposalView } from './proposalView';
 import { cellContext } from './request';
 import type { ICellEdit, IFixReply } from './wire.generated';
 
