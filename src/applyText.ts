@@ -1,6 +1,7 @@
 /**
- * Putting a proposal's text into a cell, as Fix Error and Edit do on Apply:
- * one undo step of its own per cell, changing only the part that differs.
+ * Changing a cell as an undo step of its own: a proposal's text put in on
+ * Apply (Fix Error and Edit), changing only the part that differs, and the
+ * undo-step boundary that a generation (generation.ts) also uses.
  */
 import type { ISharedCell } from '@jupyter/ydoc';
 
