@@ -1,43 +1,17 @@
 /**
- * What Fix Error and Edit share: the proposal shown under a cell (a short
+ * The proposal that Fix Error and Edit show under a cell: a short
  * explanation, a warning, an inline diff per cell it changes, and Stop while
- * it streams, then Apply and Discard), the one proposal of each notebook
- * (a new one discards it), applying a cell's new text as one undo step, and
- * the Escape binding that stops a proposal being written.
- *
- * The proposal never writes into the notebook while it streams: the diffs
- * are their own read-only editors, and the cells change only on Apply.
+ * it streams, then Apply and Discard. It never writes into the notebook:
+ * its buttons call back, and the cells change only on Apply.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
-import type { ICommandPalette } from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
-import type { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
-import { NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
-import type { ISharedCell } from '@jupyter/ydoc';
 import type { Extension } from '@codemirror/state';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
-import { DiffView } from './diffView';
-import { minimalChange } from './editText';
-
-/** The command that stops the proposal being written in the notebook. */
-export const PROPOSAL_STOP_COMMAND = 'jupyter-codegen:proposal-stop';
-
-/** The class of a notebook while a proposal streams into it (Escape stops). */
-export const PROPOSING_CLASS = 'jp-codegen-proposing';
+import { IProposedCell, ProposalDiffs } from './proposalDiffs';
 
 export type ProposalState = 'streaming' | 'done' | 'stopped' | 'error';
-
-/** One cell of a proposal: its text then, and the text proposed for it. */
-export interface IProposedCell {
-  /** Names the cell among the proposal's cells (its notebook index). */
-  key: string;
-  /** What the diff's heading says ("This cell", "Cell 2 [5]"). */
-  label: string;
-  original: string;
-  proposed: string;
-}
 
 /** How the proposal view looks and what its buttons do. */
 export interface IProposalViewOptions {
@@ -60,12 +34,11 @@ export class ProposalView extends Widget {
   private _status: HTMLElement;
   private _explanation: HTMLElement;
   private _warning: HTMLElement;
-  private _list: HTMLElement;
   private _stop: HTMLButtonElement;
   private _apply: HTMLButtonElement;
   private _discard: HTMLButtonElement;
   private _rerun: HTMLInputElement | null = null;
-  private _diffs = new Map<string, { view: DiffView; node: HTMLElement }>();
+  private _diffs: ProposalDiffs;
   private _trans: TranslationBundle;
 
   constructor(private _options: IProposalViewOptions) {
@@ -109,8 +82,9 @@ export class ProposalView extends Widget {
     this._warning.className = 'jp-codegen-ProposalWarning';
     this._warning.setAttribute('role', 'alert');
     this._warning.hidden = true;
-    this._list = document.createElement('div');
-    this._list.className = 'jp-codegen-ProposalDiffs';
+    this._diffs = new ProposalDiffs(_options.language, () =>
+      this._updateButtons()
+    );
 
     const footer = document.createElement('div');
     footer.className = 'jp-codegen-ProposalFooter';
@@ -145,7 +119,7 @@ export class ProposalView extends Widget {
       header,
       this._explanation,
       this._warning,
-      this._list,
+      this._diffs.node,
       footer
     );
     this.setState('streaming');
@@ -162,17 +136,17 @@ export class ProposalView extends Widget {
 
   /** The cells the proposal changes, as shown. */
   get keys(): string[] {
-    return [...this._diffs.keys()];
+    return this._diffs.keys;
   }
 
   /** The text proposed for a cell, as shown (a reverted change is not in it). */
   proposed(key: string): string | null {
-    return this._diffs.get(key)?.view.proposed ?? null;
+    return this._diffs.proposed(key);
   }
 
   /** The text the proposal for a cell was made against. */
   original(key: string): string | null {
-    return this._diffs.get(key)?.view.original ?? null;
+    return this._diffs.original(key);
   }
 
   /**
@@ -224,53 +198,12 @@ export class ProposalView extends Widget {
 
   /** How many cells the proposal changes, as shown. */
   get changedCells(): number {
-    let count = 0;
-    for (const { view } of this._diffs.values()) {
-      if (view.proposed !== view.original) {
-        count++;
-      }
-    }
-    return count;
+    return this._diffs.changedCells;
   }
 
   /** Show these cells' diffs (the whole proposal so far), in this order. */
   setCells(cells: IProposedCell[]): void {
-    const wanted = new Set(cells.map(cell => cell.key));
-    for (const [key, diff] of this._diffs) {
-      if (!wanted.has(key)) {
-        diff.view.dispose();
-        diff.node.remove();
-        this._diffs.delete(key);
-      }
-    }
-    for (const cell of cells) {
-      let diff = this._diffs.get(cell.key);
-      if (!diff || diff.view.original !== cell.original) {
-        if (diff) {
-          diff.view.dispose();
-          diff.node.remove();
-        }
-        const node = document.createElement('div');
-        node.className = 'jp-codegen-ProposalDiff';
-        node.dataset.cell = cell.key;
-        const label = document.createElement('div');
-        label.className = 'jp-codegen-ProposalDiffLabel';
-        const view = new DiffView({
-          original: cell.original,
-          proposed: cell.proposed,
-          language: this._options.language,
-          onChange: () => this._updateButtons()
-        });
-        // The diff's editor needs no widget messages: its node is placed as is.
-        node.append(label, view.node);
-        diff = { view, node };
-        this._diffs.set(cell.key, diff);
-      } else {
-        diff.view.proposed = cell.proposed;
-      }
-      (diff.node.firstChild as HTMLElement).textContent = cell.label;
-      this._list.appendChild(diff.node); // keeps the given order
-    }
+    this._diffs.setCells(cells);
     this._updateButtons();
   }
 
@@ -297,12 +230,10 @@ export class ProposalView extends Widget {
     };
     this._status.textContent = label[state];
     if (state === 'done') {
-      for (const { view } of this._diffs.values()) {
-        view.allowRevert({
-          label: trans.__('Revert'),
-          title: trans.__('Keep this part as it is')
-        });
-      }
+      this._diffs.allowRevert({
+        label: trans.__('Revert'),
+        title: trans.__('Keep this part as it is')
+      });
     }
     this._updateButtons();
   }
@@ -328,10 +259,7 @@ export class ProposalView extends Widget {
     if (this.isDisposed) {
       return;
     }
-    for (const { view } of this._diffs.values()) {
-      view.dispose();
-    }
-    this._diffs.clear();
+    this._diffs.dispose();
     super.dispose();
   }
 
@@ -383,141 +311,4 @@ export function attachUnderInput(cell: Cell, widget: Widget): void {
     input >= 0 ? input + 1 : layout.widgets.length - 1,
     widget
   );
-}
-
-/**
- * Make the next change of a shared model (a cell, a notebook) an undo step of
- * its own, not merged with the changes just before or after it.
- */
-export function stopCapturing(shared: unknown): void {
-  const manager = (
-    shared as { undoManager?: { stopCapturing?: () => void } | null } | null
-  )?.undoManager;
-  manager?.stopCapturing?.();
-}
-
-/**
- * Turn the cell's text from `before` into `after` in one transaction (one
- * undo step of its own), changing only the part that differs. False (and
- * nothing changed) when the cell no longer holds `before`.
- */
-export function applyText(
-  cell: ISharedCell,
-  before: string,
-  after: string
-): boolean {
-  if (cell.isDisposed || cell.getSource() !== before) {
-    return false;
-  }
-  const change = minimalChange(before, after);
-  if (!change) {
-    return true;
-  }
-  stopCapturing(cell);
-  cell.transact(() =>
-    cell.updateSource(change.start, change.end, change.insert)
-  );
-  stopCapturing(cell);
-  return true;
-}
-
-/** A proposal in flight or on screen in a notebook. */
-export interface IProposalHandle {
-  /** Whether it is still being written. */
-  readonly streaming: boolean;
-  /** Stop writing it (here and on the server). */
-  stop(): void;
-  /** Stop it and take it off the screen. */
-  discard(): void;
-}
-
-/** The proposal of each notebook: a new one discards the one before it. */
-export class NotebookProposals {
-  private _current = new WeakMap<NotebookPanel, IProposalHandle>();
-
-  get(panel: NotebookPanel): IProposalHandle | null {
-    return this._current.get(panel) ?? null;
-  }
-
-  /** Make `handle` the notebook's proposal, discarding the one before it. */
-  set(panel: NotebookPanel, handle: IProposalHandle): void {
-    const before = this._current.get(panel);
-    this._current.set(panel, handle);
-    if (before && before !== handle) {
-      before.discard();
-    }
-  }
-
-  /** `handle` is gone (applied or discarded). */
-  delete(panel: NotebookPanel, handle: IProposalHandle): void {
-    if (this._current.get(panel) === handle) {
-      this._current.delete(panel);
-    }
-  }
-
-  /** Mark whether the notebook has a proposal being written (for Escape). */
-  markStreaming(panel: NotebookPanel, streaming: boolean): void {
-    panel.content.node.classList.toggle(PROPOSING_CLASS, streaming);
-  }
-}
-
-/** The one registry Fix and Edit share. */
-export const proposals = new NotebookProposals();
-
-/**
- * The command that stops the proposal being written in the current notebook
- * (Escape); added once, by whichever of Fix and Edit starts first.
- */
-export function addProposalStopCommand(
-  app: JupyterFrontEnd,
-  current: () => NotebookPanel | null,
-  trans: TranslationBundle,
-  palette: ICommandPalette | null
-): void {
-  if (app.commands.hasCommand(PROPOSAL_STOP_COMMAND)) {
-    return;
-  }
-  app.commands.addCommand(PROPOSAL_STOP_COMMAND, {
-    label: trans.__('Stop the Proposed Fix or Edit'),
-    caption: trans.__(
-      'Stop the fix or edit being written in this notebook (also on the server)'
-    ),
-    isEnabled: () => {
-      const panel = current();
-      return !!panel && !!proposals.get(panel)?.streaming;
-    },
-    execute: () => {
-      const panel = current();
-      if (panel) {
-        proposals.get(panel)?.stop();
-      }
-    }
-  });
-  palette?.addItem({ command: PROPOSAL_STOP_COMMAND, category: 'Codegen' });
-}
-
-/**
- * The language support (highlighting) of a notebook's code cells for the
- * diffs: by their MIME type, or else (plain text until the kernel has said
- * its language) by the kernel's language; null when the registry knows
- * neither.
- */
-export async function languageSupport(
-  languages: IEditorLanguageRegistry | null,
-  mimeType: string,
-  language?: string
-): Promise<Extension | null> {
-  if (!languages) {
-    return null;
-  }
-  try {
-    const found =
-      (mimeType && mimeType !== 'text/plain'
-        ? languages.findByMIME(mimeType)
-        : null) ?? (language ? languages.findBest(language) : null);
-    const loaded = found ? await languages.getLanguage(found) : null;
-    return loaded?.support ?? null;
-  } catch {
-    return null; // plain text
-  }
 }

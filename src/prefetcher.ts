@@ -1,0 +1,258 @@
+/**
+ * The prefetcher: on each change of the current document or its active cell
+ * it drops the prefetch in flight, waits for quiet, then sends the request a
+ * completion at the cursor would send to `POST /jupyter-codegen/prefetch`,
+ * unless a rule says not to (prefetchRules.ts). It waits for a busy kernel,
+ * and retries once when its own older prefetch held the model.
+ */
+import type { ISessionContext } from '@jupyterlab/apputils';
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { Widget } from '@lumino/widgets';
+
+import { fetchStatus, requestAPI } from './api';
+import { snapshotOf } from './completion';
+import { sessionContextOf, snapshotNamespace } from './notebook';
+import {
+  Debouncer,
+  kernelAtRest,
+  lastPrompts,
+  IPowerSources,
+  PowerSignals,
+  PREFETCH_DEBOUNCE_MS,
+  prefetchRequestId,
+  PromptMemory,
+  promptFingerprint,
+  RETRY_MS,
+  savingPower,
+  skipReason,
+  statusSkipReason,
+  SUPERSEDE_SETTLE_MS
+} from './prefetchRules';
+import { prefetchTarget } from './prefetchTarget';
+import { buildCompleteRequest, DEFAULT_SETTINGS } from './request';
+import type { ICompletionSettings } from './request';
+import type { IPrefetchReply } from './wire.generated';
+
+/** A debug log line (a failed or skipped prefetch is otherwise silent). */
+export function debug(message: string, detail?: unknown): void {
+  if (detail === undefined) {
+    console.debug(`jupyter-codegen: prefetch: ${message}`);
+  } else {
+    console.debug(`jupyter-codegen: prefetch: ${message}`, detail);
+  }
+}
+
+/** Prefetches for the place `_current` names, as its settings allow. */
+export class Prefetcher {
+  /** The `prefetch` setting. */
+  prefetch = true;
+  /** The completion settings, as the provider reads them. */
+  settings: ICompletionSettings = { ...DEFAULT_SETTINGS };
+  /** The provider's entry in the inline completer's settings. */
+  providerEnabled = true;
+
+  private _debouncer = new Debouncer(PREFETCH_DEBOUNCE_MS, () => {
+    void this._fire(0);
+  });
+  /** Bumped by every change: older work in progress then stops. */
+  private _generation = 0;
+  private _inFlight: AbortController | null = null;
+  /** When our own prefetch in flight was last stopped for a newer one. */
+  private _supersededAt = -Infinity;
+  private _waitingKernel: ISessionContext | null = null;
+  private _power: PowerSignals;
+
+  constructor(
+    private _current: () => Widget | null,
+    private _isFileEditor: (widget: Widget) => boolean
+  ) {
+    this._power = new PowerSignals({
+      // getBattery and connection are not in every browser (nor in TS's DOM types).
+      navigator:
+        typeof navigator === 'undefined'
+          ? undefined
+          : (navigator as IPowerSources['navigator']),
+      matchMedia:
+        typeof window === 'undefined' || !window.matchMedia
+          ? undefined
+          : query => window.matchMedia(query)
+    });
+  }
+
+  /**
+   * The current document or its active cell changed: what was being
+   * prefetched is stale; prefetch for the new place once things are quiet.
+   */
+  schedule(): void {
+    this._generation++;
+    this._abort();
+    this._debouncer.schedule();
+  }
+
+  private _abort(): void {
+    if (this._inFlight) {
+      this._inFlight.abort();
+      this._inFlight = null;
+      this._supersededAt = Date.now();
+    }
+  }
+
+  /**
+   * Wait for the kernel to finish what it does (starting, running a cell):
+   * the live namespace read before would not be the one the first keystroke
+   * sends. True when waiting (the prefetch is then scheduled again).
+   */
+  private _waitForKernel(widget: Widget): boolean {
+    this._stopWaitingForKernel();
+    if (!this.settings.liveContext) {
+      return false;
+    }
+    const session = sessionContextOf(widget);
+    if (!session || session.isDisposed) {
+      return false;
+    }
+    const kernel = session.session?.kernel ?? null;
+    if (
+      kernelAtRest({
+        sessionReady: session.isReady,
+        status: kernel ? kernel.status : null
+      })
+    ) {
+      return false;
+    }
+    this._waitingKernel = session;
+    session.statusChanged.connect(this._onKernelStatus, this);
+    if (!session.isReady) {
+      const generation = this._generation;
+      void session.ready.then(
+        () => {
+          if (generation === this._generation) {
+            this.schedule();
+          }
+        },
+        () => undefined
+      );
+    }
+    return true;
+  }
+
+  private _onKernelStatus(_: ISessionContext, status: string): void {
+    if (status === 'idle' || status === 'dead') {
+      this._stopWaitingForKernel();
+      this.schedule();
+    }
+  }
+
+  private _stopWaitingForKernel(): void {
+    if (this._waitingKernel) {
+      this._waitingKernel.statusChanged.disconnect(this._onKernelStatus, this);
+      this._waitingKernel = null;
+    }
+  }
+
+  private async _fire(attempt: number): Promise<void> {
+    const generation = this._generation;
+    const stale = () => generation !== this._generation;
+    try {
+      const target = prefetchTarget(this._current(), this._isFileEditor);
+      if (!target) {
+        return;
+      }
+      const reason = skipReason({
+        prefetch: this.prefetch,
+        enabled: this.settings.enabled,
+        providerEnabled: this.providerEnabled,
+        cellType: target.cellType
+      });
+      if (reason) {
+        debug(`skipped: ${reason}`);
+        return;
+      }
+      const { widget } = target;
+      if (widget instanceof NotebookPanel && !widget.context.isReady) {
+        void widget.context.ready.then(() => {
+          if (!stale()) {
+            this.schedule();
+          }
+        });
+        return;
+      }
+      if (savingPower(await this._power.read())) {
+        debug('skipped: the device saves battery or data');
+        return;
+      }
+      if (stale() || this._waitForKernel(widget)) {
+        return;
+      }
+      const settings = this.settings;
+      // The same snapshot, namespace and body as the provider's.
+      const snapshot = snapshotOf(target.request, widget);
+      const namespace = snapshotNamespace(
+        widget,
+        snapshot,
+        settings.liveContext
+      );
+      if (namespace) {
+        snapshot.namespace = await namespace;
+        if (stale()) {
+          return;
+        }
+      }
+      const key = PromptMemory.key(snapshot);
+      const fingerprint = promptFingerprint(snapshot);
+      if (lastPrompts.isLatest(key, fingerprint)) {
+        debug('skipped: this prompt was completed or prefetched last');
+        return;
+      }
+      const superseded = Date.now() - this._supersededAt < SUPERSEDE_SETTLE_MS;
+      const statusReason = statusSkipReason(await fetchStatus(), superseded);
+      if (stale()) {
+        return;
+      }
+      if (statusReason) {
+        debug(`skipped: ${statusReason}`);
+        return;
+      }
+      const body = buildCompleteRequest(snapshot, settings, {
+        candidates: 1,
+        requestId: prefetchRequestId(snapshot.path || widget.id)
+      });
+      this._abort();
+      const controller = new AbortController();
+      this._inFlight = controller;
+      lastPrompts.rememberFingerprint(key, fingerprint);
+      let reply: IPrefetchReply;
+      try {
+        reply = await requestAPI<IPrefetchReply>('prefetch', {
+          method: 'POST',
+          body: JSON.stringify(body),
+          signal: controller.signal
+        });
+      } catch (reason) {
+        lastPrompts.forget(key, fingerprint);
+        debug(controller.signal.aborted ? 'superseded' : 'failed', reason);
+        return;
+      } finally {
+        if (this._inFlight === controller) {
+          this._inFlight = null;
+        }
+      }
+      if (reply.prefetched) {
+        debug('done', reply.timings);
+        return;
+      }
+      lastPrompts.forget(key, fingerprint);
+      debug('not run: the model was busy');
+      // Our older prefetch may have held the model for one more layer.
+      if (superseded && attempt === 0 && !stale()) {
+        setTimeout(() => {
+          if (!stale()) {
+            void this._fire(attempt + 1);
+          }
+        }, RETRY_MS);
+      }
+    } catch (reason) {
+      debug('failed', reason);
+    }
+  }
+}
