@@ -20,7 +20,7 @@ from typing import Literal
 
 from jupyter_codegen.api.schemas import CellEdit, FixRequest
 from jupyter_codegen.chat.traceback import Frame, frames, locate, names_on, summary
-from jupyter_codegen.context.budget import CountTokens, keep_head
+from jupyter_codegen.context.budget import CountTokens, keep_head, keep_tail
 from jupyter_codegen.context.cells import cell_text
 from jupyter_codegen.context.select import select_cells
 from jupyter_codegen.context.syntax import ParsedCell, compiles
@@ -78,8 +78,21 @@ def label(index: int, active: int) -> str:
 def fix_messages(
     req: FixRequest, diagnosis: Diagnosis, budget: int, live_budget: int, count: CountTokens
 ) -> list[ChatMessage]:
-    """The chat that asks for the fix, within ``budget`` tokens of context."""
+    """The chat that asks for the fix, within ``budget`` tokens: the error and
+    the reply's form take theirs first, the cells share what is left."""
     active = len(req.cells_before)
+    frames_shown = [(label(i, active).lstrip("# "), f) for i, f in diagnosis.user_frames]
+    error = "The error:\n" + error_within(
+        summary(req.error.ename, req.error.evalue, frames_shown), budget // 2, count
+    )
+    form = (
+        "Reply in exactly this form, with nothing else:\n"
+        "Cause: <one sentence: what causes the error>\n"
+        f"```{req.language}\n# Cell <the label of a cell you change>\n"
+        "<that cell's whole corrected code>\n```\n"
+        "with one such block for each cell you change (only those that need it)."
+    )
+    budget = max(0, budget - count(FIX_SYSTEM + error + form))
     earlier = [i for i in diagnosis.frame_cells if i != active]
     about = ParsedCell("\n".join([req.cell, *diagnosis.failing_lines]))
     chosen = select_cells(req.cells_before, about, earlier, budget, count, req.language)
@@ -94,16 +107,23 @@ def fix_messages(
     live = live_lines(req.namespace, names_on(diagnosis.failing_lines), live_budget, count)
     if live:
         parts.append(f"Live variables in the kernel:\n{live}")
-    frames_shown = [(label(i, active).lstrip("# "), f) for i, f in diagnosis.user_frames]
-    parts.append("The error:\n" + summary(req.error.ename, req.error.evalue, frames_shown))
-    parts.append(
-        "Reply in exactly this form, with nothing else:\n"
-        "Cause: <one sentence: what causes the error>\n"
-        f"```{req.language}\n# Cell <the label of a cell you change>\n"
-        "<that cell's whole corrected code>\n```\n"
-        "with one such block for each cell you change (only those that need it)."
-    )
+    parts += [error, form]
     return [ChatMessage("system", FIX_SYSTEM), ChatMessage("user", "\n\n".join(parts))]
+
+
+def error_within(text: str, budget: int, count: CountTokens) -> str:
+    """The error summary within ``budget`` tokens: the error's own line (its
+    value clipped to half of that), then the innermost frames that fit; a
+    deep traceback (a recursion error) loses its outer frames."""
+    if count(text) <= budget:
+        return text
+    head, _, rest = text.partition("\n")
+    frames_text, _, last = rest.rpartition("\n")
+    last = keep_head(last, budget // 2, count)
+    marker = "  … (outer frames left out)"
+    left = budget - count(f"{head}\n{marker}\n{last}")
+    shown = keep_tail(frames_text, left, count) if left > 0 else ""
+    return "\n".join(part for part in (head, marker, shown, last) if part)
 
 
 def _block(label_line: str, text: str, language: str) -> str:

@@ -23,7 +23,9 @@ _CELL = re.compile(
     r"(?:,?\s*in\s+(?P<func>[^\s(]+))?"
 )
 _FILE = re.compile(r"^File\s+(?P<path>.+?):(?P<line>\d+)(?:,\s*in\s+(?P<func>[^\s(]+))?")
-_CODE = re.compile(r"^\s*(?P<arrow>-*>)?\s*(?P<no>\d+)\s(?P<text>.*)$")
+# The spaces before the arrow and after it are matched apart (one ``\s*``
+# that may match the same spaces twice is quadratic on a line of blanks).
+_CODE = re.compile(r"^\s*(?:(?P<arrow>-*>)\s*)?(?P<no>\d+)\s(?P<text>.*)$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: The most frames and code lines read from one error (a recursion error has thousands).
 MAX_FRAMES = 64
@@ -72,7 +74,8 @@ def frames(traceback: Sequence[str]) -> list[Frame]:
         code: list[tuple[int, str]] = []
         arrow: int | None = None
         for line in lines[1 : 1 + MAX_LINES_PER_FRAME]:
-            m = _CODE.match(line)
+            # The number and the arrow lead; past them only the text is clipped.
+            m = _CODE.match(line[: MAX_LINE_CHARS + 64])
             if m is None:
                 continue
             no = int(m["no"])

@@ -74,6 +74,48 @@ def test_frames_are_read_from_the_coloured_output() -> None:
     assert "\x1b" not in plain(TRACEBACK[2])
 
 
+def test_a_hostile_traceback_is_read_in_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jupyter_codegen.chat.traceback as tb
+
+    # Given a frame whose lines are 100,000 blanks (a quadratic pattern would
+    # take minutes on each, holding the GIL) and one long real line
+    blanks = " " * 100_000
+    long_line = "----> 2 x = " + "1 + " * 50_000
+    hostile = [f"Cell In[1], line 2\n{blanks}x\n{blanks}\n      1 a = 1\n{long_line}"]
+    seen: list[int] = []
+    pattern = tb._CODE
+
+    class Recording:
+        def match(self, text: str):
+            seen.append(len(text))
+            return pattern.match(text)
+
+    monkeypatch.setattr(tb, "_CODE", Recording())
+    (frame,) = frames(hostile)
+    # Then every line is matched on its head only, and the numbered lines are found
+    assert seen and max(seen) <= tb.MAX_LINE_CHARS + 64
+    assert [no for no, _ in frame.code] == [1, 2] and frame.line == 2
+    assert frame.current.startswith("x = 1 + 1")
+
+
+@pytest.mark.parametrize(
+    ("line", "arrow", "no", "text"),
+    [
+        ("----> 3 x = 1", "---->", 3, "x = 1"),
+        ("      4 y", None, 4, "y"),
+        ("   -> 12 z", "->", 12, "z"),
+        ("3  a", None, 3, " a"),
+    ],
+)
+def test_numbered_code_lines_are_read_with_or_without_the_arrow(
+    line: str, arrow: str | None, no: int, text: str
+) -> None:
+    import jupyter_codegen.chat.traceback as tb
+
+    m = tb._CODE.match(line)
+    assert m is not None and (m["arrow"], int(m["no"]), m["text"]) == (arrow, no, text)
+
+
 @pytest.mark.parametrize(
     ("frame", "where"),
     [(0, 3), (1, 2)],  # the failing cell is index 3 (after cells_before), the helper index 2
@@ -106,6 +148,27 @@ def test_the_prompt_shows_the_cells_labelled_the_live_state_first_and_the_error(
     assert text.index("patients: pandas DataFrame") < text.index("x: int = 1")
     assert "Cell 2, line 4, in add_bmi" in text and "KeyError: 'height_m'" in text
     assert "\x1b" not in text
+
+
+def test_a_deep_traceback_takes_its_share_of_the_budget_from_the_cells() -> None:
+    def words(text: str) -> int:
+        return len(text.split())
+
+    # Given a recursion error: 64 frames in the helper's cell, each with its lines
+    frame = TRACEBACK[3]
+    deep = [*TRACEBACK[:3], *[frame] * 200, TRACEBACK[-1]]
+    many = [{"cell_type": "code", "source": f"v{i} = {i}  # " + "w " * 40} for i in range(30)]
+    error = {"ename": "RecursionError", "evalue": "x " * 900, "traceback": deep}
+    req = request(cells_before=[*many, *CELLS], error=error)
+    budget = 600
+    [system, user] = fix_messages(req, diagnose(req), budget, 0, words)
+    # Then the whole chat stays within the budget (each cell's label and fences aside)
+    blocks = user.content.count("```") // 2
+    assert words(system.content) + words(user.content) <= budget + words(req.cell) + 5 * blocks
+    # And the cells that matter are still there, with the innermost frames
+    assert "def add_bmi(df):" in user.content
+    assert "outer frames left out" in user.content and "Cell 32, line 4, in add_bmi" in user.content
+    assert "RecursionError: x x" in user.content
 
 
 def test_live_lines_put_the_failing_lines_names_first_within_the_budget() -> None:
