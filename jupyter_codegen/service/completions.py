@@ -114,8 +114,10 @@ class Completions(ServiceCore):
             return PrefetchReply(prefetched=False, model=self.host.name, timings={})
         gen = await self._prepared(ticket, self.prepare_prefetch, req)
         timed = await self.host.run(gen, ticket)
+        # Nothing computed: cancelled, or an engine with nowhere to keep it.
+        computed = timed.timings.get("prompt_tokens", 0) > 0
         return PrefetchReply(
-            prefetched=not ticket.cancelled.is_set(),
+            prefetched=computed and not ticket.cancelled.is_set(),
             model=self.host.name,
             timings=timed.timings,
         )

@@ -106,17 +106,19 @@ class Admission:
             return
         while self.waiting and self.waiting[0].cancelled.is_set():
             self.waiting.popleft()._place = "done"
-        if self.held < self.max_concurrent and not self.waiting:
-            self.held += 1
-            ticket._place = "slot"
-            self.holders.add(ticket)
-        elif ticket.background:
-            self.stats.rejected(ticket.kind, "skipped")
-            raise HostBusy("the model is busy; background work waits for an idle model")
-        elif self.queued() < self.max_queued:
-            for holder in list(self.holders):
-                if holder.background:
-                    holder.cancel()  # it stops within one layer and gives its slot back
+        background = [h for h in self.holders if h.background]
+        if ticket.background:
+            if self.held or self.waiting:  # only on an idle host
+                self.stats.rejected(ticket.kind, "skipped")
+                raise HostBusy("the model is busy; background work waits for an idle model")
+            self._take_slot(ticket)
+        elif self.held < self.max_concurrent and not self.waiting:
+            self._stop(background)  # it must not slow a real request down
+            self._take_slot(ticket)
+        elif self.queued() < self.max_queued + len(background):
+            # A background holder stops within one layer and its slot comes
+            # back to the queue, so a place is promised even with no queue.
+            self._stop(background)
             self.waiting.append(ticket)
             ticket._place = "queued"
         else:
@@ -127,6 +129,16 @@ class Admission:
             )
         ticket._admitted_at = time.monotonic()
         metrics.set_queue(self.queued(), self.held)
+
+    def _take_slot(self, ticket: Ticket) -> None:
+        self.held += 1
+        ticket._place = "slot"
+        self.holders.add(ticket)
+
+    @staticmethod
+    def _stop(background: list[Ticket]) -> None:
+        for holder in background:
+            holder.cancel()  # it stops within one layer and gives its slot back
 
     def free(self, ticket: Ticket) -> None:
         """Give back what ``ticket`` holds; a freed slot goes to the next live waiter."""
