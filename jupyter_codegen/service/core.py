@@ -43,26 +43,21 @@ class ServiceCore:
         self.limits = limits
         #: How completions are prompted and stopped, unless a call says otherwise.
         self.options = options or CompletionOptions()
-        self._template: FimTemplate | None = None
-        self._budget: PromptBudget | None = None
         self._prep = ThreadPoolExecutor(2, thread_name_prefix="codegen-prep")
         #: Each document's last suggestion, the draft for its next request.
         self.suggestions = SuggestionMemory()
 
     def template(self) -> FimTemplate:
         """The FIM template of the engine's model family (the engine says which)."""
-        if self._template is None:
-            self._template = TEMPLATES_BY_FAMILY[self.host.ready_engine().info().family]
-        return self._template
+        return TEMPLATES_BY_FAMILY[self.host.ready_engine().info().family]
 
     def prompt_budget(self) -> PromptBudget:
-        """The configured budget, else the one the engine declares (decided once)."""
-        if self._budget is None:
-            declared = self.host.ready_engine().info()
-            total = self.limits.context_tokens or declared.context_tokens
-            suffix = self.limits.suffix_tokens or declared.suffix_tokens
-            self._budget = PromptBudget(total=total, suffix=min(suffix, total // 2))
-        return self._budget
+        """The configured budget, else the one the engine declares now (a remote
+        engine learns its server's context once the server answers)."""
+        declared = self.host.ready_engine().info()
+        total = self.limits.context_tokens or declared.context_tokens
+        suffix = self.limits.suffix_tokens or declared.suffix_tokens
+        return PromptBudget(total=total, suffix=min(suffix, total // 2))
 
     def context_budget(self) -> int:
         return self.prompt_budget().total

@@ -203,3 +203,31 @@ class TestOnAScriptedChatServer:
         proposals = [data for name, data in events if name == "fix"]
         assert proposals[-1]["edits"] == fix["edits"] and events[-1][1]["edits"] == fix["edits"]
         assert any(not p["edits"] for p in proposals)  # the cause came first
+
+
+class TestAModelThatCopiesGuardedMarkers:
+    """The remote engine breaks marker-like strings in the user's code with a
+    zero-width space; a model that copies the code back copies them too."""
+
+    @pytest.fixture
+    def chat_server(self) -> Iterator[ChatServer]:
+        server = ChatServer(
+            "Cause: the closing tag.\n```python\n# Cell 1\ndef revenue(df):\n"
+            "    return df['Qty'] * df['Price_USD']  # not '<\u200b/s>'\n```"
+        )
+        yield server
+        server.server.shutdown()
+
+    @pytest.fixture
+    def codegen_overrides(self, chat_server: ChatServer) -> dict:
+        return {"remote_url": chat_server.url, "model": "scripted-chat"}
+
+    async def test_the_proposed_cell_has_the_users_text_back(self, jp_fetch) -> None:
+        await ready(jp_fetch)
+        fix = await post(jp_fetch, "fix", FIX)
+        assert fix["edits"] == [
+            {
+                "cell": 1,
+                "source": "def revenue(df):\n    return df['Qty'] * df['Price_USD']  # not '</s>'",
+            }
+        ]

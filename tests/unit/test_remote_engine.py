@@ -66,6 +66,24 @@ def test_other_families_markers_are_broken(text: str) -> None:
     assert MarkerGuard().neutralize(f"a {text} b") == f"a {text[0]}{ZWSP}{text[1:]} b"
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        'soup.find_all("</s>")  # <|im_end|> in a string',
+        "a = '<fim_prefix>' + '<PRE>'\n",
+        "no marker here",
+        "<|fim_prefix|>",
+    ],
+)
+def test_a_reply_that_copies_guarded_code_gets_it_back_unchanged(code: str) -> None:
+    guard = MarkerGuard()
+    # When a model copies the guarded code back (a fix, an edit)
+    assert guard.restore(guard.neutralize(code)) == code
+    # Then only the guard's spaces go: the user's own zero-width spaces stay
+    own = f"x = '{ZWSP}' + '<{ZWSP}b>'\n"
+    assert guard.restore(own + guard.neutralize(code)) == own + code
+
+
 def test_plain_code_is_left_alone() -> None:
     code = "if a < b and c > d:\n    x = a | b  # <tag> and <html|>\n"
     assert MarkerGuard().neutralize(code) == code

@@ -130,6 +130,24 @@ def test_the_budget_comes_from_the_context_the_server_reports(
     assert budget["prompt"] + budget["reply"] + budget["margin"] <= context
 
 
+def test_a_server_down_at_load_is_asked_about_itself_once_it_answers(server: Scripted) -> None:
+    # Given a named model whose server does not answer yet (a hub starting up)
+    server.routes["/v1/models"] = lambda h: json_reply(h, {"error": "starting"}, status=503)
+    eng = load(server, model=GGUF, context_fallback=4096)
+    assert eng.info().extra["budget"]["context"] == 4096 and eng.facts.kind == "unknown"
+    # When it comes up as llama-server with 2048 tokens a slot
+    as_llama_cpp(server, 2048, QWEN_SINGLE)
+    eng.probe()
+    # Then the engine fits it: its context, its family from the vocabulary
+    info = eng.info()
+    assert eng.facts.kind == "llama.cpp" and info.extra["budget"]["context"] == 2048
+    assert info.family == "qwen2.5-coder" and info.family_source == "vocabulary"
+    # And once only: later probes do not ask again
+    asked = len([r for r in server.requests if r["path"] == "/props"])
+    eng.probe()
+    assert len([r for r in server.requests if r["path"] == "/props"]) == asked
+
+
 def test_the_fallback_context_is_a_setting(server: Scripted) -> None:
     server.routes["/v1/models"] = lambda h: models(h, "m")
     info = load(server, context_fallback=1536, reply_tokens=128).info()
@@ -399,3 +417,4 @@ def test_a_prefill_only_request_warms_a_servers_prefix_cache(
         assert ("id_slot" in post) == (kind == "llama.cpp")
     else:
         assert posts == []  # transformers serve and the like keep nothing
+        assert result.prompt_tokens == 0  # nothing was computed: no prefetch to report

@@ -115,7 +115,7 @@ def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> Re
         progress(f"asking {upstream.name} about {upstream.quote(engine.model, 200)}")
         engine.fit_server(entries.get(engine.model), settings)
     else:
-        engine.plan_budget(settings)
+        engine.fit_later(settings)
     return engine
 
 
@@ -138,6 +138,8 @@ class RemoteEngine:
         self.facts = ServerFacts()
         self.budget = fit.plan(self.facts, RemoteSettings.context_fallback, 256)
         self.choice = family.choose(self.fim_family, self.facts, counter, model)
+        #: The settings to fit the server with; None once it has been asked.
+        self._unfitted: RemoteSettings | None = None
 
     # -- what the server says -------------------------------------------------
 
@@ -147,6 +149,16 @@ class RemoteEngine:
         if entries and self.model is None:
             self.model = next(iter(entries))
             self.choice = family.choose(self.fim_family, self.facts, self.counter, self.model)
+        settings, self._unfitted = self._unfitted, None
+        if entries is not None and settings is not None and self.model is not None:
+            # The server was down at load (a hub whose inference server starts
+            # later): ask it about itself now that it answers.
+            try:
+                self.fit_server(entries.get(self.model), settings)
+            except Exception as exc:  # keep the fallback; say why, redacted
+                log.warning(
+                    "jupyter-codegen: %s", self.upstream.quote(f"fitting failed: {exc}", 500)
+                )
         return entries
 
     def fit_server(self, entry: dict[str, Any] | None, settings: RemoteSettings) -> None:
@@ -157,6 +169,12 @@ class RemoteEngine:
         if settings.measure_prefill:
             fit.measure_prefill(self.upstream, self.model, self.facts, self.counter)
         self.plan_budget(settings)
+
+    def fit_later(self, settings: RemoteSettings) -> None:
+        """The server did not answer: plan with the fallback now, and ask it
+        about itself on the first probe that it answers."""
+        self.plan_budget(settings)
+        self._unfitted = settings
 
     def plan_budget(self, settings: RemoteSettings) -> None:
         self.budget = fit.plan(self.facts, settings.context_fallback, settings.reply_tokens)
@@ -238,7 +256,7 @@ class RemoteEngine:
         prefill = request.max_new_tokens <= 0  # the prompt's computation only (a prefetch)
         if prefill:
             if self.facts.kind not in PREFIX_CACHES:  # nothing there would keep it
-                return GenerationResult([], prompt_tokens)
+                return GenerationResult([], 0)  # no prompt token computed
             # One token: no server takes 0 as "prompt only" (llama.cpp makes it 1).
             request = dataclasses.replace(
                 request, max_new_tokens=1, num_candidates=1, stop_check=None
@@ -263,6 +281,7 @@ class RemoteEngine:
             self.health.failed(error)
             raise error from None
         self.health.succeeded()
+        candidates = [dataclasses.replace(c, text=self.guard.restore(c.text)) for c in candidates]
         usage = run.reported
         return GenerationResult(
             [] if prefill else candidates, usage.prompt or prompt_tokens, usage.cached or 0

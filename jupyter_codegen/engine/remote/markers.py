@@ -53,6 +53,24 @@ class MarkerGuard:
     def neutralize(self, text: str) -> str:
         return self._pattern.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1:], text)
 
+    def restore(self, text: str) -> str:
+        """``text`` (what the model wrote) without the zero-width spaces that
+        :meth:`neutralize` put into markers: a model asked to copy code back
+        (a fix, an edit) copies them too, and they must not reach a cell."""
+        if ZWSP not in text:
+            return text
+        out: list[str] = []
+        start = 0
+        while (at := text.find(ZWSP, start)) >= 0:
+            # A marker is at most 70 characters; look at that much only.
+            joined = text[at - 1 : at] + text[at + 1 : at + 80]
+            out.append(text[start:at])
+            if at == 0 or self._pattern.match(joined) is None:
+                out.append(ZWSP)  # the model's own, or the user's
+            start = at + 1
+        out.append(text[start:])
+        return "".join(out)
+
     def render(self, segments: Sequence[Segment]) -> str:
         """The prompt as one string: special segments as their marker text,
         text segments neutralized."""
