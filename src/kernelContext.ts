@@ -30,7 +30,9 @@ const EXPRESSION_KEY = 'codegen';
 
 /** The Python expression that describes the kernel's names for `source`. */
 export function liveExpression(source: string): string {
-  // A JSON string literal is a valid Python string literal.
+  // A JSON string literal is a valid Python string literal. `__import__` is
+  // the one name looked up in the user's namespace: a notebook that rebinds it
+  // (an import hook) has it called here as for any import statement it runs.
   return (
     "__import__('jupyter_codegen.kernel.live', fromlist=['live_context'])" +
     `.live_context(${JSON.stringify(source)})`

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -33,11 +33,11 @@ from jupyter_codegen.api.schemas import (
     parse_request,
 )
 from jupyter_codegen.errors import RequestError, describe, expected
+from jupyter_codegen.service.core import Events
 from jupyter_codegen.service.host import Ticket
 from jupyter_codegen.service.service import CodegenService
 
 AUTH_RESOURCE = "codegen"
-Events = AsyncIterator[tuple[str, dict[str, Any]]]
 
 
 class _APIHandler(APIHandler):
