@@ -45,9 +45,19 @@ class CellSyntax:
         return frozenset().union(*(s.uses for s in self.statements))
 
 
+#: Cells longer than this are not parsed for their definitions: parsing holds
+#: the GIL (a 1.9 MB cell took seconds and stalled the server's event loop),
+#: and no prompt budget takes that much code. They are plain text to the
+#: selection (about 25,000 tokens of code; a cell this long is mostly data).
+MAX_PARSE_CHARS = 100_000
+
+
 @lru_cache(maxsize=4096)
 def parse_cell(source: str) -> CellSyntax:
-    """The cell's statements with the names they define and use (cached by source)."""
+    """The cell's statements with the names they define and use (cached by
+    source); a cell over :data:`MAX_PARSE_CHARS` is left unparsed."""
+    if len(source) > MAX_PARSE_CHARS:
+        return CellSyntax(source, False, False, ())
     neutral = neutralize(source)
     return cell_syntax(source, neutral, parse(neutral.text) if neutral.python else None)
 

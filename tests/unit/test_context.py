@@ -169,3 +169,23 @@ def test_unknown_strategy_is_an_error() -> None:
     for language in ("python", "r"):
         with pytest.raises(ValueError, match="unknown context strategy"):
             select_context("magic", [code("x")], [], ParsedCell("y"), language, 10, words)
+
+
+def test_a_cell_too_long_for_any_prompt_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jupyter_codegen.context.statements as statements
+
+    parsed: list[int] = []
+    real = statements.parse
+
+    def recording(text: str):
+        parsed.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(statements, "parse", recording)
+    huge = "".join(f"row_{i} = [{i}, {i + 1}, {i + 2}]\n" for i in range(6000))
+    assert len(huge) > statements.MAX_PARSE_CHARS
+    helper = "def net(x):\n    return x * 0.8"
+    ctx = syntax("net(sales)", 200, [code(helper), code(huge)])
+    # Then the helper is still found, and the huge cell never went to the parser
+    assert ctx.before[0] == helper
+    assert parsed and max(parsed) <= statements.MAX_PARSE_CHARS
