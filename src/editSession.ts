@@ -10,11 +10,9 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import type { ISharedCell } from '@jupyter/ydoc';
 import type { Extension } from '@codemirror/state';
 
-import { CodegenStream, streamRequest, StreamSlot } from './api';
 import { applyText } from './applyText';
 import { oneLine, replaceSelection } from './editText';
-import { IProposalHandle, proposals } from './notebookProposals';
-import { ProposalView } from './proposalView';
+import { ProposalSession } from './proposalSession';
 import type { IEditReply, IEditRequest, ISelection } from './wire.generated';
 
 /** What one edit session knows. */
@@ -44,89 +42,18 @@ function lineRange(text: string, selection: ISelection): string {
 }
 
 /** One edit: its stream, and the proposal under the cell. */
-export class EditSession implements IProposalHandle {
-  readonly view: ProposalView;
-  private _stream: CodegenStream;
-  private _reply: IEditReply | null = null;
-  private _closed = false;
-
+export class EditSession extends ProposalSession<IEditReply> {
   constructor(private _options: IEditSessionOptions) {
-    const { trans } = _options;
-    this._stream = streamRequest({
-      endPoint: 'edit',
+    super({
+      kind: 'edit',
+      panel: _options.panel,
       body: _options.body,
       requestId: _options.requestId,
-      onEvent: event => {
-        if (event.event === 'edit') {
-          this._show(String(event.data?.text ?? ''));
-        } else if (event.event === 'done') {
-          this._reply = event.data as IEditReply;
-        }
-      },
-      errorKind: 'edit'
-    });
-    this.view = new ProposalView({
-      kind: 'edit',
-      title: trans.__('Edit: %1', oneLine(_options.body.instruction)),
-      trans,
+      title: _options.trans.__('Edit: %1', oneLine(_options.body.instruction)),
+      trans: _options.trans,
       language: _options.language,
-      rerun: null,
-      onStop: () => this.stop(),
-      onApply: () => this.apply(),
-      onDiscard: () => this.discard()
+      rerun: null
     });
-    // The cell (and the proposal in it) deleted: stop, here and on the server.
-    this.view.disposed.connect(() => this.discard());
-  }
-
-  get streaming(): boolean {
-    return this.view.state === 'streaming';
-  }
-
-  /** Run the request in the notebook's slot, streaming the rewrite. */
-  async run(slot: StreamSlot): Promise<void> {
-    const { panel, trans } = this._options;
-    proposals.markStreaming(panel, true);
-    const outcome = await slot.run(this._stream);
-    if (proposals.get(panel) === this) {
-      proposals.markStreaming(panel, false);
-    }
-    if (this._closed) {
-      return;
-    }
-    if (outcome.state === 'done' && this._reply) {
-      this._show(this._reply.text);
-      if (!this._reply.parses && this._reply.text.trim()) {
-        this.view.setApplyOffered(false);
-        this.view.setWarning(
-          trans.__(
-            'The rewrite does not parse: applied, it would leave a syntax error in the cell.'
-          ),
-          {
-            label: trans.__('Offer Apply Anyway'),
-            title: trans.__('Let Apply put this rewrite in as it is'),
-            onClick: () => this.view.setApplyOffered(true)
-          }
-        );
-      }
-      this.view.setState('done');
-    } else if (outcome.state === 'done') {
-      // A rewrite cut short is not offered for Apply.
-      this.view.setState('error', trans.__('the reply ended early'));
-    } else if (outcome.state === 'error') {
-      this.view.setState('error', outcome.message);
-    } else {
-      this.view.setState('stopped');
-    }
-  }
-
-  stop(): void {
-    this._stream.stop();
-  }
-
-  discard(): void {
-    this.stop();
-    this._close();
   }
 
   /** Put the rewrite in (one undo step), when the cell is still as it was. */
@@ -146,14 +73,34 @@ export class EditSession implements IProposalHandle {
       this.view.setApplyOffered(false);
       return;
     }
-    this._close();
+    this.close();
+  }
+
+  protected showPartial(data: any): void {
+    this._show(String(data?.text ?? ''));
+  }
+
+  /** The rewrite; one that does not parse is flagged, Apply then on request. */
+  protected showReply(reply: IEditReply): void {
+    const { trans } = this._options;
+    this._show(reply.text);
+    if (!reply.parses && reply.text.trim()) {
+      this.view.setApplyOffered(false);
+      this.view.setWarning(
+        trans.__(
+          'The rewrite does not parse: applied, it would leave a syntax error in the cell.'
+        ),
+        {
+          label: trans.__('Offer Apply Anyway'),
+          title: trans.__('Let Apply put this rewrite in as it is'),
+          onClick: () => this.view.setApplyOffered(true)
+        }
+      );
+    }
   }
 
   /** Show the rewrite so far, over the selection. */
   private _show(text: string): void {
-    if (this._closed) {
-      return;
-    }
     const { original, selection, trans, index } = this._options;
     this.view.setCells([
       {
@@ -165,18 +112,5 @@ export class EditSession implements IProposalHandle {
         proposed: replaceSelection(original, selection, text)
       }
     ]);
-  }
-
-  private _close(): void {
-    if (this._closed) {
-      return;
-    }
-    this._closed = true;
-    const { panel } = this._options;
-    if (proposals.get(panel) === this) {
-      proposals.markStreaming(panel, false);
-    }
-    proposals.delete(panel, this);
-    this.view.dispose();
   }
 }

@@ -12,12 +12,10 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import type { ISharedCell } from '@jupyter/ydoc';
 import type { Extension } from '@codemirror/state';
 
-import { CodegenStream, streamRequest, StreamSlot } from './api';
 import { applyText } from './applyText';
 import { editTarget, IFixBody } from './fixText';
-import { IProposalHandle, proposals } from './notebookProposals';
 import { IProposedCell } from './proposalDiffs';
-import { ProposalView } from './proposalView';
+import { ProposalSession } from './proposalSession';
 import type { ICellEdit, IFixReply } from './wire.generated';
 
 /**
@@ -59,79 +57,21 @@ export interface IFixSessionOptions {
 }
 
 /** One fix: its stream, and the proposal under the failing cell. */
-export class FixSession implements IProposalHandle {
-  readonly view: ProposalView;
-  private _stream: CodegenStream;
-  private _reply: IFixReply | null = null;
-  private _closed = false;
-
+export class FixSession extends ProposalSession<IFixReply> {
   constructor(private _options: IFixSessionOptions) {
-    const { trans } = _options;
-    this._stream = streamRequest({
-      endPoint: 'fix',
+    super({
+      kind: 'fix',
+      panel: _options.panel,
       body: _options.body.request,
       requestId: _options.requestId,
-      onEvent: event => {
-        if (event.event === 'fix') {
-          this._show(
-            String(event.data?.explanation ?? ''),
-            (event.data?.edits ?? []) as ICellEdit[]
-          );
-        } else if (event.event === 'done') {
-          this._reply = event.data as IFixReply;
-        }
-      },
-      errorKind: 'fix'
-    });
-    this.view = new ProposalView({
-      kind: 'fix',
-      title: trans.__('Fix %1', _options.ename || trans.__('the error')),
-      trans,
+      title: _options.trans.__(
+        'Fix %1',
+        _options.ename || _options.trans.__('the error')
+      ),
+      trans: _options.trans,
       language: _options.language,
-      rerun: _options.rerun,
-      onStop: () => this.stop(),
-      onApply: () => void this.apply(),
-      onDiscard: () => this.discard()
+      rerun: _options.rerun
     });
-    // The cell (and the proposal in it) deleted: stop, here and on the server.
-    this.view.disposed.connect(() => this.discard());
-  }
-
-  get streaming(): boolean {
-    return this.view.state === 'streaming';
-  }
-
-  /** Run the request in the notebook's slot, streaming the proposal. */
-  async run(slot: StreamSlot): Promise<void> {
-    const { panel, trans } = this._options;
-    proposals.markStreaming(panel, true);
-    const outcome = await slot.run(this._stream);
-    if (proposals.get(panel) === this) {
-      proposals.markStreaming(panel, false);
-    }
-    if (this._closed) {
-      return;
-    }
-    if (outcome.state === 'done' && this._reply) {
-      this._show(this._reply.explanation, this._reply.edits);
-      this.view.setState('done');
-    } else if (outcome.state === 'done') {
-      // A proposal cut short is not offered for Apply.
-      this.view.setState('error', trans.__('the reply ended early'));
-    } else if (outcome.state === 'error') {
-      this.view.setState('error', outcome.message);
-    } else {
-      this.view.setState('stopped');
-    }
-  }
-
-  stop(): void {
-    this._stream.stop();
-  }
-
-  discard(): void {
-    this.stop();
-    this._close();
   }
 
   /**
@@ -169,7 +109,7 @@ export class FixSession implements IProposalHandle {
       applyText(cells[index], before, after);
     }
     const rerun = this.view.rerun && changes.length > 0;
-    this._close();
+    this.close();
     if (rerun) {
       const run = new Set(changes.map(({ index }) => cells[index]));
       run.add(cells[failing]);
@@ -177,11 +117,19 @@ export class FixSession implements IProposalHandle {
     }
   }
 
+  protected showPartial(data: any): void {
+    this._show(
+      String(data?.explanation ?? ''),
+      (data?.edits ?? []) as ICellEdit[]
+    );
+  }
+
+  protected showReply(reply: IFixReply): void {
+    this._show(reply.explanation, reply.edits);
+  }
+
   /** Show the proposal so far: the cause, and a diff per cell it changes. */
   private _show(explanation: string, edits: ICellEdit[]): void {
-    if (this._closed) {
-      return;
-    }
     const { body, failing, cells, panel, trans } = this._options;
     this.view.setExplanation(explanation);
     const shown = new Map<number, IProposedCell>();
@@ -204,18 +152,5 @@ export class FixSession implements IProposalHandle {
     this.view.setCells(
       [...shown.entries()].sort(([a], [b]) => a - b).map(([, cell]) => cell)
     );
-  }
-
-  private _close(): void {
-    if (this._closed) {
-      return;
-    }
-    this._closed = true;
-    const { panel } = this._options;
-    if (proposals.get(panel) === this) {
-      proposals.markStreaming(panel, false);
-    }
-    proposals.delete(panel, this);
-    this.view.dispose();
   }
 }
