@@ -13,20 +13,19 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ISharedCell } from '@jupyter/ydoc';
 
-import { StreamSlot } from './api';
 import { askInstruction, cellSelection } from './editInstruction';
 import { EditSession } from './editSession';
 import { buildEditRequest, MAX_INSTRUCTION_CHARS } from './editText';
 import { liveNamespace, liveSource } from './kernelContext';
-import { notebookCells, watchSettings } from './notebook';
+import { currentNotebook, notebookCells, watchSettings } from './notebook';
 import { addProposalStopCommand, proposals } from './notebookProposals';
 import { languageSupport } from './proposalDiffs';
-import { attachUnderInput } from './proposalView';
+import { ProposalStarter } from './proposalSession';
 
 export const EDIT_COMMAND = 'jupyter-codegen:edit';
 
@@ -62,21 +61,10 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
       settings.maxTokens = (composite.editMaxTokens as number) ?? 1024;
       settings.liveContext = (composite.liveContext as boolean) ?? true;
     });
-    const slots = new WeakMap<NotebookPanel, StreamSlot>();
-    const slotOf = (panel: NotebookPanel): StreamSlot => {
-      let slot = slots.get(panel);
-      if (!slot) {
-        slot = new StreamSlot();
-        slots.set(panel, slot);
-      }
-      return slot;
-    };
+    const starter = new ProposalStarter(app);
     let counter = 0;
 
-    const current = (): NotebookPanel | null => {
-      const panel = notebooks.currentWidget;
-      return panel && panel === app.shell.currentWidget ? panel : null;
-    };
+    const current = () => currentNotebook(app, notebooks);
 
     app.commands.addCommand(EDIT_COMMAND, {
       label: trans.__('Edit Code with an Instruction…'),
@@ -152,16 +140,7 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
           language,
           index
         });
-        proposals.set(panel, session);
-        attachUnderInput(cell, session.view);
-        session.view.node.scrollIntoView?.({ block: 'nearest' });
-        const done = session.run(slotOf(panel));
-        app.commands.notifyCommandChanged();
-        try {
-          await done;
-        } finally {
-          app.commands.notifyCommandChanged();
-        }
+        await starter.start(panel, cell, session);
       }
     });
     addProposalStopCommand(app, current, trans, palette);

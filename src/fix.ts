@@ -20,20 +20,19 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 
-import { StreamSlot } from './api';
 import { FixButtons } from './fixButtons';
 import { FixSession } from './fixSession';
 import { fixTargetOf, IFixTarget } from './fixTarget';
 import { prepareFix } from './fixRequest';
 import { IOutputLike, kernelError } from './fixText';
-import { watchSettings } from './notebook';
+import { currentNotebook, watchSettings } from './notebook';
 import { addProposalStopCommand, proposals } from './notebookProposals';
-import { attachUnderInput } from './proposalView';
+import { ProposalStarter } from './proposalSession';
 import { runCells } from './runCells';
 
 export const FIX_COMMAND = 'jupyter-codegen:fix';
@@ -77,21 +76,10 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
       settings.rerun = (composite.fixRerun as boolean) ?? false;
       settings.liveContext = (composite.liveContext as boolean) ?? true;
     });
-    const slots = new WeakMap<NotebookPanel, StreamSlot>();
-    const slotOf = (panel: NotebookPanel): StreamSlot => {
-      let slot = slots.get(panel);
-      if (!slot) {
-        slot = new StreamSlot();
-        slots.set(panel, slot);
-      }
-      return slot;
-    };
+    const starter = new ProposalStarter(app);
     let counter = 0;
 
-    const current = (): NotebookPanel | null => {
-      const panel = notebooks.currentWidget;
-      return panel && panel === app.shell.currentWidget ? panel : null;
-    };
+    const current = () => currentNotebook(app, notebooks);
 
     const fix = async (target: IFixTarget): Promise<void> => {
       const { panel, cell, output } = target;
@@ -125,16 +113,7 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
         ename: error.ename,
         runCells: toRun => runCells(panel, toRun)
       });
-      proposals.set(panel, session);
-      attachUnderInput(cell, session.view);
-      session.view.node.scrollIntoView?.({ block: 'nearest' });
-      const done = session.run(slotOf(panel));
-      app.commands.notifyCommandChanged();
-      try {
-        await done;
-      } finally {
-        app.commands.notifyCommandChanged();
-      }
+      await starter.start(panel, cell, session);
     };
 
     const keysOf = (): string => {

@@ -2,8 +2,9 @@
  * What completion and Explain both read from JupyterLab: a notebook's cells as
  * context, and the user's settings. Shared, so both send the same context.
  */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
 import type { ISessionContext } from '@jupyterlab/apputils';
-import { NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { liveNamespace, liveSource } from './kernelContext';
@@ -53,6 +54,15 @@ export function notebookCells(
     active,
     language: info?.name || spec?.language
   };
+}
+
+/** The current notebook, when it is also the shell's current widget. */
+export function currentNotebook(
+  app: JupyterFrontEnd,
+  notebooks: INotebookTracker
+): NotebookPanel | null {
+  const panel = notebooks.currentWidget;
+  return panel && panel === app.shell.currentWidget ? panel : null;
 }
 
 /** What is read from a code console (`ConsolePanel`), by its shape. */

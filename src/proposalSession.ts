@@ -3,15 +3,17 @@
  * proposal view under the cell (Stop, Apply, Discard), the outcome shown
  * when the stream ends, and the notebook's mark while it streams. A session
  * says how its events and its finished reply show in the view, and what
- * Apply does.
+ * Apply does; `ProposalStarter` shows a plugin's sessions and runs them.
  */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 import type { Extension } from '@codemirror/state';
 
 import { CodegenStream, streamRequest, StreamSlot } from './api';
 import { IProposalHandle, proposals } from './notebookProposals';
-import { ProposalView } from './proposalView';
+import { attachUnderInput, ProposalView } from './proposalView';
 
 /** What every proposal session knows. */
 export interface IProposalSessionOptions {
@@ -128,5 +130,42 @@ export abstract class ProposalSession<TReply> implements IProposalHandle {
     }
     proposals.delete(panel, this);
     this.view.dispose();
+  }
+}
+
+/** Shows a plugin's proposals and runs each in the plugin's notebook slot. */
+export class ProposalStarter {
+  private _slots = new WeakMap<NotebookPanel, StreamSlot>();
+
+  constructor(private _app: JupyterFrontEnd) {}
+
+  /**
+   * Make `session` the notebook's proposal, show it under `cell`, and run
+   * it; the commands' state is refreshed as it starts and when it ends.
+   */
+  async start(
+    panel: NotebookPanel,
+    cell: Cell,
+    session: ProposalSession<unknown>
+  ): Promise<void> {
+    proposals.set(panel, session);
+    attachUnderInput(cell, session.view);
+    session.view.node.scrollIntoView?.({ block: 'nearest' });
+    const done = session.run(this._slotOf(panel));
+    this._app.commands.notifyCommandChanged();
+    try {
+      await done;
+    } finally {
+      this._app.commands.notifyCommandChanged();
+    }
+  }
+
+  private _slotOf(panel: NotebookPanel): StreamSlot {
+    let slot = this._slots.get(panel);
+    if (!slot) {
+      slot = new StreamSlot();
+      this._slots.set(panel, slot);
+    }
+    return slot;
   }
 }
