@@ -1,18 +1,9 @@
-"""Run the fix and edit evaluations on a model: ``python -m evals.fix run`` and
-``python -m evals.edit run``.
-
-Each case's request is made as the frontend makes it (the notebook run top to
-bottom in a real kernel, the live variables described after it), then sent
-through the same ``CodegenService`` the server uses, streamed, under two
-prompts: ours (the request as it is) and the peers' (``peer_request``: what
-jupyter-ai's ``/fix`` or an inline edit sends). The answer is scored by
-execution in a fresh kernel. What is timed is what a user waits for: the first
-words of the proposal after the click, and the whole proposal.
-"""
+"""The parts of a model run of the fix and edit evaluations (``harness.py``):
+loading the service, streaming one request and timing its first words, the
+report's tables, the results files."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import platform
@@ -23,21 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.machine import cpu_model
 from jupyter_codegen.api.schemas import EditRequest, FixRequest
 from jupyter_codegen.config import CodegenConfig
 from jupyter_codegen.service.service import CodegenService
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_service(model: str, quantize: str = "auto") -> CodegenService:
@@ -142,7 +124,3 @@ def meta_of(service: CodegenService, model: str, argv: Sequence[str]) -> dict[st
         "python": platform.python_version(),
         "argv": list(argv),
     }
-
-
-def run_async(coro: Any) -> Any:
-    return asyncio.run(coro)
