@@ -16,7 +16,7 @@ Takes a Q4_K tensor of the model file (``blk.N.ffn_up.weight`` by default,
 M = 1 is a decode step (drafting verifies a few rows), M = 128 a prompt chunk.
 Run it alone: it is timed. Prints the CPU model and the medians in ms.
 
-    python benchmarks/kernels.py --gguf qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    python benchmarks/weight_kernels.py --gguf qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 """
 
 from __future__ import annotations
