@@ -73,6 +73,15 @@ Point.__module__ = "__main__"  # as if defined in the notebook
             "x: pandas DataFrame, shape (1, 2), columns {'Unit Price (€)': float64, 'qty#': int64}",
         ),
         (
+            pd.DataFrame({"s": [1, 2], "v": [3, 4]}).groupby("s").agg({"v": ["mean", "max"]}),
+            "x: pandas DataFrame, shape (2, 2), "
+            "columns {('v', 'mean'): float64, ('v', 'max'): int64}",
+        ),
+        (
+            pd.DataFrame({("a", 1.5): [1], ("b", "c", "d", "e", "f"): [2]}),
+            "x: pandas DataFrame, shape (1, 2), columns {<tuple>: int64, <tuple>: int64}",
+        ),
+        (
             pl.DataFrame({"Ä x": [1], "flag": [True]}),
             "x: polars DataFrame, shape (1, 2), columns {'Ä x': Int64, 'flag': Boolean}",
         ),
@@ -330,6 +339,29 @@ class Weird:
         return 1
 
 
+class Pair(tuple):
+    """A tuple subclass as a column label: its methods are user code."""
+
+    def __new__(cls, *parts: str) -> Pair:
+        return super().__new__(cls, parts)
+
+    def __len__(self) -> int:
+        CALLS.append("Pair.__len__")
+        return 2
+
+    def __iter__(self) -> Any:
+        CALLS.append("Pair.__iter__")
+        return iter(("b", "c"))
+
+    def __getitem__(self, i: Any) -> Any:
+        CALLS.append("Pair.__getitem__")
+        return "b"
+
+    def __repr__(self) -> str:
+        CALLS.append("Pair.__repr__")
+        return "Pair"
+
+
 class SeriesWithLabel:
     pass
 
@@ -362,6 +394,15 @@ TRAPS: list[tuple[str, Any, str]] = [
         "labels",
         pd.DataFrame({Weird(): [1]}),
         f"labels: pandas DataFrame, shape (1, 1), columns {{<{M}.Weird>: int64}}",
+    ),
+    (
+        "tuple_labels",
+        pd.DataFrame(
+            [[1, 2]],
+            columns=pd.Index([("a", Weird()), Pair("b", "c")], dtype=object, tupleize_cols=False),
+        ),
+        "tuple_labels: pandas DataFrame, shape (1, 2), columns "
+        f"{{<tuple>: int64, <{M}.Pair>: int64}}",
     ),
     (
         "named",

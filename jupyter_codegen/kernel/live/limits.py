@@ -7,6 +7,8 @@ from __future__ import annotations
 MAX_VARIABLES = 20
 MAX_COLUMNS = 40
 MAX_KEYS = 20
+#: The most levels of a MultiIndex column label that are shown.
+MAX_LABEL_PARTS = 4
 #: Dicts larger than this show no keys ("small dicts" only).
 MAX_DICT_LEN = 200
 #: The longest description of one value, in characters.

@@ -12,7 +12,7 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-from jupyter_codegen.kernel.live.limits import MAX_DICT_LEN, MAX_KEYS
+from jupyter_codegen.kernel.live.limits import MAX_DICT_LEN, MAX_KEYS, MAX_LABEL_PARTS
 from jupyter_codegen.kernel.live.registry import current_registry
 from jupyter_codegen.kernel.live.trusted import (
     HEAPTYPE,
@@ -141,12 +141,22 @@ class ObjectReader:
     # values
 
     def label(self, value: Any) -> str:
-        """A column label or dict key as Python source, if it is a plain str/int."""
+        """A column label or dict key as Python source, if it is a plain str/int,
+        or an exact tuple of up to four of them (a MultiIndex column, as
+        ``groupby().agg`` with lists makes: ``('sales', 'max')``)."""
+        if type(value) is tuple and 0 < len(value) <= MAX_LABEL_PARTS:
+            parts = [self.plain_label(part) for part in value]
+            if all(parts):
+                return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        return self.plain_label(value) or f"<{self.type_name(value)}>"
+
+    @staticmethod
+    def plain_label(value: Any) -> str:
         if type(value) is str:
             return repr(value if len(value) <= 80 else value[:77] + "...")
         if type(value) is int and -(10**18) < value < 10**18:
             return repr(value)
-        return f"<{self.type_name(value)}>"
+        return ""
 
     # builtin containers
 
