@@ -78,22 +78,29 @@ def transformers_serve(model_dir: Path, log_dir: Path, timeout: float = 180) -> 
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     serve = Serve(proc, port, str(model_dir), log)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"transformers serve exited:\n{serve.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"transformers serve did not start:\n{serve.log_tail()}")
-            time.sleep(0.2)
+        wait_healthy(serve, "transformers serve", timeout, poll=0.2)
         yield serve
     finally:
         serve.stop()
+
+
+def wait_healthy(serve: Serve, name: str, timeout: float, poll: float) -> None:
+    """Wait until ``serve`` answers ``/health`` with 200; raise with its log
+    if it exits or does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if serve.proc.poll() is not None:
+            code = serve.proc.returncode
+            raise RuntimeError(f"{name} exited ({code}):\n{serve.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{serve.port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start:\n{serve.log_tail()}")
+        time.sleep(poll)
 
 
 @dataclass
@@ -209,19 +216,7 @@ def llama_server(
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     serve = Serve(proc, port, str(model), log)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama-server exited ({proc.returncode}):\n{serve.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama-server did not start:\n{serve.log_tail()}")
-            time.sleep(0.5)
+        wait_healthy(serve, "llama-server", timeout, poll=0.5)
         yield serve
     finally:
         serve.stop()

@@ -41,21 +41,10 @@ def fim_segments(
         return [Segment(prefix)]
     assert template.prefix is not None and template.suffix is not None
     assert template.middle is not None
-    if layout == "spm":
-        return [
-            Segment(template.suffix, special=True),
-            Segment(suffix),
-            Segment(template.prefix, special=True),
-            Segment(prefix),
-            Segment(template.middle, special=True),
-        ]
-    return [
-        Segment(template.prefix, special=True),
-        Segment(prefix),
-        Segment(template.suffix, special=True),
-        Segment(suffix),
-        Segment(template.middle, special=True),
-    ]
+    before = [Segment(template.prefix, special=True), Segment(prefix)]
+    after = [Segment(template.suffix, special=True), Segment(suffix)]
+    ordered = after + before if layout == "spm" else before + after
+    return [*ordered, Segment(template.middle, special=True)]
 
 
 @dataclass(frozen=True)
