@@ -61,8 +61,8 @@ class Admission:
         self.max_queued = max(0, max_queued)
         #: Seconds a request may wait for a slot before it gets 429 (0: no limit).
         self.queue_timeout = queue_timeout
-        self.held = 0  # slots reserved (admitted or running, until the thread returns)
-        self.holders: set[Ticket] = set()  # the tickets that hold them
+        #: The tickets that hold a slot (admitted or running, until the thread returns).
+        self.holders: set[Ticket] = set()
         self.waiting: collections.deque[Ticket] = collections.deque()
         self.running: set[Ticket] = set()  # tickets whose worker thread has not returned
         self.tickets: dict[str, Ticket] = {}
@@ -130,8 +130,12 @@ class Admission:
         ticket._admitted_at = time.monotonic()
         metrics.set_queue(self.queued(), self.held)
 
+    @property
+    def held(self) -> int:
+        """How many slots are held."""
+        return len(self.holders)
+
     def _take_slot(self, ticket: Ticket) -> None:
-        self.held += 1
         ticket._place = "slot"
         self.holders.add(ticket)
 
@@ -149,7 +153,6 @@ class Admission:
             except ValueError:
                 pass
         elif place == "slot":
-            self.held -= 1
             self.holders.discard(ticket)
             while self.waiting:
                 nxt = self.waiting.popleft()
@@ -158,9 +161,7 @@ class Admission:
                     if nxt._waiter is not None:
                         _resolve(nxt._waiter)
                     continue
-                nxt._place = "slot"
-                self.held += 1
-                self.holders.add(nxt)
+                self._take_slot(nxt)
                 if nxt._waiter is not None:
                     _resolve(nxt._waiter)
                 break
