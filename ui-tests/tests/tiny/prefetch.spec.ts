@@ -149,6 +149,12 @@ async function openUntypedNotebook(
   };
   await page.contents.uploadContent(JSON.stringify(notebook), 'text', path);
   await page.filebrowser.open(path);
+  await kernelIdle(page);
+  return sources.indexOf(CELLS[1]);
+}
+
+/** Wait until the current notebook's kernel is idle. */
+async function kernelIdle(page: IJupyterLabPageFixture): Promise<void> {
   await expect
     .poll(() =>
       page.evaluate(
@@ -158,7 +164,6 @@ async function openUntypedNotebook(
       )
     )
     .toBe('idle');
-  return sources.indexOf(CELLS[1]);
 }
 
 /** A notebook with `cells` (and its kernel) settled, in command mode on the last cell. */
@@ -169,15 +174,7 @@ async function settledNotebook(
 ): Promise<void> {
   await notebookWith(page, cells);
   await page.keyboard.press('Escape');
-  await expect
-    .poll(() =>
-      page.evaluate(
-        () =>
-          (window as any).jupyterapp.shell.currentWidget.sessionContext?.session
-            ?.kernel?.status
-      )
-    )
-    .toBe('idle');
+  await kernelIdle(page);
   await settle(page, bodies);
 }
 
