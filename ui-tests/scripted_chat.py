@@ -40,6 +40,32 @@ RULES: list[tuple[tuple[str, ...], str, float]] = [
         "```python\n" + "".join(f"step_{i} = {i}\n" for i in range(200)) + "```",
         0.25,
     ),
+    # An explanation to stop: long and slow (about a minute).
+    (
+        ("def slowly_explained(",),
+        "".join(f"Step {i} of the explanation.\n" for i in range(60)),
+        0.25,
+    ),
+    # An explanation streamed slowly enough (about 3 s) to watch it grow.
+    (
+        ("def paced_total(",),
+        "`paced_total` adds up the numbers in `xs`.\n\n"
+        "It starts from zero and adds each item in turn, "
+        "so an empty list gives 0.",
+        0.1,
+    ),
+    # Generated code: a few lines at a pace to watch them come, and a long
+    # slow one to stop.
+    (
+        ("Task: add up xs at a steady pace",),
+        "```python\ntotal = 0\nfor x in xs:\n    total += x\nprint(total)\n```",
+        0.1,
+    ),
+    (
+        ("Task: generate it slowly",),
+        "```python\n" + "".join(f"row_{i} = {i}\n" for i in range(200)) + "```",
+        0.25,
+    ),
     # A fix of an earlier cell: the helper reads a column the data lacks.
     (
         ("KeyError", "def revenue(df):"),

@@ -1,23 +1,10 @@
-import { expect, galata, test } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import { Page, Request } from '@playwright/test';
 
-import {
-  notebookWith,
-  screenshot,
-  serverStatus,
-  waitModelReady
-} from '../helpers';
+import { notebookWith, screenshot, waitModelReady } from '../helpers';
 
 const PANEL = '#jupyter-codegen-explain';
 const QUESTION = `${PANEL} .jp-codegen-ExplainQuestion`;
-
-test.use({
-  mockSettings: {
-    ...galata.DEFAULT_SETTINGS,
-    // Long enough to watch it stream, and to stop it, on the tiny model.
-    'jupyter-codegen:plugin': { explainMaxTokens: 400 }
-  }
-});
 
 /** The next `POST /explain` the page sends. */
 function nextExplainRequest(page: Page): Promise<Request> {
@@ -31,7 +18,7 @@ test.describe('Ask about code in the Explain panel (tiny model)', () => {
     await waitModelReady(request, baseURL!);
   });
 
-  test('a question about a selection streams its answer; a follow-up carries the conversation', async ({
+  test('a question about a selection gets its answer; a follow-up carries the conversation', async ({
     page
   }) => {
     // Given a cell with the second line selected
@@ -58,17 +45,8 @@ test.describe('Ask about code in the Explain panel (tiny model)', () => {
       'What does sqrt return?'
     );
     await expect(page.locator(QUESTION)).toHaveValue('');
-    const body = entry.locator('.jp-codegen-ExplainBody');
-    const seen = new Set<string>();
-    while ((await entry.getAttribute('data-state')) === 'streaming') {
-      const text = (await body.innerText()).trim();
-      if (text) {
-        seen.add(text);
-      }
-      await page.waitForTimeout(50);
-    }
+    // (that the text grows while it streams is tested on the scripted server)
     await expect(entry).toHaveAttribute('data-state', 'done');
-    expect(seen.size).toBeGreaterThan(1);
     const answer = await page.evaluate(() => {
       const app = (window as any).jupyterapp;
       const panel = [...app.shell.widgets('right')].find(
@@ -110,37 +88,8 @@ test.describe('Ask about code in the Explain panel (tiny model)', () => {
     expect(third.history).toEqual([]);
   });
 
-  test('Stop stops an answer on the server', async ({
-    page,
-    request,
-    baseURL
-  }) => {
-    const before = (await serverStatus(request, baseURL!)).requests.cancelled;
+  test('the command is in the palette', async ({ page }) => {
     await notebookWith(page, ['total = sum(range(10))']);
-    await page.keyboard.press('Alt+q');
-    await page.locator(QUESTION).fill('Is this efficient?');
-    await page.keyboard.press('Enter');
-    const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
-    await expect(entry).toHaveAttribute('data-state', 'streaming');
-    // While it streams, Ask waits
-    await expect(
-      page.locator(`${PANEL} button[data-action="ask"]`)
-    ).toBeDisabled();
-    await page.locator(`${PANEL} button[data-action="stop"]`).click();
-    await expect(entry).toHaveAttribute('data-state', 'stopped');
-    await expect(
-      page.locator(`${PANEL} button[data-action="ask"]`)
-    ).toBeEnabled();
-    await expect
-      .poll(
-        async () => (await serverStatus(request, baseURL!)).requests.cancelled
-      )
-      .toBeGreaterThan(before);
-    const recent = (await serverStatus(request, baseURL!)).requests.recent;
-    const last = recent.filter(r => r.kind === 'explain').pop()!;
-    expect(last.outcome).toBe('cancelled');
-    expect(last.generated_tokens).toBeLessThan(400);
-    // The command is in the palette too
     await page.keyboard.press('Control+Shift+C');
     await page.keyboard.type('Ask About Code');
     await expect(

@@ -5,24 +5,18 @@ import {
   cellSource,
   notebookWith,
   screenshot,
-  serverStatus,
   waitModelReady
 } from '../helpers';
 
 const BAR = '.jp-codegen-GenerateBar';
 
-/** Settings with generated code up to `tokens` long. */
-function withMaxTokens(tokens: number) {
-  return {
-    mockSettings: {
-      ...galata.DEFAULT_SETTINGS,
-      'jupyter-codegen:plugin': { generateMaxTokens: tokens }
-    }
-  };
-}
-
-// Long enough to watch it stream on the tiny model, short enough to be quick.
-test.use(withMaxTokens(300));
+// Short enough to be quick on the tiny model.
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'jupyter-codegen:plugin': { generateMaxTokens: 300 }
+  }
+});
 
 /** The sources of every cell of the current notebook. */
 async function sources(page: Page): Promise<string[]> {
@@ -54,32 +48,12 @@ function doneOf(stream: string): { code: string; finish_reason: string } {
   );
 }
 
-/** Record each distinct non-empty text of cell `index` until `stop()` is true. */
-async function watchCell(
-  page: Page,
-  index: number,
-  stop: () => Promise<boolean>
-): Promise<Set<string>> {
-  const seen = new Set<string>();
-  while (!(await stop())) {
-    const count = (await sources(page)).length;
-    if (count > index) {
-      const text = await cellSource(page, index);
-      if (text) {
-        seen.add(text);
-      }
-    }
-    await page.waitForTimeout(30);
-  }
-  return seen;
-}
-
 test.describe('Generate code from a description (tiny model)', () => {
   test.beforeEach(async ({ request, baseURL }) => {
     await waitModelReady(request, baseURL!);
   });
 
-  test('Alt+G asks with the comment prefilled and streams the code into a new cell below', async ({
+  test('Alt+G asks with the comment prefilled and the code lands in a new cell below', async ({
     page
   }) => {
     // Given a notebook whose active cell ends with a comment
@@ -106,15 +80,9 @@ test.describe('Generate code from a description (tiny model)', () => {
     expect(body.stream).toBe(true);
     expect(body.max_tokens).toBe(300);
     expect(body.request_id).toMatch(/^codegen-generate-/);
-    // And the code streams into a new third cell while the Stop bar shows
-    await expect(page.locator(BAR)).toBeVisible();
-    await screenshot(page, 'generate-streaming');
-    const seen = await watchCell(
-      page,
-      2,
-      async () => (await page.locator(BAR).count()) === 0
-    );
-    expect(seen.size).toBeGreaterThan(1);
+    // And the code lands in a new third cell (that it streams in while the
+    // Stop bar shows is tested on the scripted server, whose pace is known)
+    await expect(page.locator(BAR)).toHaveCount(0);
     // And the cell ends with the server's final code; the others are untouched
     const response = await request.response();
     const done = doneOf((await response!.text()) as string);
@@ -187,63 +155,5 @@ test.describe('Generate code from a description (tiny model)', () => {
         hasText: 'Stop Generating Code'
       })
     ).toHaveCount(1);
-  });
-});
-
-test.describe('Stop generating (tiny model)', () => {
-  // Long enough to stop it mid-way.
-  test.use(withMaxTokens(1000));
-
-  test.beforeEach(async ({ request, baseURL }) => {
-    await waitModelReady(request, baseURL!);
-  });
-
-  test('Escape stops it mid-way, on the server too, and the code so far stays', async ({
-    page,
-    request,
-    baseURL
-  }) => {
-    const before = (await serverStatus(request, baseURL!)).requests.cancelled;
-    await notebookWith(page, ['import pandas as pd']);
-    await page.keyboard.press('Alt+g');
-    await page.locator('.jp-Dialog input').fill('load data.csv into df');
-    await page.keyboard.press('Enter');
-    // Once some code has streamed in
-    await expect.poll(async () => (await sources(page)).length).toBe(2);
-    await expect
-      .poll(async () => (await cellSource(page, 1)).length)
-      .toBeGreaterThan(0);
-    await page.keyboard.press('Escape');
-    // Then the generation ends here
-    await expect(page.locator(BAR)).toHaveCount(0);
-    const kept = await cellSource(page, 1);
-    expect(kept.length).toBeGreaterThan(0);
-    // And on the server: the request is recorded as cancelled, well short of its tokens
-    await expect
-      .poll(
-        async () => (await serverStatus(request, baseURL!)).requests.cancelled
-      )
-      .toBeGreaterThan(before);
-    const recent = (await serverStatus(request, baseURL!)).requests.recent;
-    const last = recent.filter(r => r.kind === 'generate').pop()!;
-    expect(last.outcome).toBe('cancelled');
-    expect(last.generated_tokens).toBeLessThan(1000);
-    // And nothing more is written into the cell
-    await page.waitForTimeout(500);
-    expect(await cellSource(page, 1)).toBe(kept);
-    // The Stop button does the same
-    await page.notebook.enterCellEditingMode(1);
-    await page.keyboard.press('Alt+g');
-    await page.locator('.jp-Dialog input').fill('print df');
-    await page.keyboard.press('Enter');
-    await expect.poll(async () => (await sources(page)).length).toBe(3);
-    await page.locator(`${BAR} button[data-action="stop-generate"]`).click();
-    await expect(page.locator(BAR)).toHaveCount(0);
-    await expect
-      .poll(async () => {
-        const r = (await serverStatus(request, baseURL!)).requests.recent;
-        return r.filter(x => x.kind === 'generate').pop()!.outcome;
-      })
-      .toBe('cancelled');
   });
 });
