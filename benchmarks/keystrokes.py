@@ -21,7 +21,9 @@ and every ``--reference-every``-th typing request (it costs the same at each).
 It prints the CPU model, p50/p90 tables, the prompt reuse rate, the model's
 RSS after loading (peak and current, before the reference is loaded), the
 latency of a cancel during a long prefill, and explanation tokens/s (ours
-before the reference is loaded).
+before the reference is loaded). The table's "deadline hits" counts the
+requests that ``--completion-timeout`` (the server's ``completion_timeout``)
+stopped, and of those the ones that still came back with text.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def ours(service: Any, body: dict[str, Any]) -> dict[str, Any]:
     req = CompleteRequest.model_validate(body)
+    timed_out = service.host.stats.timed_out
     started = time.perf_counter()
     first = None
     events = await service.stream_complete(req, service.ticket(None, "complete"))
@@ -98,6 +101,8 @@ async def ours(service: Any, body: dict[str, Any]) -> dict[str, Any]:
         "generated_tokens": timings.get("generated_tokens", 0),
         "drafted_tokens": timings.get("drafted_tokens", 0),
         "text": comps[0]["text"] if comps else "",
+        # Stopped by the completion deadline (completion_timeout).
+        "deadline": service.host.stats.timed_out > timed_out,
     }
 
 
@@ -281,8 +286,8 @@ def reference_explain_speed(service: Any, reference: Reference, tokens: int) -> 
 def table(rows: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
     lines = [
         "| engine | requests | n | first token p50 | p90 | whole p50 | p90 | reuse "
-        "| prompt tokens p50 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| prompt tokens p50 | deadline hits |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (who, phase), sel in rows.items():
         if not sel:
@@ -291,10 +296,14 @@ def table(rows: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
         totals = [r["total_s"] for r in sel]
         prompt = sum(r["prompt_tokens"] for r in sel)
         reuse = sum(r.get("cached_tokens", 0) for r in sel) / max(1, prompt)
+        hits = "-"
+        if "deadline" in sel[0]:
+            hit = [r for r in sel if r["deadline"]]
+            hits = f"{len(hit)} ({sum(bool(r['text']) for r in hit)} with text)"
         lines.append(
             f"| {who} | {phase} | {len(sel)} | {pct(firsts, 0.5):.2f} s | {pct(firsts, 0.9):.2f} s "
             f"| {pct(totals, 0.5):.2f} s | {pct(totals, 0.9):.2f} s | {100 * reuse:.0f}% "
-            f"| {statistics.median(r['prompt_tokens'] for r in sel):.0f} |"
+            f"| {statistics.median(r['prompt_tokens'] for r in sel):.0f} | {hits} |"
         )
     return "\n".join(lines)
 
@@ -317,6 +326,7 @@ async def run(args: argparse.Namespace) -> int:
         context_tokens=args.context_tokens,
         prompt_cache_mb=args.prompt_cache_mb,
         draft_tokens=args.draft_tokens,
+        completion_timeout=args.completion_timeout,
     )
     service = app.build_service()
     started = time.perf_counter()
@@ -460,6 +470,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompt-cache-mb", type=int, default=512)
     p.add_argument("--draft-tokens", type=int, default=6)
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument(
+        "--completion-timeout",
+        type=float,
+        default=15.0,
+        help="the server's completion deadline (15 s by default); the table counts its hits",
+    )
     p.add_argument("--tasks", type=int, default=12)
     p.add_argument("--max-chars", type=int, default=24, help="typed characters per task")
     p.add_argument("--reference-every", type=int, default=4)

@@ -120,6 +120,8 @@ def load_service(args: argparse.Namespace) -> CodegenService:
         context_tokens=args.context_tokens,
         suffix_tokens=args.suffix_tokens,
         generation_timeout=args.generation_timeout,
+        # Quality, not interactive time: a completion may take as long.
+        completion_timeout=args.generation_timeout,
     )
     service = app.build_service()
     service.host.start_loading()

@@ -159,6 +159,12 @@ class CodegenConfig(Configurable):
     generation_timeout = Float(
         120.0, help="Seconds after which a generation is stopped (finish_reason 'timeout')."
     ).tag(config=True)
+    completion_timeout = Float(
+        15.0,
+        help="Seconds a completion (ghost text) may take, at most generation_timeout "
+        "(0: generation_timeout). One cut by it comes back shorter but whole, or not at "
+        "all (finish_reason 'timeout'); never as a truncated line.",
+    ).tag(config=True)
     fim_family = Unicode(
         "auto",
         help="Fill-in-the-middle template: 'auto' detects it from the vocabulary; or one of "
@@ -268,6 +274,7 @@ class CodegenConfig(Configurable):
             max_candidates=self.max_candidates,
             max_prompt_chars=self.max_request_bytes,
             generation_timeout=self.generation_timeout,
+            completion_timeout=self.completion_timeout,
         )
 
     def host_settings(self) -> HostSettings:

@@ -65,6 +65,8 @@ export interface IRequestRecord {
   generated_tokens: number;
   total_ms: number;
   first_token_ms?: number;
+  /** Why the (first candidate's) generation ended: stop, length, scope, timeout… */
+  finish_reason?: string;
 }
 
 /** A cell of the notebook, as the server expects it (`schemas.Cell`). */

@@ -75,6 +75,7 @@ EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
                     max_concurrent={"type": "integer"},
                     max_queued={"type": "integer"},
                     queue_timeout={"type": "number"},
+                    completion_timeout={"type": "number"},
                 )
             },
             memory={

@@ -14,14 +14,20 @@ from dataclasses import dataclass
 
 from jupyter_codegen.api.schemas import CompleteRequest, Completion
 from jupyter_codegen.completion.analysis import CellAnalysis, analyse
-from jupyter_codegen.completion.postprocess import clean_completion
+from jupyter_codegen.completion.postprocess import CUT_SHORT, clean_completion, shortened
 from jupyter_codegen.completion.prompt import LAYOUTS, FimPrompt, fit_cell, render
 from jupyter_codegen.completion.stopping import StopChecker
 from jupyter_codegen.completion.typethrough import SuggestionMemory
 from jupyter_codegen.context.budget import CountTokens, PromptBudget
 from jupyter_codegen.context.cells import COMMENT_PREFIX
 from jupyter_codegen.context.select import STRATEGIES, select_context
-from jupyter_codegen.engine.base import GenerationRequest, GenerationResult, Segment, StopCheck
+from jupyter_codegen.engine.base import (
+    Candidate,
+    GenerationRequest,
+    GenerationResult,
+    Segment,
+    StopCheck,
+)
 from jupyter_codegen.families import FimTemplate
 
 
@@ -157,7 +163,6 @@ def finish(
 ) -> list[Completion]:
     """The finished candidates, cleaned; without the empty, the cancelled, the
     repeated and, in Python, those that would break a cell that parses."""
-    a = prepared.analysis
     candidates = result.candidates
     req = prepared.request
     if memory and prepared.generation.num_candidates == 1 and candidates and candidates[0].text:
@@ -167,20 +172,10 @@ def finish(
     fits: dict[str, str | None] = {}  # each text through the gate once
     completions: list[Completion] = []
     for number, cand in enumerate(candidates):
-        finished = cand.finish_reason != "length"
-        text = clean_completion(cand.text, a.prefix, a.suffix, finished=finished, scope=a.scope)
-        if cand.finish_reason == "cancelled" or not text.strip():
+        if cand.finish_reason == "cancelled":
             continue
-        # Fewer candidates rather than one that breaks a cell that parses
-        # (but without the end that repeats the suffix, if that one fits).
-        if a.python:
-            if text not in fits:
-                fits[text] = a.gate.variant(text)
-            fitting = fits[text]
-            if fitting is None:
-                continue
-            text = fitting
-        if text in seen:
+        text = _fitting(prepared.analysis, cand, fits)
+        if text is None or text in seen:
             continue
         seen.add(text)
         completions.append(
@@ -192,3 +187,27 @@ def finish(
             )
         )
     return completions
+
+
+def _fitting(a: CellAnalysis, cand: Candidate, fits: dict[str, str | None]) -> str | None:
+    """A candidate's text, cleaned and, in Python, through the parse gate
+    (each text once, remembered in ``fits``); None when nothing of it may be
+    shown. One cut short by the token limit or the deadline comes back
+    shorter but whole (:func:`shortened`), or not at all."""
+    if cand.finish_reason in CUT_SHORT:
+        options = shortened(cand.text, a.prefix.rsplit("\n", 1)[-1])
+    else:
+        options = [(cand.text, True)]
+    for option, finished in options:
+        text = clean_completion(option, a.prefix, a.suffix, finished=finished, scope=a.scope)
+        if not text.strip():
+            continue
+        if not a.python:
+            return text
+        # Fewer candidates rather than one that breaks a cell that parses
+        # (but without the end that repeats the suffix, if that one fits).
+        if text not in fits:
+            fits[text] = a.gate.variant(text)
+        if fits[text] is not None:
+            return fits[text]
+    return None

@@ -64,6 +64,55 @@ def trim_trailing_partial_line(text: str) -> str:
     return text
 
 
+#: Why a generation ended before the model finished it (see :func:`shortened`).
+CUT_SHORT = ("length", "timeout")
+
+
+def whole_ends(line: str, before: str = "") -> list[int]:
+    """Where a line the model did not finish may end, longest first.
+    ``before`` is the text before the cursor on its line: in a comment or a
+    string the cursor was in, at a space (``# the running total|`` may end
+    at each word); in code, just after a bracket or string that closes what
+    the completion opened (``f(a).b(c`` at ``f(a)``). Never after a name, a
+    number or an operator, which may go on (``total = compute_su``)."""
+    start = Lexer().feed(before)
+    ends = []
+    for end in range(len(line), 0, -1):
+        at_space = end < len(line) and line[end].isspace()
+        closes = line[end - 1] in ")]}'\""
+        if not (at_space or closes):
+            continue
+        lexer = Lexer(quote=start.quote, comment=start.comment).feed(line[:end])
+        if lexer.comment or (lexer.quote and lexer.quote == start.quote):
+            whole = at_space  # words of the comment or string the cursor is in
+        else:
+            whole = closes and lexer.depth == 0 and lexer.lowest >= 0 and not lexer.quote
+        text = line[:end].rstrip()
+        if whole and text and not text.endswith("#"):
+            ends.append(end)
+    return ends
+
+
+def shortened(raw: str, before: str = "", limit: int = 8) -> list[tuple[str, bool]]:
+    """What a generation cut short (by the token limit or the deadline) may
+    be shown as, longest first, each with the ``finished`` flag that
+    :func:`clean_completion` takes for it.
+
+    Its whole lines, when it has any: the unfinished last line is dropped
+    (:func:`clean_completion` does that). A single unfinished line is cut
+    where it can end (:func:`whole_ends`, with ``before`` the text before the
+    cursor on its line; in Python the parse gate then has the last word), and
+    otherwise shown not at all: a suggestion comes back shorter but whole,
+    never as a truncated line."""
+    head, _, line = raw.rpartition("\n")
+    if not line.strip() or head.strip():
+        return [(raw, False)]
+    start = len(raw) - len(line)
+    if start:  # the line starts after a newline of the completion's own
+        before = ""
+    return [(raw[: start + end], True) for end in whole_ends(line, before)[:limit]]
+
+
 _CHAT_OPENER = re.compile(
     r"^\s*(sure|certainly|of course|here(?:'s| is| are)|below is|the (?:completed|missing) code)\b",
     re.IGNORECASE,

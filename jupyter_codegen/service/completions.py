@@ -36,7 +36,7 @@ class Completions(ServiceCore):
         )
         engine = self.host.ready_engine()
         settings = PromptSettings(
-            self.template(), self.prompt_budget(), engine.count_tokens, limits.generation_timeout
+            self.template(), self.prompt_budget(), engine.count_tokens, limits.completion_deadline
         )
         return pipeline.prepare(
             req,
@@ -96,6 +96,8 @@ class Completions(ServiceCore):
             stop_check=None,
             expected="",
             num_candidates=1,
+            # Background work, stopped by any request: no completion deadline.
+            timeout_s=self.limits.generation_timeout,
         )
 
     def background_ticket(self, request_id: str | None, kind: str) -> Ticket | None:

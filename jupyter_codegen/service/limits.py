@@ -19,3 +19,12 @@ class ServiceLimits:
     max_candidates: int = 4
     max_prompt_chars: int = 1_000_000
     generation_timeout: float = 120.0
+    #: Seconds a completion may take (0: ``generation_timeout``).
+    completion_timeout: float = 15.0
+
+    @property
+    def completion_deadline(self) -> float:
+        """Seconds a completion may take: the shorter of the two timeouts
+        (0, no limit, where neither is set)."""
+        limits = [t for t in (self.completion_timeout, self.generation_timeout) if t > 0]
+        return min(limits, default=0.0)

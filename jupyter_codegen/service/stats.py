@@ -28,6 +28,8 @@ class RequestStats:
         self.failed = 0
         self.rejected_busy = 0
         self.queue_timeouts = 0
+        #: Generations stopped by their deadline (finish_reason "timeout").
+        self.timed_out = 0
         self.prompt_tokens = 0
         self.cached_tokens = 0
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=20)
@@ -61,9 +63,12 @@ class RequestStats:
             self.completed += 1
         elif outcome == "failed":
             self.failed += 1
+        finish = result.candidates[0].finish_reason if result and result.candidates else None
         if result is not None and outcome != "failed":
             self.prompt_tokens += result.prompt_tokens
             self.cached_tokens += result.cached_tokens
+            if any(c.finish_reason == "timeout" for c in result.candidates):
+                self.timed_out += 1
         total = time.monotonic() - started
         metrics.observe_generation(request.kind, outcome, total, result, timings)
         self.recent.append(
@@ -73,6 +78,7 @@ class RequestStats:
                 "outcome": outcome,
                 "generated_tokens": sum(c.tokens for c in result.candidates) if result else 0,
                 "total_ms": ms(total),
+                **({"finish_reason": finish} if finish else {}),
                 **{k: timings[k] for k in ("first_token_ms", "reuse") if timings and k in timings},
             }
         )
@@ -86,6 +92,7 @@ class RequestStats:
             "failed": self.failed,
             "rejected_busy": self.rejected_busy,
             "queue_timeouts": self.queue_timeouts,
+            "timed_out": self.timed_out,
             "prompt_tokens": self.prompt_tokens,
             "cached_tokens": self.cached_tokens,
             # Of all prompt tokens so far, the share whose computation was reused.

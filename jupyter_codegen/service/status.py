@@ -34,6 +34,8 @@ def status_report(host: ModelHost, limits: ServiceLimits) -> dict[str, Any]:
             "max_concurrent": host.max_concurrent,
             "max_queued": host.max_queued,
             "queue_timeout": host.queue_timeout,
+            # Seconds a completion may take (0: no limit).
+            "completion_timeout": limits.completion_deadline,
         },
         "memory": memory(),
         "requests": host.report(),

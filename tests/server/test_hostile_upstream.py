@@ -27,7 +27,7 @@ from scripted_upstream import (
     scripted_upstream,
     start_chunked,
 )
-from test_remote import AVERAGE, call, error_of, ready
+from test_remote import AVERAGE, IN_COMMENT, call, error_of, ready
 
 from jupyter_codegen.engine.remote import health as health_module
 
@@ -90,7 +90,7 @@ def endless(hostile: Scripted, codegen_config: dict) -> Iterator[threading.Event
     def script(h: Handler) -> None:
         start_chunked(h)
         while not until.is_set():
-            chunk(h, event("x") + "\n\n")
+            chunk(h, event("x ") + "\n\n")
 
     hostile.script = script
     yield until
@@ -102,10 +102,10 @@ async def test_an_upstream_that_ignores_max_tokens_is_closed_at_the_limit(
 ) -> None:
     await ready(jp_fetch)
     started = time.monotonic()
-    reply = await call(jp_fetch, "complete", {**AVERAGE, "max_tokens": 16, "language": "r"})
+    reply = await call(jp_fetch, "complete", {**IN_COMMENT, "max_tokens": 16})
     assert time.monotonic() - started < 5
     assert reply["timings"]["generated_tokens"] == 16
-    assert [c["text"] for c in reply["completions"]] == ["x" * 16]
+    assert [c["text"] for c in reply["completions"]] == [" ".join(["x"] * 16)]
     assert hostile.disconnected.wait(5)
     assert (await call(jp_fetch, "status"))["requests"]["active"] == 0
 

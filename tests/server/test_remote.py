@@ -24,6 +24,10 @@ AVERAGE = {
     "prefix": "def average(nums):\n    total = 0\n    for n in nums:\n        ",
     "suffix": "\n    return total / len(nums)\n",
 }
+# The cursor in a comment: a line the token limit cuts comes back up to its
+# last whole word (the tiny model's noise, in another language than Python: no
+# parse gate).
+IN_COMMENT = {**AVERAGE, "prefix": AVERAGE["prefix"] + "# then ", "language": "r"}
 EXPLAIN = {"code": "def f(x):\n    return x * 2\n"}
 KEY = "sk-test-7f3a9c"
 
@@ -140,12 +144,11 @@ async def test_completion_not_streamed(jp_fetch) -> None:
 
 async def test_completion_streamed(jp_fetch) -> None:
     await ready(jp_fetch)
-    events = await stream(jp_fetch, "complete", {**AVERAGE, "max_tokens": 16, "language": "r"})
+    events = await stream(jp_fetch, "complete", {**IN_COMMENT, "max_tokens": 16})
     names = [name for name, _ in events]
     assert names[-1] == "done" and names.count("completion") >= 2, names
     texts = [data["text"] for name, data in events if name == "completion"]
     done = events[-1][1]
-    # Another language than Python: no parse gate, so the candidate is kept.
     [completion] = done["completions"]
     assert texts[-1].startswith(completion["text"]) and completion["text"]
     assert done["timings"]["generated_tokens"] == 16
@@ -321,10 +324,11 @@ async def test_a_refused_key_gives_502_without_the_key(wrong_key, proxy: Proxy, 
 async def test_several_candidates_are_several_requests(proxy: Proxy, jp_fetch) -> None:
     await ready(jp_fetch)
     proxy.authorizations.clear()
-    reply = await call(jp_fetch, "complete", {**AVERAGE, "max_tokens": 5, "n": 3, "language": "r"})
+    reply = await call(jp_fetch, "complete", {**IN_COMMENT, "max_tokens": 5, "n": 3})
     # transformers serve ignores n: each candidate had its own request.
     assert len(proxy.authorizations) == 3
-    assert 1 <= len(reply["completions"]) <= 3
+    # (a sampled candidate with no whole word in its five tokens is dropped)
+    assert len(reply["completions"]) <= 3
     assert reply["timings"]["generated_tokens"] == 15
 
 

@@ -107,15 +107,17 @@ def test_the_base_install_serves_through_the_remote_engine_without_torch(
 
             # Then completions and explanations are served
             body = {
-                "prefix": "def average(nums):\n    total = 0\n    for n in nums:\n        ",
+                # in a comment: a line the token limit cuts ends at a whole word
+                "prefix": "def average(nums):\n    total = 0\n    for n in nums:\n        # ",
                 "suffix": "\n    return total / len(nums)\n",
-                "max_tokens": 6,
+                "max_tokens": 16,
                 "language": "r",
             }
             code, reply = request(port, "jupyter-codegen/complete", body)
             assert code == 200, reply
             completion = json.loads(reply)
-            assert completion["timings"]["generated_tokens"] == 6 and completion["completions"]
+            assert completion["timings"]["generated_tokens"] == 16, completion
+            assert completion["completions"], completion
             code, reply = request(
                 port, "jupyter-codegen/explain", {"code": "x = 1", "max_tokens": 6, "stream": True}
             )

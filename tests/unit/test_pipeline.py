@@ -123,3 +123,66 @@ def test_the_stop_check_ends_a_candidate_that_leaves_its_block() -> None:
         options=CompletionOptions(early_stop=False),
     )
     assert unstopped.generation.stop_check is None
+
+
+@pytest.mark.parametrize("reason", ["timeout", "length"])
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "raw", "expected"),
+    [
+        # one line cut mid-way comes back up to where it can end, if the cell parses
+        (
+            "import pandas as pd\ndf = pd.DataFrame()\nout = ",
+            "",
+            "df.groupby('a').agg(",
+            ["df.groupby('a')"],
+        ),
+        ("x = ", "", "f(1, 2) + g(", ["f(1, 2)"]),
+        # nowhere to end: no suggestion rather than a cut-off name
+        ("x = ", "", "compute_su", []),
+        ("x = ", "", "[1, 2", []),
+        # whole lines of a block stay; the cut-off line goes
+        (
+            CELL_BEFORE,
+            CELL_AFTER,
+            "total += n\n        count += 1\n        if n > ma",
+            ["total += n\n        count += 1"],
+        ),
+        # a block header left without its body goes with it
+        (CELL_BEFORE, CELL_AFTER, "total += n\n        if n > 0:\n            ", ["total += n"]),
+    ],
+)
+def test_a_candidate_cut_short_comes_back_shorter_but_whole(
+    reason: str, prefix: str, suffix: str, raw: str, expected: list[str]
+) -> None:
+    req = CompleteRequest(prefix=prefix, suffix=suffix)
+    prepared = pipeline.prepare(req, SETTINGS, max_tokens=16, candidates=1)
+    result = GenerationResult([Candidate(raw, reason, 9)], prompt_tokens=50)
+    completions = pipeline.finish(prepared, result)
+    assert [c.text for c in completions] == expected
+    assert all(c.finish_reason == reason for c in completions)
+    # and every one that comes back leaves the cell parsing
+    for c in completions:
+        compile(prefix + c.text + suffix, "<cell>", "exec")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("sapply(df, mean) |> ro", ["sapply(df, mean)"]),
+        ("sapply(df, me", []),
+    ],
+)
+def test_outside_python_a_line_cut_short_ends_where_its_brackets_close(
+    raw: str, expected: list[str]
+) -> None:
+    req = CompleteRequest(prefix="means <- ", language="r")
+    prepared = pipeline.prepare(req, SETTINGS, max_tokens=16, candidates=1)
+    result = GenerationResult([Candidate(raw, "timeout", 9)], prompt_tokens=50)
+    assert [c.text for c in pipeline.finish(prepared, result)] == expected
+
+
+def test_a_finished_candidate_is_not_shortened() -> None:
+    req = CompleteRequest(prefix="x = ", suffix="")
+    prepared = pipeline.prepare(req, SETTINGS, max_tokens=16, candidates=1)
+    result = GenerationResult([Candidate("f(1, 2) + g(3)", "stop", 9)], prompt_tokens=50)
+    assert [c.text for c in pipeline.finish(prepared, result)] == ["f(1, 2) + g(3)"]

@@ -10,9 +10,11 @@ from jupyter_codegen.completion.postprocess import (
     cut_at_suffix_repeat,
     keeps_parsing,
     parsing_variant,
+    shortened,
     strip_chat,
     trim_suffix_overlap,
     trim_trailing_partial_line,
+    whole_ends,
 )
 from jupyter_codegen.completion.scope import completion_scope, is_mid_line, scope_end
 from jupyter_codegen.completion.stopping import should_stop
@@ -237,3 +239,61 @@ def test_keeps_parsing(prefix: str, text: str, suffix: str, keeps: bool) -> None
 )
 def test_parsing_variant(prefix: str, text: str, suffix: str, expected: str | None) -> None:
     assert parsing_variant(prefix, text, suffix) == expected
+
+
+@pytest.mark.parametrize(
+    ("before", "line", "ends"),
+    [
+        # code: after a bracket or string that closes what the line opened
+        ("out = ", "df.groupby('a').agg(", ["df.groupby('a')"]),
+        ("", "print(f(x), g(y)) + h(", ["print(f(x), g(y))"]),
+        ("", "x = [1, 2][0]", ["x = [1, 2][0]", "x = [1, 2]"]),
+        ("", "name = 'Ada' + last", ["name = 'Ada'"]),
+        ("x = 'abc", "def' + y(", ["def'"]),
+        # a name, a number or an operator may go on: nowhere
+        ("", "total = compute_su", []),
+        ("", "x = 1.", []),
+        ("", "x = a +", []),
+        # inside an open bracket, or a string the completion opened: nowhere
+        ("", "f(a, (b)", []),
+        ("", "s = 'it)", []),
+        ("", "s = 'it)'", ["s = 'it)'"]),
+        # a bracket the line did not open (the suffix's) is not an end
+        ("print(", "x)", []),
+        # a comment ends anywhere between words, the code before it after a bracket
+        ("", "y = f(x)  # see (a) and", ["y = f(x)  # see (a)", "y = f(x)  # see", "y = f(x)"]),
+        ("# the running ", "total of the sa", ["total of the", "total of", "total"]),
+        # so do the words of the string the cursor is in
+        ("print('hello ", "big wide wo", ["big wide", "big"]),
+        ("", "", []),
+    ],
+)
+def test_whole_ends(before: str, line: str, ends: list[str]) -> None:
+    assert [line[:end] for end in whole_ends(line, before)] == ends
+
+
+@pytest.mark.parametrize(
+    ("raw", "options"),
+    [
+        # whole lines: cleaned as unfinished (the partial last line dropped)
+        ("a = 1\nb = f(", [("a = 1\nb = f(", False)]),
+        ("a = 1\n", [("a = 1\n", False)]),
+        # one unfinished line: cut where it can end, longest first
+        ("y = f(x).g(", [("y = f(x)", True)]),
+        ("\n    y = f(x)[0] + z", [("\n    y = f(x)[0]", True), ("\n    y = f(x)", True)]),
+        ("means <- sapply(df, mean) |> ro", [("means <- sapply(df, mean)", True)]),
+        ("total = compute_su", []),
+    ],
+)
+def test_shortened(raw: str, options: list[tuple[str, bool]]) -> None:
+    assert shortened(raw) == options
+
+
+def test_shortened_reads_the_cursor_line_only_for_the_first_line() -> None:
+    # in a comment at the cursor, words end; on a new line, code rules again
+    assert shortened("total of the sa", "# the running ") == [
+        ("total of the", True),
+        ("total of", True),
+        ("total", True),
+    ]
+    assert shortened("\ntotal of the sa", "# the running ") == []
