@@ -21,7 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .proposals import Streamed, load_service, meta_of, stream, table, timing_table, write_results
+from .proposals import (
+    Streamed,
+    load_service,
+    meta_of,
+    prefetch_fix,
+    stream,
+    table,
+    timing_table,
+    write_results,
+)
 from .runner import KernelRunner
 
 
@@ -58,6 +67,12 @@ def main(h: Harness, argv: list[str] | None = None) -> int:
     run_.add_argument("--quantize", default="auto")
     run_.add_argument("--prompts", default="ours,peer", type=lambda s: s.split(","))
     run_.add_argument("--max-tokens", type=int, default=0, help="0: the endpoint's default")
+    run_.add_argument(
+        "--prefetch",
+        action="store_true",
+        help="fix only: prefetch each fix's prompt first, as the frontend does when the "
+        "error appears (untimed), then time the click",
+    )
     args = p.parse_args(argv)
     ids = args.ids
     items = [x for x in h.items if not ids or x.id in ids]
@@ -101,10 +116,15 @@ async def run(h: Harness, args: argparse.Namespace, items: list[Any]) -> int:
                     body = ours if prompt == "ours" else h.peer_request(ours)
                     if args.max_tokens:
                         body = {**body, "max_tokens": args.max_tokens}
+                    prefetched = None
+                    if args.prefetch and h.kind == "fix":
+                        prefetched = await prefetch_fix(service, body)
                     got = await stream(service, h.kind, body, h.has_words)
                     row = {"id": item.id, "prompt": prompt, **h.score(runner, item, got)}
                     row |= {"first_words_s": got.first_words_s, "total_s": got.total_s}
                     row["timings"] = got.reply.get("timings", {})
+                    if prefetched is not None:
+                        row["prefetch_s"] = prefetched
                     rows.append(row)
                     first = got.first_words_s
                     print(

@@ -13,6 +13,9 @@
  * and re-runs the changed cells and the failing one when "Re-run" is checked
  * (the `fixRerun` setting is its default); Discard leaves the notebook as it
  * was. Nothing is written into the notebook before Apply.
+ *
+ * When a new error output appears, its fix's prompt is prefetched
+ * (fixPrefetch.ts), so that the click's first words come quickly.
  */
 import {
   JupyterFrontEnd,
@@ -26,6 +29,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
 
 import { FixButtons } from './fixButtons';
+import { FixPrefetcher } from './fixPrefetch';
 import { FixSession } from './fixSession';
 import { fixTargetOf, IFixTarget } from './fixTarget';
 import { prepareFix } from './fixRequest';
@@ -71,7 +75,11 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
       rerun: false,
       liveContext: true
     };
+    const prefetcher = new FixPrefetcher((panel, cell, error) =>
+      prepareFix(panel, cell, error, settings, languages)
+    );
     watchSettings(settingRegistry, composite => {
+      prefetcher.prefetch = composite.prefetch !== false;
       settings.maxTokens = (composite.fixMaxTokens as number) ?? 1024;
       settings.rerun = (composite.fixRerun as boolean) ?? false;
       settings.liveContext = (composite.liveContext as boolean) ?? true;
@@ -127,7 +135,8 @@ export const fixPlugin: JupyterFrontEndPlugin<void> = {
     const buttons = new FixButtons(
       (panel, cell, output) => void fix({ panel, cell, output }),
       trans,
-      keysOf
+      keysOf,
+      (panel, cell, output) => prefetcher.schedule(panel, cell, output)
     );
     notebooks.widgetAdded.connect((_, panel) => buttons.watch(panel));
     notebooks.forEach(panel => buttons.watch(panel));

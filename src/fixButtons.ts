@@ -25,7 +25,13 @@ export class FixButtons {
       output: number
     ) => void,
     private _trans: TranslationBundle,
-    private _keys: () => string
+    private _keys: () => string,
+    /** An error output appeared (not one the cell held when first seen). */
+    private _onNewError: (
+      panel: NotebookPanel,
+      cell: CodeCell,
+      output: number
+    ) => void = () => undefined
   ) {}
 
   /** Decorate the cells of `panel`, now and as cells are added. */
@@ -57,14 +63,21 @@ export class FixButtons {
       return;
     }
     this._hooked.add(cell);
-    const update = () => this._decorate(panel, cell);
+    const update = () => this._decorate(panel, cell, true);
     cell.outputArea.outputLengthChanged.connect(update);
     cell.model.outputs.changed.connect(() => requestAnimationFrame(update));
-    update();
+    this._decorate(panel, cell, false);
   }
 
-  /** A button on each error output of `cell`, and on no other output. */
-  private _decorate(panel: NotebookPanel, cell: CodeCell): void {
+  /**
+   * A button on each error output of `cell`, and on no other output; `fresh`:
+   * the outputs changed since the cell was first seen.
+   */
+  private _decorate(
+    panel: NotebookPanel,
+    cell: CodeCell,
+    fresh: boolean
+  ): void {
     if (cell.isDisposed) {
       return;
     }
@@ -81,6 +94,9 @@ export class FixButtons {
         const widget = this._button(panel, cell, child as Panel);
         (child as Panel).addWidget(widget);
         this._buttons.set(child, widget);
+        if (fresh) {
+          this._onNewError(panel, cell, index);
+        }
       } else if (!isError && button) {
         button.dispose();
         this._buttons.delete(child);

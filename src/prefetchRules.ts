@@ -194,6 +194,21 @@ export class PowerSignals {
   }
 }
 
+/** The power and data signals of this browser. */
+export function browserPowerSignals(): PowerSignals {
+  return new PowerSignals({
+    // getBattery and connection are not in every browser (nor in TS's DOM types).
+    navigator:
+      typeof navigator === 'undefined'
+        ? undefined
+        : (navigator as IPowerSources['navigator']),
+    matchMedia:
+      typeof window === 'undefined' || !window.matchMedia
+        ? undefined
+        : query => window.matchMedia(query)
+  });
+}
+
 /** The user's choices and the place a prefetch would be made for. */
 export interface IPrefetchConditions {
   /** The `prefetch` setting. */

@@ -13,11 +13,10 @@ import { fetchStatus, requestAPI } from './api';
 import { snapshotOf } from './completion';
 import { sessionContextOf, snapshotNamespace } from './notebook';
 import {
+  browserPowerSignals,
   Debouncer,
   kernelAtRest,
   lastPrompts,
-  IPowerSources,
-  PowerSignals,
   PREFETCH_DEBOUNCE_MS,
   prefetchRequestId,
   PromptMemory,
@@ -60,24 +59,12 @@ export class Prefetcher {
   /** When our own prefetch in flight was last stopped for a newer one. */
   private _supersededAt = -Infinity;
   private _waitingKernel: ISessionContext | null = null;
-  private _power: PowerSignals;
+  private _power = browserPowerSignals();
 
   constructor(
     private _current: () => Widget | null,
     private _isFileEditor: (widget: Widget) => boolean
-  ) {
-    this._power = new PowerSignals({
-      // getBattery and connection are not in every browser (nor in TS's DOM types).
-      navigator:
-        typeof navigator === 'undefined'
-          ? undefined
-          : (navigator as IPowerSources['navigator']),
-      matchMedia:
-        typeof window === 'undefined' || !window.matchMedia
-          ? undefined
-          : query => window.matchMedia(query)
-    });
-  }
+  ) {}
 
   /**
    * The current document or its active cell changed: what was being

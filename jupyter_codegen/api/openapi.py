@@ -153,16 +153,23 @@ OPERATIONS: dict[str, tuple[str, str, tuple[int, ...]]] = {
         "Compute a completion's prompt ahead of the first keystroke, at low priority.",
         (400, 403, 413, 500, 502, 503, 504),
     ),
+    "prefetch/fix": (
+        "prefetchFix",
+        "Compute a fix's prompt when the error appears, before Fix is clicked, at low priority.",
+        (400, 403, 413, 500, 502, 503, 504),
+    ),
     "cancel": ("cancel", "Cancel the generation with this request_id.", (400, 403, 413, 500)),
 }
 GETS = {"status": "StatusReply", "openapi.json": "OpenAPIDocument"}
-#: The POSTs whose body is another route's request model.
-BODIES = {"prefetch": "CompleteRequest"}
+#: The POSTs whose body is another route's request model, or whose reply is.
+BODIES = {"prefetch": "CompleteRequest", "prefetch/fix": "FixRequest"}
+REPLY_MODELS = {"prefetch/fix": "PrefetchReply"}
 
 
 def _operation(route: str) -> dict[str, Any]:
     operation_id, summary, errors = OPERATIONS[route]
-    content = _json(ref(GETS.get(route, f"{route.capitalize()}Reply")))
+    reply = GETS.get(route) or REPLY_MODELS.get(route, f"{route.capitalize()}Reply")
+    content = _json(ref(reply))
     description = "The reply."
     if route in STREAMS:
         content["text/event-stream"] = {"schema": ref(_stream_name(route))}

@@ -16,6 +16,7 @@ from jupyter_codegen.server.handlers import (
     EditHandler,
     ExplainHandler,
     FixHandler,
+    FixPrefetchHandler,
     GenerateHandler,
     OpenAPIHandler,
     PrefetchHandler,
@@ -64,6 +65,7 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/fix", FixHandler, deps),
                 (f"/{NAMESPACE}/edit", EditHandler, deps),
                 (f"/{NAMESPACE}/prefetch", PrefetchHandler, deps),
+                (f"/{NAMESPACE}/prefetch/fix", FixPrefetchHandler, deps),
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )

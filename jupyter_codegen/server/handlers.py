@@ -29,6 +29,7 @@ from jupyter_codegen.api.schemas import (
     ExplainRequest,
     FixRequest,
     GenerateRequest,
+    PrefetchReply,
     decode_json,
     parse_request,
 )
@@ -268,18 +269,34 @@ class PrefetchHandler(CodegenHandler):
 
     kind = "prefetch"
 
+    def start(self) -> Awaitable[PrefetchReply]:
+        """Parse the request, take a background ticket (None while the model
+        is busy) and start the prefetch."""
+        req = self.read_request(CompleteRequest)
+        self._ticket = self.service.background_ticket(req.request_id, self.kind)
+        return self.service.prefetch(req, self._ticket)
+
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        ticket: Ticket | None = None
         try:
-            req = self.read_request(CompleteRequest)
-            ticket = self._ticket = self.service.background_ticket(req.request_id, self.kind)
-            self.finish((await self.service.prefetch(req, ticket)).model_dump_json())
+            self.finish((await self.start()).model_dump_json())
         except Exception as exc:
-            if ticket is not None:
-                self.service.release(ticket)
+            if self._ticket is not None:
+                self.service.release(self._ticket)
             self.reply_error(exc)
+
+
+class FixPrefetchHandler(PrefetchHandler):
+    """``POST /prefetch/fix``: a fix request's prompt, computed when the error
+    appears, before the Fix button is clicked; as ``/prefetch``."""
+
+    kind = "prefetch_fix"
+
+    def start(self) -> Awaitable[PrefetchReply]:
+        req = self.read_request(FixRequest)
+        self._ticket = self.service.background_ticket(req.request_id, self.kind)
+        return self.service.prefetch_fix(req, self._ticket)
 
 
 class CancelHandler(CodegenHandler):

@@ -4,6 +4,7 @@ their prompts and replies are :mod:`jupyter_codegen.chat`'s."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from jupyter_codegen.api.schemas import (
     FixRequest,
     GenerateReply,
     GenerateRequest,
+    PrefetchReply,
 )
 from jupyter_codegen.chat.edit import Selected, read_edit
 from jupyter_codegen.chat.fix import Diagnosis, read_fix
@@ -113,6 +115,19 @@ class Chats(ServiceCore):
             *(c.source for c in (*req.cells_before, *req.cells_after)),
         )
         return fix_generation(req, self._chat_settings(), self._chat_tokens(req.max_tokens))
+
+    def prepare_fix_prefetch(self, req: FixRequest) -> GenerationRequest:
+        """The computation a fix prefetch runs: the prompt :meth:`fix` would
+        send for ``req``, with nothing generated."""
+        gen, _ = self.prepare_fix(req)
+        # Background work, stopped by any request: no deadline of its own.
+        return dataclasses.replace(gen, max_new_tokens=0, timeout_s=self.limits.generation_timeout)
+
+    async def prefetch_fix(self, req: FixRequest, ticket: Ticket | None) -> PrefetchReply:
+        """Warm the prompt cache for a fix of ``req``'s error, so that the
+        Fix button's first words come without the prompt's computation
+        (:meth:`~ServiceCore._prefetch`)."""
+        return await self._prefetch(ticket, self.prepare_fix_prefetch, req)
 
     def _fix_reply(self, req: FixRequest, timed: Timed) -> FixReply:
         text, reason = self._first(timed)

@@ -14,7 +14,6 @@ from jupyter_codegen.completion.pipeline import (
     PromptSettings,
 )
 from jupyter_codegen.engine.base import GenerationRequest
-from jupyter_codegen.errors import HostBusy
 from jupyter_codegen.service.core import Events, ServiceCore
 from jupyter_codegen.service.host import Ticket, Timed
 
@@ -100,26 +99,7 @@ class Completions(ServiceCore):
             timeout_s=self.limits.generation_timeout,
         )
 
-    def background_ticket(self, request_id: str | None, kind: str) -> Ticket | None:
-        """A ticket for background work, or None while the model is busy."""
-        try:
-            return self.ticket(request_id, kind, background=True)
-        except HostBusy:
-            return None
-
     async def prefetch(self, req: CompleteRequest, ticket: Ticket | None) -> PrefetchReply:
-        """Warm the prompt cache for completions at the cursor of ``req``: at
-        low priority (``ticket`` is background work, which any other request
-        cancels within one layer; what it computed by then stays cached).
-        Without a ticket (the model was busy) nothing is done."""
-        if ticket is None:
-            return PrefetchReply(prefetched=False, model=self.host.name, timings={})
-        gen = await self._prepared(ticket, self.prepare_prefetch, req)
-        timed = await self.host.run(gen, ticket)
-        # Nothing computed: cancelled, or an engine with nowhere to keep it.
-        computed = timed.timings.get("prompt_tokens", 0) > 0
-        return PrefetchReply(
-            prefetched=computed and not ticket.cancelled.is_set(),
-            model=self.host.name,
-            timings=timed.timings,
-        )
+        """Warm the prompt cache for completions at the cursor of ``req``
+        (:meth:`~ServiceCore._prefetch`)."""
+        return await self._prefetch(ticket, self.prepare_prefetch, req)

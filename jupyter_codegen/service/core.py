@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from jupyter_codegen.api.schemas import PrefetchReply
 from jupyter_codegen.chat.pipeline import (
     ChatSettings,
 )
@@ -19,8 +20,8 @@ from jupyter_codegen.completion.pipeline import (
 )
 from jupyter_codegen.completion.typethrough import SuggestionMemory
 from jupyter_codegen.context.budget import PromptBudget
-from jupyter_codegen.engine.base import FinishReason
-from jupyter_codegen.errors import RequestError
+from jupyter_codegen.engine.base import FinishReason, GenerationRequest
+from jupyter_codegen.errors import HostBusy, RequestError
 from jupyter_codegen.families import TEMPLATES_BY_FAMILY, FimTemplate
 from jupyter_codegen.service.host import ModelHost, Ticket, Timed
 from jupyter_codegen.service.limits import ServiceLimits
@@ -112,6 +113,33 @@ class ServiceCore:
         except BaseException:
             self.release(ticket)
             raise
+
+    async def _prefetch(
+        self, ticket: Ticket | None, prepare: Callable[..., GenerationRequest], *args: Any
+    ) -> PrefetchReply:
+        """Warm the prompt cache with the prompt of ``prepare(*args)`` (a
+        prefill-only generation) at low priority: ``ticket`` is background
+        work, which any other request cancels within one layer; what it
+        computed by then stays cached. Without a ticket (the model was busy)
+        nothing is done."""
+        if ticket is None:
+            return PrefetchReply(prefetched=False, model=self.host.name, timings={})
+        gen = await self._prepared(ticket, prepare, *args)
+        timed = await self.host.run(gen, ticket)
+        # Nothing computed: cancelled, or an engine with nowhere to keep it.
+        computed = timed.timings.get("prompt_tokens", 0) > 0
+        return PrefetchReply(
+            prefetched=computed and not ticket.cancelled.is_set(),
+            model=self.host.name,
+            timings=timed.timings,
+        )
+
+    def background_ticket(self, request_id: str | None, kind: str) -> Ticket | None:
+        """A ticket for background work, or None while the model is busy."""
+        try:
+            return self.ticket(request_id, kind, background=True)
+        except HostBusy:
+            return None
 
     def _check_size(self, *texts: str) -> None:
         total = sum(len(t) for t in texts)

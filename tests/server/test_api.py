@@ -21,6 +21,10 @@ ROUTES = {
     "complete": ["POST"],
     "explain": ["POST"],
     "generate": ["POST"],
+    "fix": ["POST"],
+    "edit": ["POST"],
+    "prefetch": ["POST"],
+    "prefetch/fix": ["POST"],
     "cancel": ["POST"],
 }
 AVERAGE = {

@@ -24,6 +24,7 @@ ROUTES = [
     "fix",
     "edit",
     "prefetch",
+    "prefetch/fix",
     "cancel",
 ]
 #: Not loading the model: these tests need only the routes.

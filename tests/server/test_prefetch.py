@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from test_fix_edit_api import FIX
 
 CELL = {
     "prefix": "import json\n\ndef load(path):\n    with open(path) as fh:\n        return ",
@@ -52,6 +53,24 @@ async def test_a_prefetch_computes_the_prompt_the_first_keystroke_reuses(jp_fetc
     assert typed["timings"]["cached_tokens"] >= timings["prompt_tokens"] - 3
 
 
+async def test_a_fix_prefetch_computes_the_prompt_the_fix_reuses(jp_fetch) -> None:
+    await ready(jp_fetch)
+    # When the error appears, the frontend prefetches the fix the Fix button would ask
+    prefetch = await post(jp_fetch, "prefetch/fix", FIX)
+    assert prefetch["prefetched"] is True
+    timings = prefetch["timings"]
+    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 100
+    # Then the click's fix finds its whole prompt computed, but for its last tokens
+    fixed = await post(jp_fetch, "fix", {**FIX, "max_tokens": 2})
+    assert fixed["timings"]["prompt_tokens"] == timings["prompt_tokens"]
+    assert fixed["timings"]["cached_tokens"] >= timings["prompt_tokens"] - 3
+    # While another error's fix shares only the system prompt and the cells
+    other = {**FIX, "error": {**FIX["error"], "evalue": "'qty'"}, "max_tokens": 2}
+    assert (await post(jp_fetch, "fix", other))["timings"]["cached_tokens"] < timings[
+        "prompt_tokens"
+    ] - 3
+
+
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
 async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) -> None:
     await ready(jp_fetch)
@@ -74,7 +93,10 @@ async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) ->
 
 
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
-async def test_a_prefetch_waits_for_nobody_and_stops_nobody(jp_fetch, jp_serverapp) -> None:
+@pytest.mark.parametrize(("route", "body"), [("prefetch", CELL), ("prefetch/fix", FIX)])
+async def test_a_prefetch_waits_for_nobody_and_stops_nobody(
+    jp_fetch, jp_serverapp, route: str, body: dict
+) -> None:
     await ready(jp_fetch)
     service = codegen_app(jp_serverapp).service
     explain = asyncio.ensure_future(
@@ -84,7 +106,7 @@ async def test_a_prefetch_waits_for_nobody_and_stops_nobody(jp_fetch, jp_servera
     while service.host.report()["active"] == 0:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.01)
-    skipped = await post(jp_fetch, "prefetch", CELL)
+    skipped = await post(jp_fetch, route, body)
     assert skipped == {"prefetched": False, "model": skipped["model"], "timings": {}}
     assert service.cancel("busy")
     assert (await asyncio.wait_for(explain, 30))["finish_reason"] == "cancelled"

@@ -149,6 +149,14 @@ def test_the_proposal_tables_give_pass_rates_and_times_per_prompt() -> None:
         "| ours | 1.00 | 3.00 | 4.00 | 6.00 |",
         "| peer | 0.50 | 0.50 | 1.00 | 2.00 |",
     ]
+    # a run that prefetched each fix before the click says how long that took
+    prefetched = [{**r, "prefetch_s": 2.0 if r["id"] == "a" else 3.0} for r in rows]
+    times = timing_table(prefetched, ["ours", "peer"])
+    assert times[0].endswith("| prefetch before the click p50 s |")
+    assert times[2:] == [
+        "| ours | 1.00 | 3.00 | 4.00 | 6.00 | 2.00 |",
+        "| peer | 0.50 | 0.50 | 1.00 | 2.00 | 2.00 |",
+    ]
 
 
 @pytest.mark.parametrize("kind", ["fix", "edit"])
@@ -177,3 +185,22 @@ def test_the_fix_and_edit_runs_score_both_prompts_on_a_tiny_model(
     assert all(r["total_s"] > 0 for r in rows)
     report = next(tmp_path.glob(f"{kind}-*.md")).read_text()
     assert "| all | 1 | 0.0 | 0.0 |" in report and "first words p50 s" in report
+
+
+def test_a_fix_run_with_prefetch_reuses_each_prefetched_prompt(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evals.proposals
+    from evals.fix import CASES
+    from evals.fix.__main__ import main as fix_main
+
+    monkeypatch.setattr(evals.proposals, "RESULTS", tmp_path)
+    # When a case's fix is prefetched (as when its error appears), then asked
+    args = ["run", "--ids", CASES[0].id, "--model", str(tiny_model_dir), "--max-tokens", "4"]
+    assert fix_main([*args, "--prompts", "ours", "--prefetch"]) == 0
+    # Then the click found its prompt computed, but for its last tokens
+    [row] = json.loads(next(tmp_path.glob("fix-*.json")).read_text())["rows"]
+    assert row["prefetch_s"] > 0
+    timings = row["timings"]
+    assert timings["cached_tokens"] >= timings["prompt_tokens"] - 3
+    assert "prefetch before the click p50 s" in next(tmp_path.glob("fix-*.md")).read_text()
