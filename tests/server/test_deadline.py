@@ -5,11 +5,8 @@ by it becomes is table-tested in ``tests/unit/test_pipeline.py``."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-
 import pytest
+from test_prefetch import post, ready
 
 CELL = {
     "prefix": "import json\n\ndef load(path):\n    with open(path) as fh:\n        return ",
@@ -17,21 +14,6 @@ CELL = {
     "path": "deadline.ipynb",
     "max_tokens": 32,
 }
-
-
-async def ready(jp_fetch) -> dict:
-    deadline = time.monotonic() + 60
-    while True:
-        status = json.loads((await jp_fetch("jupyter-codegen", "status")).body)
-        if status["state"] == "ready":
-            return status
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
-
-
-async def post(jp_fetch, route: str, body: dict) -> dict:
-    resp = await jp_fetch("jupyter-codegen", route, method="POST", body=json.dumps(body))
-    return json.loads(resp.body)
 
 
 async def requests(jp_fetch) -> dict:

@@ -50,6 +50,34 @@ export async function serverStatus(
   return (await reply.json()) as IServerStatus;
 }
 
+/**
+ * Wait until the server has cancelled a request since its count was
+ * `before`, and check that its latest request of `kind` is the cancelled one:
+ * the server stopped generating, not just the page listening.
+ */
+export async function expectCancelledOnServer(
+  request: APIRequestContext,
+  baseURL: string,
+  before: number,
+  kind: string
+): Promise<void> {
+  await expect
+    .poll(async () => (await serverStatus(request, baseURL)).requests.cancelled)
+    .toBeGreaterThan(before);
+  const recent = (await serverStatus(request, baseURL)).requests.recent;
+  expect(recent.filter(r => r.kind === kind).pop()!.outcome).toBe('cancelled');
+}
+
+/** Choose "Explain Code" in cell `index`'s context menu. */
+export async function explainFromContextMenu(
+  page: IJupyterLabPageFixture,
+  index: number
+): Promise<void> {
+  await page.notebook.leaveCellEditingMode(index);
+  await (await page.notebook.getCellLocator(index))!.click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Explain Code' }).click();
+}
+
 /** Wait until the server's model has loaded (the embedded one may be converting). */
 export async function waitModelReady(
   request: APIRequestContext,

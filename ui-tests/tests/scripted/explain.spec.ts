@@ -1,6 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
 
 import {
+  expectCancelledOnServer,
+  explainFromContextMenu,
   notebookWith,
   screenshot,
   serverStatus,
@@ -30,9 +32,7 @@ test.describe('Explain (scripted model)', () => {
     // Given a code cell
     await notebookWith(page, [CODE]);
     // When "Explain Code" is chosen from the cell's context menu
-    await page.notebook.leaveCellEditingMode(0);
-    await (await page.notebook.getCellLocator(0))!.click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'Explain Code' }).click();
+    await explainFromContextMenu(page, 0);
     // Then the panel opens on the code
     const panel = page.locator(PANEL);
     await expect(panel).toBeVisible();
@@ -82,16 +82,7 @@ test.describe('Explain (scripted model)', () => {
     await expect(entry.locator('.jp-codegen-ExplainBody')).not.toContainText(
       'Step 59'
     );
-    // The server stopped generating, not just the panel listening
-    await expect
-      .poll(
-        async () => (await serverStatus(request, baseURL!)).requests.cancelled
-      )
-      .toBeGreaterThan(before);
-    const recent = (await serverStatus(request, baseURL!)).requests.recent;
-    expect(recent.filter(r => r.kind === 'explain').pop()!.outcome).toBe(
-      'cancelled'
-    );
+    await expectCancelledOnServer(request, baseURL!, before, 'explain');
   });
 
   test('Stop stops an answer on the server, and Ask waits while it streams', async ({
@@ -117,14 +108,6 @@ test.describe('Explain (scripted model)', () => {
     await page.locator(STOP).click();
     await expect(entry).toHaveAttribute('data-state', 'stopped');
     await expect(page.locator(ASK)).toBeEnabled();
-    await expect
-      .poll(
-        async () => (await serverStatus(request, baseURL!)).requests.cancelled
-      )
-      .toBeGreaterThan(before);
-    const recent = (await serverStatus(request, baseURL!)).requests.recent;
-    expect(recent.filter(r => r.kind === 'explain').pop()!.outcome).toBe(
-      'cancelled'
-    );
+    await expectCancelledOnServer(request, baseURL!, before, 'explain');
   });
 });

@@ -3,6 +3,7 @@ import { Page } from '@playwright/test';
 
 import {
   cellSource,
+  expectCancelledOnServer,
   notebookWith,
   screenshot,
   serverStatus,
@@ -90,15 +91,7 @@ test.describe('Generate code (scripted model)', () => {
     expect(kept.length).toBeGreaterThan(0);
     expect(kept).not.toContain('row_199');
     // And on the server: the request is recorded as cancelled
-    await expect
-      .poll(
-        async () => (await serverStatus(request, baseURL!)).requests.cancelled
-      )
-      .toBeGreaterThan(before);
-    const recent = (await serverStatus(request, baseURL!)).requests.recent;
-    expect(recent.filter(r => r.kind === 'generate').pop()!.outcome).toBe(
-      'cancelled'
-    );
+    await expectCancelledOnServer(request, baseURL!, before, 'generate');
     // And nothing more is written into the cell
     await page.waitForTimeout(500);
     expect(await cellSource(page, 1)).toBe(kept);

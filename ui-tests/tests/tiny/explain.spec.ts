@@ -1,6 +1,11 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { notebookWith, screenshot, waitModelReady } from '../helpers';
+import {
+  explainFromContextMenu,
+  notebookWith,
+  screenshot,
+  waitModelReady
+} from '../helpers';
 
 const PANEL = '#jupyter-codegen-explain';
 
@@ -15,9 +20,7 @@ test.describe('Explain (tiny model)', () => {
     // Given a code cell
     await notebookWith(page, ['def double(x):\n    return x * 2']);
     // When "Explain Code" is chosen from the cell's context menu
-    await page.notebook.leaveCellEditingMode(0);
-    await (await page.notebook.getCellLocator(0))!.click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'Explain Code' }).click();
+    await explainFromContextMenu(page, 0);
     // Then the panel opens on the code and the real model's text arrives
     // (that it grows while it streams is tested on the scripted server,
     // whose pace is known: the tiny model may finish within one render)
