@@ -70,8 +70,8 @@ CUT_SHORT = ("length", "timeout")
 
 def whole_ends(line: str, before: str = "") -> list[int]:
     """Where a line the model did not finish may end, longest first.
-    ``before`` is the text before the cursor on its line: in a comment or a
-    string the cursor was in, at a space (``# the running total|`` may end
+    ``before`` is the text before the cursor on its line. In a comment, or in
+    the string the cursor is in, at a space (``# the running total|`` may end
     at each word); in code, just after a bracket or string that closes what
     the completion opened (``f(a).b(c`` at ``f(a)``). Never after a name, a
     number or an operator, which may go on (``total = compute_su``)."""
