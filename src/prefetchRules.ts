@@ -21,6 +21,16 @@ export const SUPERSEDE_SETTLE_MS = 2000;
 /** The wait before that one retry. */
 export const RETRY_MS = 300;
 
+/**
+ * The waits before each retry of a prefetch that the model turned away
+ * because it was busy with other work (a fix's prefetch when a cell fails,
+ * a request): then the cell is warmed once the model is free, not left cold.
+ */
+export const BUSY_RETRY_MS = [1000, 2000, 4000];
+
+/** What `statusSkipReason` says of a model that is working. */
+export const MODEL_BUSY = 'the model is busy';
+
 /** Below this battery level (0..1), and not charging, nothing is prefetched. */
 export const LOW_BATTERY_LEVEL = 0.2;
 
@@ -257,9 +267,25 @@ export function statusSkipReason(
   }
   const requests = status.requests;
   if (requests && requests.active + requests.queued > 0 && !superseded) {
-    return 'the model is busy';
+    return MODEL_BUSY;
   }
   return null;
+}
+
+/**
+ * How long to wait before retry number `attempt` (0 for the first) of a
+ * prefetch that the busy model turned away, or null to give up. Soon after
+ * our own superseded prefetch (it may hold the model one more layer), once;
+ * else `BUSY_RETRY_MS`.
+ */
+export function busyRetryDelay(
+  attempt: number,
+  superseded: boolean
+): number | null {
+  if (superseded && attempt === 0) {
+    return RETRY_MS;
+  }
+  return attempt < BUSY_RETRY_MS.length ? BUSY_RETRY_MS[attempt] : null;
 }
 
 /**

@@ -3,7 +3,9 @@
  * it drops the prefetch in flight, waits for quiet, then sends the request a
  * completion at the cursor would send to `POST /jupyter-codegen/prefetch`,
  * unless a rule says not to (prefetchRules.ts). It waits for a busy kernel,
- * and retries once when its own older prefetch held the model.
+ * and tries again later when the model was busy (`busyRetryDelay`): soon
+ * when its own older prefetch held it, else after 1, 2 and 4 s, so that a
+ * fix's prefetch after a failing cell does not leave the next cell cold.
  */
 import type { ISessionContext } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
@@ -14,14 +16,15 @@ import { snapshotOf } from './completion';
 import { sessionContextOf, snapshotNamespace } from './notebook';
 import {
   browserPowerSignals,
+  busyRetryDelay,
   Debouncer,
   kernelAtRest,
   lastPrompts,
+  MODEL_BUSY,
   PREFETCH_DEBOUNCE_MS,
   prefetchRequestId,
   PromptMemory,
   promptFingerprint,
-  RETRY_MS,
   savingPower,
   skipReason,
   statusSkipReason,
@@ -198,6 +201,9 @@ export class Prefetcher {
       }
       if (statusReason) {
         debug(`skipped: ${statusReason}`);
+        if (statusReason === MODEL_BUSY) {
+          this._retry(attempt, false, stale);
+        }
         return;
       }
       const body = buildCompleteRequest(snapshot, settings, {
@@ -230,16 +236,26 @@ export class Prefetcher {
       }
       lastPrompts.forget(key, fingerprint);
       debug('not run: the model was busy');
-      // Our older prefetch may have held the model for one more layer.
-      if (superseded && attempt === 0 && !stale()) {
-        setTimeout(() => {
-          if (!stale()) {
-            void this._fire(attempt + 1);
-          }
-        }, RETRY_MS);
-      }
+      this._retry(attempt, superseded, stale);
     } catch (reason) {
       debug('failed', reason);
     }
+  }
+
+  /** Try again later, while the place is the same (`busyRetryDelay`). */
+  private _retry(
+    attempt: number,
+    superseded: boolean,
+    stale: () => boolean
+  ): void {
+    const delay = busyRetryDelay(attempt, superseded);
+    if (delay === null || stale()) {
+      return;
+    }
+    setTimeout(() => {
+      if (!stale()) {
+        void this._fire(attempt + 1);
+      }
+    }, delay);
   }
 }

@@ -1,4 +1,6 @@
 import {
+  BUSY_RETRY_MS,
+  busyRetryDelay,
   Debouncer,
   fnv1a,
   kernelAtRest,
@@ -9,6 +11,7 @@ import {
   PromptMemory,
   promptFingerprint,
   providerEnabledIn,
+  RETRY_MS,
   savingPower,
   skipReason,
   statusSkipReason
@@ -114,6 +117,20 @@ describe('statusSkipReason', () => {
     ).toBeNull();
     // but never on a model that is not ready
     expect(statusSkipReason({ state: 'loading' }, true)).toMatch(/loading/);
+  });
+});
+
+describe('busyRetryDelay', () => {
+  it('retries soon, once, after our own superseded prefetch', () => {
+    expect(busyRetryDelay(0, true)).toBe(RETRY_MS);
+  });
+
+  it('retries a prefetch the busy model turned away with growing waits, then gives up', () => {
+    const waits = [0, 1, 2, 3].map(attempt => busyRetryDelay(attempt, false));
+    expect(waits).toEqual([...BUSY_RETRY_MS, null]);
+    expect(BUSY_RETRY_MS).toEqual([...BUSY_RETRY_MS].sort((a, b) => a - b));
+    // a superseded prefetch retried once goes on with the later waits
+    expect(busyRetryDelay(1, true)).toBe(BUSY_RETRY_MS[1]);
   });
 });
 

@@ -194,7 +194,16 @@ def test_the_fuzzing_reached_every_operation_and_its_outcomes() -> None:
         for route, method in [("status", "GET"), ("openapi.json", "GET")]
         + [
             (route, "POST")
-            for route in ("complete", "explain", "generate", "fix", "edit", "prefetch", "cancel")
+            for route in (
+                "complete",
+                "explain",
+                "generate",
+                "fix",
+                "edit",
+                "prefetch",
+                "prefetch/fix",
+                "cancel",
+            )
         ]
     )
     for op, counts in SEEN.items():
