@@ -68,16 +68,19 @@ def trim_trailing_partial_line(text: str) -> str:
 CUT_SHORT = ("length", "timeout")
 
 
-def whole_ends(line: str, before: str = "") -> list[int]:
+def whole_ends(line: str, before: str = "", limit: int = 8) -> list[int]:
     """Where a line the model did not finish may end, longest first.
     ``before`` is the text before the cursor on its line. In a comment, or in
     the string the cursor is in, at a space (``# the running total|`` may end
     at each word); in code, just after a bracket or string that closes what
     the completion opened (``f(a).b(c`` at ``f(a)``). Never after a name, a
-    number or an operator, which may go on (``total = compute_su``)."""
+    number or an operator, which may go on (``total = compute_su``). At most
+    ``limit`` of them: each is lexed from the line's start."""
     start = Lexer().feed(before)
-    ends = []
+    ends: list[int] = []
     for end in range(len(line), 0, -1):
+        if len(ends) == limit:
+            break
         at_space = end < len(line) and line[end].isspace()
         closes = line[end - 1] in ")]}'\""
         if not (at_space or closes):
@@ -110,7 +113,7 @@ def shortened(raw: str, before: str = "", limit: int = 8) -> list[tuple[str, boo
     start = len(raw) - len(line)
     if start:  # the line starts after a newline of the completion's own
         before = ""
-    return [(raw[: start + end], True) for end in whole_ends(line, before)[:limit]]
+    return [(raw[: start + end], True) for end in whole_ends(line, before, limit)]
 
 
 _CHAT_OPENER = re.compile(

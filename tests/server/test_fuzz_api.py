@@ -33,6 +33,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openai_upstream import free_port
+from test_openapi import ROUTES
 
 TOKEN = "fuzz-token-0123456789"
 AUTH = {"Authorization": f"token {TOKEN}"}
@@ -189,22 +190,10 @@ def test_the_fuzzing_reached_every_operation_and_its_outcomes() -> None:
     if not SEEN:
         pytest.skip("summarizes test_every_operation_under_fuzzing, which did not run")
     print("\nfuzzing: statuses per operation", {op: dict(n) for op, n in SEEN.items()})
+    # every route of the API (the OpenAPI test's list): the two GETs, the rest POSTs
     assert sorted(SEEN) == sorted(
-        f"{method} /jupyter-codegen/{route}"
-        for route, method in [("status", "GET"), ("openapi.json", "GET")]
-        + [
-            (route, "POST")
-            for route in (
-                "complete",
-                "explain",
-                "generate",
-                "fix",
-                "edit",
-                "prefetch",
-                "prefetch/fix",
-                "cancel",
-            )
-        ]
+        f"{'GET' if route in ('status', 'openapi.json') else 'POST'} /jupyter-codegen/{route}"
+        for route in ROUTES
     )
     for op, counts in SEEN.items():
         assert counts[200] > 0 and counts[403] > 0 and counts[405] > 0, (op, counts)

@@ -297,3 +297,9 @@ def test_shortened_reads_the_cursor_line_only_for_the_first_line() -> None:
         ("total", True),
     ]
     assert shortened("\ntotal of the sa", "# the running ") == []
+
+
+def test_whole_ends_stops_at_its_limit_longest_first() -> None:
+    line = "f(1)" * 12
+    assert whole_ends(line, limit=3) == [48, 44, 40]
+    assert len(whole_ends(line)) == 8

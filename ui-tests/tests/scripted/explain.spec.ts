@@ -68,20 +68,15 @@ test.describe('Explain (scripted model)', () => {
     await notebookWith(page, [SLOW]);
     await page.keyboard.press('Control+Shift+Y');
     const entry = page.locator(`${PANEL} .jp-codegen-ExplainEntry`).last();
-    await expect(entry.locator('.jp-codegen-ExplainBody')).toContainText(
-      'Step 0'
-    );
+    const body = entry.locator('.jp-codegen-ExplainBody');
+    await expect(body).toContainText('Step 0');
     await expect(entry).toHaveAttribute('data-state', 'streaming');
     await page.locator(STOP).click();
     await expect(entry).toHaveAttribute('data-state', 'stopped');
     await expect(page.locator(STOP)).toBeDisabled();
     // The text so far stays, well short of the reply's 60 steps
-    await expect(entry.locator('.jp-codegen-ExplainBody')).toContainText(
-      'Step 0'
-    );
-    await expect(entry.locator('.jp-codegen-ExplainBody')).not.toContainText(
-      'Step 59'
-    );
+    await expect(body).toContainText('Step 0');
+    await expect(body).not.toContainText('Step 59');
     await expectCancelledOnServer(request, baseURL!, before, 'explain');
   });
 
