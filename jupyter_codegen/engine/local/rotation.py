@@ -18,7 +18,9 @@ def hadamard(n: int) -> torch.Tensor:
     """The orthonormal Sylvester Hadamard matrix of order ``n`` (a power of two)."""
     if n < 1 or n & (n - 1):
         raise ValueError(f"a Hadamard order must be a power of two, not {n}")
-    h = torch.ones(1, 1)
+    # (float32 whatever the default dtype: a model loading in another thread
+    # sets that for a while, and the matrix is shared for the process' life)
+    h = torch.ones(1, 1, dtype=torch.float32)
     while h.shape[0] < n:
         h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
     return h / n**0.5
