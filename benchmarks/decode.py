@@ -12,6 +12,12 @@ cache cleared before each run. Decode speed is the tokens after the first
 over the time after the first. It prints the CPU model, both engines' RSS and
 the ratios. Run it alone: it is timed.
 
+Our engine runs once per ``--variant`` (``KERNEL/DRAFT``: how the int8 layers
+compute a reply's tokens, ``weight-only`` or ``per-token``, and the most
+tokens drafted per step), on the same loaded model, so the variants compare
+in one run: by default today's default against the per-token product, and
+weight-only without drafting.
+
     python benchmarks/decode.py --llama-server "$(which llama-server)" \\
         --gguf qwen2.5-coder-1.5b-instruct-q4_k_m.gguf [--llama-args=--no-repack]
 """
@@ -110,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompt", type=int, default=512, help="prompt tokens (about)")
     p.add_argument("--generate", type=int, default=256)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument(
+        "--variant",
+        action="append",
+        help="KERNEL/DRAFT, e.g. weight-only/6 (repeatable; "
+        "default: weight-only/6, per-token/6, weight-only/0)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--port", type=int, default=18490)
     p.add_argument("--out", type=Path, help="write the figures as JSON here")
@@ -130,7 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     message = f"Explain this code in detail, function by function:\n```python\n{code}\n```"
     req = GenerationRequest(max_new_tokens=args.generate, messages=[ChatMessage("user", message)])
     ids = engine.prompt_ids(req)
-    ours = [ours_run(engine, req) for _ in range(args.runs)]
+    ours: dict[str, list[dict[str, float]]] = {}
+    for variant in args.variant or ["weight-only/6", "per-token/6", "weight-only/0"]:
+        kernel, draft = variant.split("/")
+        engine.weight_only_replies = kernel == "weight-only"
+        engine.decoder.max_draft = int(draft)
+        ours[variant] = [ours_run(engine, req) for _ in range(args.runs)]
+        print(variant, summary(ours[variant]), flush=True)
     ours_rss = rss_mib()
     extra = args.llama_args.split()
     with start_llama_server(args.llama_server, args.gguf, args.threads, 4096, args.port, extra) as (
@@ -141,22 +159,20 @@ def main(argv: list[str] | None = None) -> int:
         llama = [llama_run(base, ids, args.generate) for _ in range(args.runs)]
         llama_rss = rss_mib(proc.pid)
     service.host.shutdown()
-    o, l_ = summary(ours), summary(llama)
+    l_ = summary(llama)
     print(f"\nprompt {len(ids)} tokens, up to {args.generate} generated, median of {args.runs}\n")
-    print("| engine | prefill tokens/s | decode tokens/s | generated | RSS MiB |")
-    print("|---|---|---|---|---|")
+    print("| engine | prefill tokens/s | decode tokens/s | generated | RSS MiB | decode ratio |")
+    print("|---|---|---|---|---|---|")
     print(
         f"| llama.cpp (Q4_K_M GGUF) | {l_['prefill_tps']:.0f} | {l_['decode_tps']:.1f} | "
-        f"{l_['generated']:.0f} | {llama_rss:.0f} |"
+        f"{l_['generated']:.0f} | {llama_rss:.0f} | 1 |"
     )
-    print(
-        f"| ours ({info.extra.get('quantization')}) | {o['prefill_tps']:.0f} | "
-        f"{o['decode_tps']:.1f} | {o['generated']:.0f} | {ours_rss:.0f} |"
-    )
-    print(
-        f"\nratios ours / llama.cpp: prefill {o['prefill_tps'] / l_['prefill_tps']:.2f}, "
-        f"decode {o['decode_tps'] / l_['decode_tps']:.2f}"
-    )
+    for variant, runs in ours.items():
+        o = summary(runs)
+        print(
+            f"| ours, int8, reply {variant} | {o['prefill_tps']:.0f} | {o['decode_tps']:.1f} | "
+            f"{o['generated']:.0f} | {ours_rss:.0f} | {o['decode_tps'] / l_['decode_tps']:.2f} |"
+        )
     if args.out:
         figures = {"cpu": cpu_model(), "prompt_tokens": len(ids), "ours": ours, "llama": llama}
         figures |= {"ours_rss_mib": ours_rss, "llama_rss_mib": llama_rss, "argv": argv}

@@ -90,6 +90,17 @@ class CodegenConfig(Configurable):
         "the outlier inputs kept (README, Evaluation), so it is not the default.",
     ).tag(config=True)
 
+    int8_decode = CaselessStrEnum(
+        ["weight-only", "per-token"],
+        default_value="weight-only",
+        help="With int8 weights, how the tokens of a chat reply (explain, ask, generate, fix, "
+        "edit, the magics) are computed. 'weight-only' (default): float32 inputs times the "
+        "int8 weights, which for one token at a time is faster than quantizing the inputs "
+        "and closer to float32 (docs: Decoding against llama.cpp). 'per-token': as the "
+        "prompt. Prompts and completions always use the per-token int8 product, which is "
+        "faster for many tokens at once (a prompt, a verified draft).",
+    ).tag(config=True)
+
     prompt_cache_mb = Int(
         512,
         help="Memory (MiB) for the key/value caches of recent prompts. A request reuses the "
@@ -257,6 +268,7 @@ class CodegenConfig(Configurable):
                 quantize=self.quantize,
                 int8_outliers=self.int8_outliers,
                 int8_rotation=self.int8_rotation,
+                int8_decode=self.int8_decode,
                 prompt_cache_bytes=max(0, self.prompt_cache_mb) * 1024 * 1024,
                 draft_tokens=max(0, self.draft_tokens),
                 fim_family=self.fim_family,

@@ -38,6 +38,7 @@ from typing import Any
 import torch
 
 from jupyter_codegen.engine.local.drafting import draft_tokens
+from jupyter_codegen.engine.local.kernels import weight_only_products
 from jupyter_codegen.engine.local.kv import KVState
 
 #: Called with (candidate index, token id); True when that candidate is done.
@@ -208,6 +209,7 @@ class Decoder:
         drafting: bool = True,
         draft: list[int] | None = None,
         expected: list[int] | None = None,
+        weight_only: bool = False,
     ) -> int:
         """Greedy decoding after a prefill whose logits are ``logits``: those of
         the last prompt position, then of each ``draft`` token the prefill ran
@@ -215,7 +217,15 @@ class Decoder:
         says done. Drafted tokens (``draft``, then at each step what
         :func:`draft_tokens` proposes from ``expected`` and the text so far) are
         kept only where they equal the model's own choice, so the output is
-        that of plain greedy decoding. Returns the number of drafted tokens kept."""
+        that of plain greedy decoding. Returns the number of drafted tokens kept.
+
+        With ``weight_only`` the steps after the prefill run the int8 layers on
+        the weights alone (:func:`.kernels.weight_only_products`), whose rows do
+        not depend on each other: the output is still that of plain greedy
+        decoding on that kernel. A ``draft`` run with the prompt was computed
+        on the prompt's kernel, so it must not be combined with it."""
+        if weight_only and draft:
+            raise ValueError("a draft run with the prompt cannot be verified weight-only")
         draft = list(draft or [])
         seq = state.tokens[: len(state.tokens) - len(draft)]
         start = len(seq)
@@ -254,7 +264,8 @@ class Decoder:
                 if expected and expected[: len(out)] == out:  # still on the expected path
                     draft = expected[len(out) : len(out) + wanted]
                 draft = draft or draft_tokens(seq, wanted, expected=expected)
-            step = self._forward(state, [token, *draft], 1 + len(draft), limits)[0]
+            with weight_only_products(weight_only):
+                step = self._forward(state, [token, *draft], 1 + len(draft), limits)[0]
             choices = step.argmax(-1).tolist()
 
     # -- sampling -----------------------------------------------------------
@@ -270,9 +281,10 @@ class Decoder:
         temperature: float,
         top_p: float = 0.95,
         generator: torch.Generator | None = None,
+        weight_only: bool = False,
     ) -> None:
         """``num`` sampled candidates that share the prefill in ``state``, which
-        is left as it was (the prompt only)."""
+        is left as it was (the prompt only); ``weight_only`` as in :meth:`greedy`."""
         work = KVState(copy.deepcopy(state.cache), list(state.tokens))
         if num > 1:
             work.cache.batch_repeat_interleave(num)
@@ -289,7 +301,10 @@ class Decoder:
             ids = torch.tensor([[t] for t in tokens], dtype=torch.long, device=self.device)
             start = len(work.tokens)
             positions = torch.full((num, 1), start, dtype=torch.long, device=self.device)
-            out = self._run(work, limits, input_ids=ids, position_ids=positions, logits_to_keep=1)
+            with weight_only_products(weight_only):
+                out = self._run(
+                    work, limits, input_ids=ids, position_ids=positions, logits_to_keep=1
+                )
             work.tokens.append(tokens[0])  # only the length matters here
             row_logits = out.logits[:, -1]
 

@@ -29,6 +29,7 @@ from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT, calibrate
 from jupyter_codegen.engine.local.candidates import Candidates
 from jupyter_codegen.engine.local.decode import Decoder, Halted, RunLimits
 from jupyter_codegen.engine.local.device import pick_device, pick_dtype, prompt_budget, wants_int8
+from jupyter_codegen.engine.local.kernels import weight_only_supported
 from jupyter_codegen.engine.local.kv import KVState
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache
 from jupyter_codegen.engine.local.quantize import (
@@ -111,6 +112,16 @@ class TransformersEngine:
         self._parameters = parameters or sum(p.numel() for p in model.parameters())
         self._weight_bytes = weight_bytes(model)
         self.decoder = Decoder(model, device, max_draft=options.draft_tokens)
+        #: Whether a chat reply's tokens run on the int8 weights alone
+        #: (benchmarks/decode.py switches it to compare). Not with rotated
+        #: inputs: the rotation's float product depends on the row count, so a
+        #: verified draft would not get what a single step gets.
+        self.weight_only_replies = (
+            quantized
+            and options.int8_decode == "weight-only"
+            and not options.int8_rotation
+            and weight_only_supported()
+        )
         self.prompt_cache: PrefixCache[KVState] = PrefixCache(options.prompt_cache_bytes)
 
     @classmethod
@@ -164,9 +175,11 @@ class TransformersEngine:
     def _quantization(self) -> str:
         inputs = "int8 per-channel weights, inputs int8 per token"
         if self.options.int8_rotation:
-            return inputs + ", rotated (block Hadamard)"
-        if self.options.int8_outliers:
-            return inputs + ", outlier inputs in float32"
+            inputs += ", rotated (block Hadamard)"
+        elif self.options.int8_outliers:
+            inputs += ", outlier inputs in float32"
+        if self.weight_only_replies:
+            inputs += "; chat replies weight-only"
         return inputs
 
     def info(self) -> EngineInfo:
@@ -233,6 +246,10 @@ class TransformersEngine:
         # What the caller expects is run with the prompt's last chunk and
         # verified there: when it is right, the suggestion needs no more passes.
         draft = expected[: max(0, min(MAX_EXPECTED_DRAFT, request.max_new_tokens - 1))]
+        # A chat reply's tokens run on the weights alone (one row at a time,
+        # where that kernel is faster); completions keep the prompt's kernel,
+        # since their steps verify drafts, many rows at once.
+        weight_only = self.weight_only_replies and bool(request.messages) and not draft
         with torch.inference_mode():
             state, reused = self._take(prompt_ids, request.cache_key)
             try:
@@ -247,6 +264,7 @@ class TransformersEngine:
                         limits,
                         candidates.push,
                         temperature=request.temperature or 0.6,
+                        weight_only=weight_only,
                     )
                 else:
                     drafted = self.decoder.greedy(
@@ -257,10 +275,15 @@ class TransformersEngine:
                         drafting=drafting,
                         draft=draft,
                         expected=expected,
+                        weight_only=weight_only,
                     )
             except Halted as halted:  # between steps: what was computed stays valid
                 halt = halted.reason  # type: ignore[assignment]
             # Any other error propagates, and the possibly half-updated state is dropped.
+            if weight_only:
+                # Only what the prompt's kernel computed is kept: a later prompt
+                # that reuses it gets the keys and values it would compute itself.
+                state.crop_to(len(prompt_ids))
             self._keep(request.cache_key, state)
         chosen = candidates.result(halt) if request.max_new_tokens > 0 else []
         return GenerationResult(

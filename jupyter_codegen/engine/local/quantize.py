@@ -23,6 +23,12 @@ layer's inputs are rotated (:class:`Rotation`: random signs and a block
 Hadamard transform, folded into its weight before rounding), which spreads
 the few channels that would set a token's int8 scale over many, at about
 plain int8's speed.
+
+A reply's tokens can instead go through the weights alone
+(:func:`.kernels.weight_only_products`): float32 inputs times the int8 weights and
+their scales (``torch._weight_int8pack_mm``), with no per-token quantization.
+For one row (a decode step) that is faster and closer to float32; for many
+rows (a prompt chunk) it is far slower, so prompts stay on the int8 product.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from jupyter_codegen.engine.local.kernels import KERNEL
 from jupyter_codegen.engine.local.rotation import Rotation
 
 
@@ -125,6 +132,8 @@ class Int8Linear(nn.Module):
         self.static_weight = weight.t().contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if KERNEL.weight_only:
+            return self._forward_weight_only(x)
         if self.rotation is not None:
             return self._forward_rotated(x, self.rotation)
         shape = x.shape
@@ -168,6 +177,18 @@ class Int8Linear(nn.Module):
             out = torch.addcmul(self.bias, out, self.scale)
         else:
             out.mul_(self.scale)
+        return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
+
+    def _forward_weight_only(self, x: torch.Tensor) -> torch.Tensor:
+        """The inputs as they are (float32) times the int8 weight and its scales:
+        each row's result depends on that row alone, whatever the row count."""
+        shape = x.shape
+        rows = x.reshape(-1, shape[-1]).float()
+        if self.rotation is not None:
+            rows = self.rotation(rows)
+        out = torch._weight_int8pack_mm(rows.contiguous(), self.qweight, self.scale)
+        if self.bias is not None:
+            out.add_(self.bias)
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
