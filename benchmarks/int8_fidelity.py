@@ -6,9 +6,10 @@ each position's next-token distribution with float32's: how often the top
 token agrees, how often it differs where float32's top two logits are more
 than 1 apart (a clear choice, not a near-tie), and the mean KL divergence.
 Rows: bfloat16, int8 without outlier handling, the int8 engine as the
-server loads it, and int8 on rotated inputs (``int8_rotation``). Also the time
-of one pass over one token and of a 1,024-token prefill for the int8 rows, in
-the same process.
+server loads it, the same weights with bfloat16 inputs as a chat reply's
+steps run them (``int8_decode``), and int8 on rotated inputs
+(``int8_rotation``). Also the time of one pass over one token and of a
+1,024-token prefill for the int8 rows, in the same process.
 
 The evaluation (``python -m evals``) scores whole completions, where one task
 weighs 3-11 points at the sizes that fit in a session; this measures the
@@ -35,6 +36,7 @@ from jupyter_codegen.engine.local.embedded import (
     default_cache_dir,
 )
 from jupyter_codegen.engine.local.engine import TransformersEngine, load_pretrained
+from jupyter_codegen.engine.local.kernels import weight_only_products
 from jupyter_codegen.engine.local.quantize import Int8Linear
 
 from .machine import cpu_model
@@ -121,6 +123,8 @@ def main() -> None:
     for label, on in (("int8, no outlier inputs", False), ("int8 (the server's)", True)):
         outliers(on)
         report(label, engine.model, " " + speed(engine, seqs[0][0].tolist()))
+    with weight_only_products():  # every position, as a chat reply's steps run
+        report("int8 weights alone (a chat reply's steps, `int8_decode`)", engine.model)
     del engine
     gc.collect()
     rotated = TransformersEngine.load(
