@@ -112,7 +112,9 @@ class CodegenConfig(Configurable):
         6,
         help="Prompt-lookup drafting: most tokens proposed per decoding step from text that "
         "already appears in the prompt, verified in one pass (output is the same as without). "
-        "0 turns it off.",
+        "0 turns it off, and also the use of a document's last suggestion while the user types "
+        "its start: verified as a draft by the local engine; with a remote server, which "
+        "cannot verify a draft, taken as suggested and continued by the server.",
     ).tag(config=True)
 
     cache_dir = Unicode(
@@ -251,6 +253,7 @@ class CodegenConfig(Configurable):
             reply_tokens=self.completion_max_tokens,
             # Timing a prompt sizes the budget; not needed when both are set.
             measure_prefill=not (self.context_tokens and self.suffix_tokens),
+            continue_expected=self.draft_tokens > 0,
         )
 
     def engine_settings(self) -> LocalSettings | RemoteSettings:

@@ -61,8 +61,10 @@ class GenerationRequest:
     #: slot; reuse itself is by content, whatever the key.
     cache_key: str | None = None
     #: Text the caller expects the output to begin with (what is left of this
-    #: document's previous suggestion after the user typed its start). Engines
-    #: may use it as a draft to verify; it never changes the output.
+    #: document's previous suggestion after the user typed its start). The
+    #: local engine verifies it as a draft, so it never changes that engine's
+    #: output; the remote engine, whose servers cannot verify one, starts a
+    #: greedy completion with it and asks the server for what follows.
     expected: str = ""
 
 

@@ -332,6 +332,19 @@ async def test_several_candidates_are_several_requests(proxy: Proxy, jp_fetch) -
     assert reply["timings"]["generated_tokens"] == 15
 
 
+async def test_asked_again_the_last_suggestion_is_continued_not_written_again(jp_fetch) -> None:
+    await ready(jp_fetch)
+    body = {**IN_COMMENT, "max_tokens": 12, "path": "again.ipynb"}
+    first = await call(jp_fetch, "complete", body)
+    assert first["completions"] and first["timings"]["drafted_tokens"] == 0
+    again = await call(jp_fetch, "complete", body)
+    # The same suggestion, taken from the last one (the server is asked at
+    # most for what follows it, with what is left of max_tokens: unit-tested)
+    assert again["completions"] == first["completions"]
+    assert again["timings"]["drafted_tokens"] > 0
+    assert again["timings"]["generated_tokens"] == first["timings"]["generated_tokens"]
+
+
 # -- configuration errors --------------------------------------------------------
 
 

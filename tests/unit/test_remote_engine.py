@@ -412,3 +412,63 @@ def test_a_failed_request_marks_the_health(scripted: Scripted) -> None:
         eng.generate(request(), threading.Event())
     health = eng.info().extra["remote"]
     assert health["state"] == "unreachable" and "connection refused" in health["error"]
+
+
+# -- the rest of the last suggestion (expected) ----------------------------------
+
+
+def test_expected_text_starts_the_reply_and_the_server_continues_it(scripted: Scripted) -> None:
+    scripted.script = lambda h: sse(h, event("\nprint(x)", "stop") + "\n\n")
+    deltas: list[str] = []
+    remote = engine(scripted.url)
+    result = remote.generate(
+        request(expected="total += n"), threading.Event(), lambda i, d: deltas.append(d)
+    )
+    [cand] = result.candidates
+    # The rest of the last suggestion comes first, at once, then the server's text
+    assert deltas == ["total += n", "\nprint(x)"]
+    assert (cand.text, cand.finish_reason) == ("total += n\nprint(x)", "stop")
+    [post] = [r for r in scripted.requests if r["path"] == "/v1/completions"]
+    # The server was asked for what follows it, within what is left of max_tokens
+    assert post["prompt"] == "<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|>total += n"
+    counted = remote.count_tokens("total += n")
+    assert post["max_tokens"] == 16 - counted and result.drafted_tokens == counted
+
+
+def test_expected_text_that_ends_the_reply_asks_the_server_nothing(scripted: Scripted) -> None:
+    scripted.script = lambda h: sse(h, event("never", "stop") + "\n\n")
+    line = text_check(lambda text: "\n" in text)  # the service's one-line scope
+    result = engine(scripted.url).generate(
+        request(expected="total += n\n    return total", stop_check=line), threading.Event()
+    )
+    [cand] = result.candidates
+    assert cand.finish_reason == "scope" and cand.text.startswith("total += n\n")
+    assert scripted.requests == []  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"temperature": 0.6, "num_candidates": 2},  # sampled: each candidate its own
+        {"messages": [ChatMessage("user", "hi")], "segments": ()},  # a chat
+    ],
+)
+def test_expected_text_is_left_out_of_sampled_and_chat_requests(
+    scripted: Scripted, fields: dict
+) -> None:
+    scripted.script = lambda h: sse(h, event("x", "stop") + "\n\n")
+    result = engine(scripted.url).generate(request(expected="total", **fields), threading.Event())
+    assert result.drafted_tokens == 0 and result.candidates
+    assert not any(c.text.startswith("total") for c in result.candidates)
+    posts = [r for r in scripted.requests if r["path"].startswith("/v1/")]
+    assert posts and all("total" not in json.dumps(r) for r in posts)
+
+
+def test_without_continuing_expected_text_the_server_writes_the_whole_reply(
+    scripted: Scripted,
+) -> None:
+    scripted.script = lambda h: sse(h, event("total += n", "stop") + "\n\n")
+    plain = RemoteEngine(Upstream(scripted.url), "m", TokenCounter(), continue_expected=False)
+    [cand] = plain.generate(request(expected="total += n"), threading.Event()).candidates
+    assert cand.text == "total += n"
+    assert scripted.requests[0]["prompt"] == "<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|>"

@@ -39,6 +39,7 @@ from jupyter_codegen.engine.base import (
     EngineInfo,
     GenerationRequest,
     GenerationResult,
+    Segment,
 )
 from jupyter_codegen.engine.remote import family, fit, health
 from jupyter_codegen.engine.remote.discover import ServerFacts, discover
@@ -82,6 +83,9 @@ class RemoteSettings:
     reply_tokens: int = 256
     #: Time one prompt at load to size the budget by the server's speed.
     measure_prefill: bool = True
+    #: A completion with ``expected`` text starts with it and asks the server
+    #: for what follows (see :meth:`RemoteEngine.generate`).
+    continue_expected: bool = True
 
 
 def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> RemoteEngine:
@@ -96,7 +100,13 @@ def load_remote(settings: RemoteSettings, progress: Callable[[str], None]) -> Re
         read_timeout=settings.read_timeout,
     )
     counter = TokenCounter.from_file(settings.tokenizer_file)
-    engine = RemoteEngine(upstream, settings.model or None, counter, settings.fim_family)
+    engine = RemoteEngine(
+        upstream,
+        settings.model or None,
+        counter,
+        settings.fim_family,
+        continue_expected=settings.continue_expected,
+    )
     progress(f"asking the inference server at {upstream.name} for its models")
     entries = engine.probe()
     deadline = time.monotonic() + MODEL_WAIT_S
@@ -128,8 +138,11 @@ class RemoteEngine:
         model: str | None,
         counter: TokenCounter,
         fim_family: str = "auto",
+        *,
+        continue_expected: bool = True,
     ):
         self.upstream = upstream
+        self.continue_expected = continue_expected
         self.model = model
         self.counter = counter
         self.fim_family = check_family(fim_family)
@@ -243,6 +256,7 @@ class RemoteEngine:
             # embedded model's converted config stops only at <|im_end|>, while
             # FIM ends with <|endoftext|>). Four is the OpenAI API's limit.
             payload["stop"] = list(request.stop_tokens[:MAX_STOP])
+        head = ""
         if request.messages:
             path, chat = "chat/completions", True
             payload["messages"] = self.guard.messages(request.messages)
@@ -251,8 +265,10 @@ class RemoteEngine:
             )
         else:
             path, chat = "completions", False
-            payload["prompt"] = self.guard.render(request.segments)
-            prompt_tokens = sum(self.count_tokens(s.text) for s in request.segments)
+            head = self._head(request)
+            segments = [*request.segments, Segment(head)] if head else list(request.segments)
+            payload["prompt"] = self.guard.render(segments)
+            prompt_tokens = sum(self.count_tokens(s.text) for s in segments)
         prefill = request.max_new_tokens <= 0  # the prompt's computation only (a prefetch)
         if prefill:
             if self.facts.kind not in PREFIX_CACHES:  # nothing there would keep it
@@ -262,16 +278,21 @@ class RemoteEngine:
                 request, max_new_tokens=1, num_candidates=1, stop_check=None
             )
             on_delta = None
-        request = self._fit_reply(request, prompt_tokens)
-        payload["max_tokens"] = request.max_new_tokens
+        request = fit.fit_reply(self.budget, self.upstream, request, prompt_tokens)
+        head_tokens = self.count_tokens(head) if head else 0
+        payload["max_tokens"] = max(1, request.max_new_tokens - head_tokens)
         num = max(1, request.num_candidates)
         if cancel.is_set():
             return GenerationResult([Candidate("", "cancelled", 0) for _ in range(num)], 0)
-        run = RemoteRun(self.upstream, self.counter, path, chat, payload, request, cancel, on_delta)
+        run = RemoteRun(
+            self.upstream, self.counter, path, chat, payload, request, cancel, on_delta, head
+        )
         try:
             candidates = run.all(num)
         except UpstreamError as exc:
-            error = self._refusal(exc, prompt_tokens, request.max_new_tokens)
+            error = fit.refusal(
+                self.budget, self.upstream, exc, prompt_tokens, request.max_new_tokens
+            )
             self.health.failed(error)
             raise error from None
         except Exception as exc:  # a reply that broke the reading: say so, redacted
@@ -284,8 +305,24 @@ class RemoteEngine:
         candidates = [dataclasses.replace(c, text=self.guard.restore(c.text)) for c in candidates]
         usage = run.reported
         return GenerationResult(
-            [] if prefill else candidates, usage.prompt or prompt_tokens, usage.cached or 0
+            [] if prefill else candidates,
+            usage.prompt or prompt_tokens,
+            usage.cached or 0,
+            drafted_tokens=head_tokens,
         )
+
+    def _head(self, request: GenerationRequest) -> str:
+        """The ``expected`` text a greedy completion starts with. A server
+        cannot verify a draft as the local engine does (none returns the
+        probabilities of prompt tokens), so the rest of the document's last
+        suggestion, which the user is typing, is taken as it was suggested (as
+        the frontend shows it while the user types) and the server is asked
+        only for what follows it; when it already ends the reply (its scope,
+        the token limit), the server is not asked at all."""
+        greedy = request.temperature <= 0 and request.num_candidates == 1
+        if not (self.continue_expected and greedy and request.max_new_tokens > 0):
+            return ""
+        return request.expected
 
     def _llama_cpp_fields(self, request: GenerationRequest) -> dict[str, Any]:
         """llama.cpp's own request fields: reuse the slot's matching prefix; its
@@ -301,34 +338,3 @@ class RemoteEngine:
         if slots > 1 and key.startswith("complete:") and request.num_candidates == 1:
             fields["id_slot"] = zlib.crc32(key.encode()) % slots
         return fields
-
-    def _fit_reply(self, request: GenerationRequest, prompt_tokens: int) -> GenerationRequest:
-        """``request`` with its reply cut to what the server's context leaves
-        after the prompt (a 502 naming the limit when nothing is left)."""
-        room = self.budget.reply_room(prompt_tokens)
-        if room < 1:
-            budget = self.budget
-            raise self.upstream.fail(
-                502,
-                f"cannot take this prompt: about {prompt_tokens} tokens, and its context is "
-                f"{budget.context} ({budget.context_from}); lower CodegenApp.context_tokens "
-                f"(the engine declares {budget.prompt})",
-            )
-        if request.max_new_tokens <= room:
-            return request
-        return dataclasses.replace(request, max_new_tokens=room)
-
-    def _refusal(self, exc: UpstreamError, prompt_tokens: int, reply: int) -> UpstreamError:
-        """A refusal for length, told with the numbers this engine used."""
-        if not fit.too_long(exc):
-            return exc
-        budget = self.budget
-        return self.upstream.fail(
-            502,
-            f"refused the request as longer than its context: about {prompt_tokens} prompt "
-            f"tokens and up to {reply} generated, within the {budget.context} tokens taken "
-            f"from {budget.context_from}. Set CodegenApp.context_tokens lower (now "
-            f"{budget.prompt} declared), or start the server with a larger context. "
-            f"({str(exc).removeprefix(f'The inference server at {exc.upstream} ')})",
-            exc.upstream_status,
-        )

@@ -14,12 +14,14 @@ device.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_codegen.engine.base import GenerationRequest
 from jupyter_codegen.engine.remote.discover import ServerFacts
 from jupyter_codegen.engine.remote.streams import Usage, read_usage
 from jupyter_codegen.engine.remote.tokens import TokenCounter
@@ -154,3 +156,38 @@ def measure_prefill(
 def too_long(exc: UpstreamError) -> bool:
     """Whether the server refused the request as longer than its context."""
     return exc.upstream_status in (400, 413, 422, 500) and bool(TOO_LONG.search(str(exc)))
+
+
+def fit_reply(
+    budget: Budget, upstream: Upstream, request: GenerationRequest, prompt_tokens: int
+) -> GenerationRequest:
+    """``request`` with its reply cut to what the server's context leaves
+    after the prompt (a 502 naming the limit when nothing is left)."""
+    room = budget.reply_room(prompt_tokens)
+    if room < 1:
+        raise upstream.fail(
+            502,
+            f"cannot take this prompt: about {prompt_tokens} tokens, and its context is "
+            f"{budget.context} ({budget.context_from}); lower CodegenApp.context_tokens "
+            f"(the engine declares {budget.prompt})",
+        )
+    if request.max_new_tokens <= room:
+        return request
+    return dataclasses.replace(request, max_new_tokens=room)
+
+
+def refusal(
+    budget: Budget, upstream: Upstream, exc: UpstreamError, prompt_tokens: int, reply: int
+) -> UpstreamError:
+    """A refusal for length, told with the numbers the engine used."""
+    if not too_long(exc):
+        return exc
+    return upstream.fail(
+        502,
+        f"refused the request as longer than its context: about {prompt_tokens} prompt "
+        f"tokens and up to {reply} generated, within the {budget.context} tokens taken "
+        f"from {budget.context_from}. Set CodegenApp.context_tokens lower (now "
+        f"{budget.prompt} declared), or start the server with a larger context. "
+        f"({str(exc).removeprefix(f'The inference server at {exc.upstream} ')})",
+        exc.upstream_status,
+    )

@@ -71,8 +71,12 @@ class RemoteRun:
         request: GenerationRequest,
         cancel: threading.Event,
         on_delta: DeltaCallback | None,
+        head: str = "",
     ):
         self.upstream = upstream
+        #: Text the reply starts with, delivered before the server's (which
+        #: continues it: the prompt ends with it); greedy, one candidate only.
+        self.head = head
         self.counter = counter
         self.path = path
         self.chat = chat
@@ -128,6 +132,11 @@ class RemoteRun:
             request.max_new_tokens, self.counter, self.upstream.redactor, request.stop_tokens
         )
         usage = self.usage.setdefault(index, Usage())
+        if self.head:
+            self._deliver(index, text, text.add(self.head))
+            if text.reason is not None:  # it ends the reply (its scope, a stop, the limit)
+                return Candidate(text.text, text.reason, text.tokens)
+        head_tokens = text.tokens
         ended: FinishReason | None = None  # the server's finish reason
         after_end = 0
         finished = threading.Event()  # this candidate is done: close its stream
@@ -164,7 +173,8 @@ class RemoteRun:
             # The reply ended without a finish reason (some servers send none).
             reason = text.reason or self._halt()
             reason = reason or ("length" if text.tokens >= request.max_new_tokens else "stop")
-        return Candidate(text.text, reason, usage.completion or text.tokens)
+        tokens = text.tokens if usage.completion is None else head_tokens + usage.completion
+        return Candidate(text.text, reason, tokens)
 
     def _deliver(self, index: int, text: Delivery, delta: str) -> None:
         """Stream ``delta`` and ask the caller's stop check about it."""
