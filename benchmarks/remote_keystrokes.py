@@ -18,9 +18,11 @@ engine read from the server (context, family, prefill speed, its budget),
 each engine's budget, a p50/p90 table per engine and phase with the prompt
 reuse each reports, the errors, and the ratios remote / local, for every
 keystroke and for those the frontend sends (it answers a keystroke that types
-the start of the suggestion on screen itself; those are the ones where the
-local engine verifies the rest of its previous suggestion as a draft, which a
-server cannot). Timings need the machine to themselves: run it alone.
+the start of the suggestion on screen itself). On the other keystrokes the
+local engine verifies the rest of its previous suggestion as a draft, and the
+remote engine, which cannot, continues it (``--baseline`` adds the remote
+engine that has the server write every reply whole). Timings need the machine
+to themselves: run it alone.
 
     python benchmarks/remote_keystrokes.py --llama-server "$(which llama-server)" \\
         --gguf qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
@@ -105,6 +107,8 @@ async def replay(args: argparse.Namespace, url: str) -> int:
         "local": service(model=args.model, device="cpu", **budget),
         "remote": service(remote_url=url, **budget),
     }
+    if args.baseline:  # the remote engine that writes every reply whole (as before)
+        loaded["remote, not continuing"] = service(remote_url=url, draft_tokens=0, **budget)
     services = {who: svc for who, (svc, _) in loaded.items()}
     for who, (svc, load_s) in loaded.items():
         info = svc.host.ready_engine().info()
@@ -116,6 +120,7 @@ async def replay(args: argparse.Namespace, url: str) -> int:
             flush=True,
         )
     remote = services["remote"].host.ready_engine().info().extra
+    remotes = [who for who in services if who != "local"]
     print(f"remote engine read: {json.dumps(remote['server'])}")
     print(f"remote budget: {json.dumps(remote['budget'])}", flush=True)
     slots = int(remote["server"].get("slots") or 1)
@@ -159,21 +164,23 @@ async def replay(args: argparse.Namespace, url: str) -> int:
         print("(llama-server's slots could not be erased: its cold requests may be warm)")
     for who, errs in errors.items():
         print(f"{who} errors: {len(errs)}" + "".join(f"\n  {e}" for e in errs[:5]))
-    for phase in ("typing", SENT, "cold"):
-        local = [r["total_s"] for r in rows[("local", phase)]]
-        remote_s = [r["total_s"] for r in rows[("remote", phase)]]
-        if local and remote_s:
-            ratio = statistics.median(remote_s) / statistics.median(local)
-            target = " (target <= 1.5)" if phase.startswith("typing") else ""
-            print(f"{phase} p50 remote / local: {ratio:.2f}{target}")
+    for who in remotes:
+        for phase in ("typing", SENT, "cold"):
+            local = [r["total_s"] for r in rows[("local", phase)]]
+            remote_s = [r["total_s"] for r in rows[(who, phase)]]
+            if local and remote_s:
+                ratio = statistics.median(remote_s) / statistics.median(local)
+                target = " (target <= 1.5)" if phase.startswith("typing") else ""
+                print(f"{phase} p50 {who} / local: {ratio:.2f}{target}")
     for who in services:
         typing = rows[(who, "typing")]
         drafted = sum(r.get("drafted_tokens", 0) for r in typing)
         generated = sum(r["generated_tokens"] for r in typing)
+        how = "verified as drafts" if who == "local" else "continued, not generated again"
         print(
             f"{who}: {100 * drafted / max(1, generated):.0f}% of the typing tokens came from "
-            f"verified drafts; the frontend would have sent {len(rows[(who, SENT)])} of "
-            f"{len(typing)} typing requests"
+            f"the last suggestion ({how}); the frontend would have sent "
+            f"{len(rows[(who, SENT)])} of {len(typing)} typing requests"
         )
     for svc in services.values():
         svc.host.shutdown()
@@ -199,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", type=int, default=12)
     p.add_argument("--max-chars", type=int, default=24, help="typed characters per task")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also the remote engine with draft_tokens 0: every reply written whole by the server",
+    )
     p.add_argument(
         "--cache", type=Path, default=Path("~/.cache/jupyter-codegen/evals").expanduser()
     )

@@ -94,11 +94,11 @@ class CodegenConfig(Configurable):
         ["weight-only", "per-token"],
         default_value="weight-only",
         help="With int8 weights, how the tokens of a chat reply (explain, ask, generate, fix, "
-        "edit, the magics) are computed. 'weight-only' (default): float32 inputs times the "
-        "int8 weights, which for one token at a time is faster than quantizing the inputs "
-        "and closer to float32 (docs: Decoding against llama.cpp). 'per-token': as the "
-        "prompt. Prompts and completions always use the per-token int8 product, which is "
-        "faster for many tokens at once (a prompt, a verified draft).",
+        "edit, the magics) are computed. 'weight-only' (default): the inputs in bfloat16 "
+        "times the int8 weights, which for one token at a time is faster than quantizing the "
+        "inputs to int8 and closer to float32 (docs: Decoding against llama.cpp). "
+        "'per-token': as the prompt. Prompts and completions always use the per-token int8 "
+        "product, which is faster for many tokens at once (a prompt, a verified draft).",
     ).tag(config=True)
 
     prompt_cache_mb = Int(

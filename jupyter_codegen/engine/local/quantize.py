@@ -25,8 +25,9 @@ the few channels that would set a token's int8 scale over many, at about
 plain int8's speed.
 
 A reply's tokens can instead go through the weights alone
-(:func:`.kernels.weight_only_products`): float32 inputs times the int8 weights and
-their scales (``torch._weight_int8pack_mm``), with no per-token quantization.
+(:func:`.kernels.weight_only_products`): the inputs in bfloat16 times the int8
+weights (``torch._weight_int8pack_mm``), then their scales, with no per-token
+quantization.
 For one row (a decode step) that is faster and closer to float32; for many
 rows (a prompt chunk) it is far slower, so prompts stay on the int8 product.
 """
