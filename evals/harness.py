@@ -66,6 +66,12 @@ def main(h: Harness, argv: list[str] | None = None) -> int:
     run_.add_argument("--model", default="embedded:qwen2.5-coder-1.5b-instruct")
     run_.add_argument("--quantize", default="auto")
     run_.add_argument("--prompts", default="ours,peer", type=lambda s: s.split(","))
+    run_.add_argument(
+        "--int8-decode",
+        default="weight-only",
+        choices=["weight-only", "per-token"],
+        help="how int8 layers compute the reply's tokens (the server's int8_decode)",
+    )
     run_.add_argument("--max-tokens", type=int, default=0, help="0: the endpoint's default")
     run_.add_argument(
         "--prefetch",
@@ -106,7 +112,7 @@ async def run(h: Harness, args: argparse.Namespace, items: list[Any]) -> int:
     with KernelRunner() as runner:
         requests = {x.id: h.build_request(runner, x, stream=True) for x in items}
     print(f"{len(items)} {h.noun}s; loading {args.model} ...", flush=True)
-    service = load_service(args.model, args.quantize)
+    service = load_service(args.model, args.quantize, args.int8_decode)
     rows: list[dict[str, Any]] = []
     try:
         with KernelRunner() as runner:

@@ -22,8 +22,10 @@ from jupyter_codegen.service.service import CodegenService
 RESULTS = Path(__file__).parent / "results"
 
 
-def load_service(model: str, quantize: str = "auto") -> CodegenService:
-    service = CodegenConfig(model=model, quantize=quantize).build_service()
+def load_service(
+    model: str, quantize: str = "auto", int8_decode: str = "weight-only"
+) -> CodegenService:
+    service = CodegenConfig(model=model, quantize=quantize, int8_decode=int8_decode).build_service()
     service.host.start_loading()
     service.host.wait_loaded()
     if service.host.state != "ready":
