@@ -308,7 +308,7 @@ class RemoteEngine:
             [] if prefill else candidates,
             usage.prompt or prompt_tokens,
             usage.cached or 0,
-            drafted_tokens=head_tokens,
+            drafted_tokens=run.head_tokens,
         )
 
     def _head(self, request: GenerationRequest) -> str:

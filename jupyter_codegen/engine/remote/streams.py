@@ -86,6 +86,8 @@ class RemoteRun:
         self.on_delta = on_delta
         self.deadline = time.monotonic() + request.timeout_s if request.timeout_s else None
         self.usage: dict[int, Usage] = {}
+        #: The tokens of ``head``, as counted against ``max_new_tokens``.
+        self.head_tokens = 0
         self.failed = threading.Event()
 
     @property
@@ -135,8 +137,9 @@ class RemoteRun:
         if self.head:
             self._deliver(index, text, text.add(self.head))
             if text.reason is not None:  # it ends the reply (its scope, a stop, the limit)
+                self.head_tokens = text.tokens
                 return Candidate(text.text, text.reason, text.tokens)
-        head_tokens = text.tokens
+        head_tokens = self.head_tokens = text.tokens
         ended: FinishReason | None = None  # the server's finish reason
         after_end = 0
         finished = threading.Event()  # this candidate is done: close its stream
