@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -306,3 +308,27 @@ def test_headers_sent_a_byte_at_a_time_hit_the_calls_deadline(
     finally:
         until.set()
     assert "did not finish POST /completions within 0.8 s" in message
+
+
+def test_a_model_list_cut_off_by_a_reset_is_a_failed_probe(scripted: Scripted) -> None:
+    """A connection reset while reading a JSON reply (as a probe's deadline
+    can cause too) is a 502 in the health, not an exception out of the probe."""
+    body = json.dumps({"data": [{"id": "m"}]}).encode()
+
+    def reset(h: Handler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body[:5])
+        h.wfile.flush()
+        # An abortive close: the client's next read gets a reset, not an end
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for stream in (h.rfile, h.wfile, h.connection):  # the last reference closes it
+            stream.close()
+
+    scripted.script = reset
+    eng = engine(scripted.url)
+    assert eng.probe() is None
+    health = eng.info().extra["remote"]
+    assert health["state"] != "ok" and "mid-reply" in health["error"], health["error"]

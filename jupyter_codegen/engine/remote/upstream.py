@@ -129,6 +129,8 @@ class Upstream:
         call = self._open(method, path, payload, timeout, lambda: False)
         try:
             body = self._read_body(call, MAX_BODY)
+        except (OSError, http.client.HTTPException) as exc:  # the body cut off, or reset
+            raise self._transport_error(exc, call.what, call.seconds, call.closer) from None
         finally:
             call.close()
         try:
