@@ -176,7 +176,8 @@ class RemoteRun:
             # The reply ended without a finish reason (some servers send none).
             reason = text.reason or self._halt()
             reason = reason or ("length" if text.tokens >= request.max_new_tokens else "stop")
-        tokens = text.tokens if usage.completion is None else head_tokens + usage.completion
+        # (A count of 0 is not believed, as before: the text counted here stands.)
+        tokens = head_tokens + usage.completion if usage.completion else text.tokens
         return Candidate(text.text, reason, tokens)
 
     def _deliver(self, index: int, text: Delivery, delta: str) -> None:
