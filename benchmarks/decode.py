@@ -13,10 +13,10 @@ over the time after the first. It prints the CPU model, both engines' RSS and
 the ratios. Run it alone: it is timed.
 
 Our engine runs once per ``--variant`` (``KERNEL/DRAFT``: how the int8 layers
-compute a reply's tokens, ``weight-only`` or ``per-token``, and the most
-tokens drafted per step), on the same loaded model, so the variants compare
-in one run: by default today's default against the per-token product, and
-weight-only without drafting.
+compute a reply's tokens, ``int4`` (the GGUF's Q4_K blocks where it has them,
+weight-only elsewhere), ``weight-only`` or ``per-token``, and the most tokens
+drafted per step), on the same loaded model, so the variants compare in one
+run: by default int4 and weight-only with drafting, and int4 without.
 
     python benchmarks/decode.py --llama-server "$(which llama-server)" \\
         --gguf qwen2.5-coder-1.5b-instruct-q4_k_m.gguf [--llama-args=--no-repack]
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "--variant",
         action="append",
         help="KERNEL/DRAFT, e.g. weight-only/6 (repeatable; "
-        "default: weight-only/6, per-token/6, weight-only/0)",
+        "default: int4/6, weight-only/6, int4/0)",
     )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--port", type=int, default=18490)
@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     print(f"CPU: {cpu_model()}; {args.threads} threads each", flush=True)
-    service = CodegenConfig(model=args.model, quantize=args.quantize).build_service()
+    config = CodegenConfig(model=args.model, quantize=args.quantize, int8_decode="int4")
+    service = config.build_service()
     service.host.start_loading()
     service.host.wait_loaded()
     engine = service.host.ready_engine()
@@ -143,9 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     req = GenerationRequest(max_new_tokens=args.generate, messages=[ChatMessage("user", message)])
     ids = engine.prompt_ids(req)
     ours: dict[str, list[dict[str, float]]] = {}
-    for variant in args.variant or ["weight-only/6", "per-token/6", "weight-only/0"]:
+    # The layers' 4-bit copies, taken away for the other kernels' runs
+    int4 = {m: m.int4 for m in engine.model.modules() if getattr(m, "int4", None) is not None}
+    weights = info.extra["weight_bytes"]
+    print(f"ours: {len(int4)} layers with 4-bit blocks, {weights:,} weight bytes", flush=True)
+    for variant in args.variant or ["int4/6", "weight-only/6", "int4/0"]:
         kernel, draft = variant.split("/")
-        engine.weight_only_replies = kernel == "weight-only"
+        for module, weight in int4.items():
+            module.int4 = weight if kernel == "int4" else None
+        engine.weight_only_replies = kernel in ("int4", "weight-only")
         engine.decoder.max_draft = int(draft)
         ours[variant] = [ours_run(engine, req) for _ in range(args.runs)]
         print(variant, summary(ours[variant]), flush=True)

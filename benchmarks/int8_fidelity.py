@@ -7,7 +7,8 @@ token agrees, how often it differs where float32's top two logits are more
 than 1 apart (a clear choice, not a near-tie), and the mean KL divergence.
 Rows: bfloat16, int8 without outlier handling, the int8 engine as the
 server loads it, the same weights with bfloat16 inputs as a chat reply's
-steps run them (``int8_decode``), and int8 on rotated inputs
+steps run them (``int8_decode``: on the GGUF's 4-bit blocks where the model
+has them, or on the int8 weights alone), and int8 on rotated inputs
 (``int8_rotation``). Also the time of one pass over one token and of a
 1,024-token prefill for the int8 rows, in the same process.
 
@@ -109,7 +110,10 @@ def main() -> None:
     del bf16
     gc.collect()
     engine = TransformersEngine.load(
-        path, name=args.model, device="cpu", options=EngineOptions(quantize="int8")
+        path,
+        name=args.model,
+        device="cpu",
+        options=EngineOptions(quantize="int8", int8_decode="int4"),
     )
     layers = [m for m in engine.model.modules() if isinstance(m, Int8Linear)]
     chosen = [(m.token_outliers, m.static_columns, m.static_weight) for m in layers]
@@ -124,7 +128,10 @@ def main() -> None:
         outliers(on)
         report(label, engine.model, " " + speed(engine, seqs[0][0].tolist()))
     with weight_only_products():  # every position, as a chat reply's steps run
-        report("int8 weights alone (a chat reply's steps, `int8_decode`)", engine.model)
+        report("the GGUF's 4-bit blocks where it has them (`int8_decode=int4`)", engine.model)
+        for m in layers:
+            m.int4 = None
+        report("int8 weights alone (`int8_decode=weight-only`)", engine.model)
     del engine
     gc.collect()
     rotated = TransformersEngine.load(

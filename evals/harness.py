@@ -68,8 +68,8 @@ def main(h: Harness, argv: list[str] | None = None) -> int:
     run_.add_argument("--prompts", default="ours,peer", type=lambda s: s.split(","))
     run_.add_argument(
         "--int8-decode",
-        default="weight-only",
-        choices=["weight-only", "per-token"],
+        default="int4",
+        choices=["int4", "weight-only", "per-token"],
         help="how int8 layers compute the reply's tokens (the server's int8_decode)",
     )
     run_.add_argument("--max-tokens", type=int, default=0, help="0: the endpoint's default")

@@ -22,9 +22,7 @@ from jupyter_codegen.service.service import CodegenService
 RESULTS = Path(__file__).parent / "results"
 
 
-def load_service(
-    model: str, quantize: str = "auto", int8_decode: str = "weight-only"
-) -> CodegenService:
+def load_service(model: str, quantize: str = "auto", int8_decode: str = "int4") -> CodegenService:
     service = CodegenConfig(model=model, quantize=quantize, int8_decode=int8_decode).build_service()
     service.host.start_loading()
     service.host.wait_loaded()

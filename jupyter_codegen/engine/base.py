@@ -97,10 +97,12 @@ class EngineOptions:
     #: int8 only: rotate each layer's inputs and weights instead (a block
     #: Hadamard transform, rotation.Rotation); int8_outliers is then unused.
     int8_rotation: bool = False
-    #: int8 only: how a chat reply's tokens are computed: "weight-only" (float32
-    #: inputs times the int8 weights, kernels.weight_only_products) or
-    #: "per-token" (as the prompt). Completions always run as the prompt.
-    int8_decode: str = "weight-only"
+    #: int8 only: how a chat reply's tokens are computed: "int4" (the GGUF's
+    #: Q4_K blocks where it has them, int4.py; "weight-only" elsewhere),
+    #: "weight-only" (bfloat16 inputs times the int8 weights,
+    #: kernels.weight_only_products) or "per-token" (as the prompt).
+    #: Completions always run as the prompt.
+    int8_decode: str = "int4"
     #: Bytes of key/value caches kept for reuse across requests (0: none).
     prompt_cache_bytes: int = 512 * 1024 * 1024
     #: Most tokens drafted from the prompt per step of greedy decoding (0: none).

@@ -7,18 +7,9 @@ import pytest
 import torch
 from gguf import GGMLQuantizationType
 from gguf.quants import dequantize
+from gguf_fixtures import random_blocks
 
 from jupyter_codegen.engine.local import gguf_blocks
-
-
-def random_blocks(rows: int, blocks: int, size: int, f16_at: list[int], seed: int) -> np.ndarray:
-    """Random k-quant rows whose float16 fields hold finite scales."""
-    rng = np.random.default_rng(seed)
-    raw = rng.integers(0, 256, size=(rows, blocks, size), dtype=np.uint8)
-    for offset in f16_at:
-        scales = rng.uniform(-0.05, 0.05, size=(rows, blocks)).astype(np.float16)
-        raw[..., offset : offset + 2] = scales.view(np.uint8).reshape(rows, blocks, 2)
-    return raw.reshape(rows, blocks * size)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -232,3 +232,35 @@ def test_conversion_lock_makes_a_second_process_wait(tmp_path: Path) -> None:
     holder.join(10)
     assert waits == ["waiting for another process that is converting the embedded model"]
     assert waited >= 0.3
+
+
+def test_a_file_derived_from_an_earlier_conversion_is_made_once(tmp_path: Path, monkeypatch):
+    parts = [b"GGUF", b"weights"]
+    model = fake_model(parts)
+    paths = write_parts(tmp_path, parts)
+    monkeypatch.setattr(embedded, "find_parts", lambda m: paths)
+    cache = tmp_path / "cache"
+    ensure_converted(model, cache, _converter([]))
+    seen: list[str] = []
+
+    def derive(gguf: Path, out: Path) -> None:
+        seen.append(gguf.read_bytes().decode())
+        out.write_text("blocks")
+
+    # When a converted model lacks a derived file, it is made from the joined
+    # parts; the second call finds it
+    first = embedded.ensure_derived(model, cache, "blocks.bin", derive)
+    second = embedded.ensure_derived(model, cache, "blocks.bin", derive)
+    assert first == second == converted_dir(model, cache) / "blocks.bin"
+    assert seen == ["GGUFweights"] and first.read_text() == "blocks"
+    assert not list(cache.glob(".tmp-*"))
+
+    # A failed derivation leaves nothing behind, and the next call tries again
+    def broken(gguf: Path, out: Path) -> None:
+        out.write_text("half")
+        raise ValueError("not a GGUF file")
+
+    with pytest.raises(ValueError, match="not a GGUF"):
+        embedded.ensure_derived(model, cache, "other.bin", broken)
+    assert not (converted_dir(model, cache) / "other.bin").exists()
+    assert not list(cache.glob(".tmp-*"))

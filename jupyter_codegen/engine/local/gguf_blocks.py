@@ -12,9 +12,9 @@ Q6_K (210 bytes for 256 values): 4 low bits, 2 high bits, sixteen int8
 sub-block scales (groups of 16) and a float16 ``d``: ``d * sc * (q - 32)``.
 
 Pure torch on uint8 tensors; the reference is gguf-py's ``dequantize``
-(tests compare the two on random blocks). Not wired into the loader yet: the
-kernel measurements that decide where 4-bit weights pay are in
-docs/benchmarks/decode.md.
+(tests compare the two on random blocks). :mod:`.int4` loads the Q4_K blocks
+into torch's int4 kernel for a reply's steps and keeps the embeddings as
+blocks.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,11 @@ from jupyter_codegen.engine.local.embedded import (
     ASSEMBLE_SHARE,
     default_cache_dir,
     ensure_converted,
+    ensure_derived,
 )
 from jupyter_codegen.engine.local.sources import ModelSource, resolve_model
+
+log = logging.getLogger(__name__)
 
 #: Share of the conversion's progress: dequantizing the GGUF tensors ends here,
 #: saving the safetensors takes the rest.
@@ -101,6 +105,7 @@ def convert_gguf_to_safetensors(
     import torch
 
     from jupyter_codegen.engine.local.engine import load_pretrained
+    from jupyter_codegen.engine.local.int4 import BLOCKS_FILE, write_blocks
 
     report = on_fraction or (lambda _f: None)
     with gguf_tensor_progress(lambda f: report(DEQUANTIZED_SHARE * f)):
@@ -113,6 +118,8 @@ def convert_gguf_to_safetensors(
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     del model
+    # The 4-bit blocks as the file holds them, for a reply's steps (int4.py).
+    write_blocks(gguf_dir / gguf_name, out / BLOCKS_FILE)
     report(1.0)
 
 
@@ -158,6 +165,15 @@ def load_engine(
         path = ensure_converted(
             source.embedded, cache_dir, convert, progress=progress, fraction=converting
         )
+        # A conversion made before the Q4_K blocks were kept gets them now, once.
+        from jupyter_codegen.engine.local.int4 import BLOCKS_FILE, write_blocks
+
+        try:
+            ensure_derived(source.embedded, cache_dir, BLOCKS_FILE, write_blocks, progress=progress)
+        except (OSError, ValueError, RuntimeError) as exc:
+            # The model then runs without them (int8 replies, bfloat16
+            # embeddings); the status' quantization says so.
+            log.warning("the embedded model's 4-bit blocks could not be read: %s", exc)
         progress("loading the converted model")
         stage("loading", 0.0)
         return TransformersEngine.load(

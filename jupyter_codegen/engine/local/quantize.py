@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from jupyter_codegen.engine.local.int4 import Int4Weight, Q4KEmbedding
 from jupyter_codegen.engine.local.kernels import KERNEL
 from jupyter_codegen.engine.local.rotation import Rotation
 
@@ -127,6 +128,8 @@ class Int8Linear(nn.Module):
         self.static_columns: torch.Tensor | None = None
         #: The kept columns' weights, dequantized: (columns, out).
         self.static_weight: torch.Tensor | None = None
+        #: The GGUF's own 4-bit weight, for a reply's steps (:mod:`.int4`).
+        self.int4: Int4Weight | None = None
 
     def keep_columns(self, columns: torch.Tensor) -> None:
         """Take these input channels out of the int8 product for good."""
@@ -191,12 +194,15 @@ class Int8Linear(nn.Module):
         float32 ones are not rounded.)"""
         shape = x.shape
         rows = x.reshape(-1, shape[-1])
-        if self.rotation is not None:
-            rows = self.rotation(rows.float())
-        out = torch._weight_int8pack_mm(
-            rows.to(torch.bfloat16).contiguous(), self.qweight, self.unit_scales
-        )
-        out = out.float().mul_(self.scale)
+        if self.int4 is not None:
+            out = self.int4.mm(rows.to(torch.bfloat16).contiguous()).float()
+        else:
+            if self.rotation is not None:
+                rows = self.rotation(rows.float())
+            out = torch._weight_int8pack_mm(
+                rows.to(torch.bfloat16).contiguous(), self.qweight, self.unit_scales
+            )
+            out = out.float().mul_(self.scale)
         if self.bias is not None:
             out.add_(self.bias)
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
@@ -321,9 +327,13 @@ def trim_heap() -> None:
 
 
 def weight_bytes(model: nn.Module) -> int:
-    """Bytes of the model's weights, int8 layers included."""
+    """Bytes of the model's weights, int8 layers and GGUF blocks included."""
     total = sum(p.numel() * p.element_size() for p in model.parameters())
     for module in model.modules():
+        if isinstance(module, Q4KEmbedding):
+            total += module.blocks.numel()
         if isinstance(module, Int8Linear):
             total += sum(b.numel() * b.element_size() for b in module.buffers(recurse=False))
+            if module.int4 is not None:
+                total += module.int4.nbytes()
     return total

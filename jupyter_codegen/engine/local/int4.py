@@ -1,0 +1,235 @@
+"""A reply's tokens on the GGUF's own 4-bit weights (issue 20).
+
+The embedded model is a Q4_K_M GGUF. Most of its projections are Q4_K:
+groups of 32 values, each ``scale * q - minimum`` with ``q`` in 0..15
+(:mod:`.gguf_blocks`). torch's CPU int4 kernel
+(``_weight_int4pack_mm_for_cpu``) takes exactly that form, as
+``(q - 8) * scale + zero`` with ``zero = 8 * scale - minimum``, so those
+layers can be multiplied as the file holds them: half the bytes of int8
+read per token, and no second rounding. Only the scales are rounded (to
+bfloat16, what the kernel takes).
+
+A decode step reads every weight once, so its time is bytes: int8 layers
+read 1.54 GB per token. The kernel is fast for a row or two and slow for
+many (0.35 ms for one row of an 8960 x 1536 layer, 21.7 ms for 128,
+against 1.78 ms for the int8 product: docs/benchmarks/decode.md), so
+prompts and completions keep the int8 layers, and the int4 weights are a
+second copy that only a chat reply's steps read
+(:func:`.kernels.weight_only_products`). Each row of the product depends on
+that row alone, as the int8 weight-only kernel's does (tested), so drafting
+and the prompt cache keep their exactness rules.
+
+The blocks come from the GGUF: read from a ``.gguf`` file, or kept at the
+embedded model's one-time conversion (:data:`BLOCKS_FILE`, beside the
+converted weights). Only architectures whose projections the GGUF stores in
+the transformers layout (no q/k permutation) are read.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from jupyter_codegen.engine.local import gguf_blocks
+
+#: The Q4_K blocks of the projections, kept beside a converted model.
+BLOCKS_FILE = "q4_k-blocks.safetensors"
+#: The kernel's group size: Q4_K's sub-blocks.
+GROUP = 32
+#: Architectures whose GGUF projections are stored as transformers has them.
+ARCHITECTURES = frozenset({"qwen2"})
+#: A GGUF projection's name within a block, and the transformers module's.
+PROJECTIONS = {
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+}
+#: The token embeddings' module.
+EMBEDDINGS = "model.embed_tokens"
+_BLOCK = re.compile(r"^blk\.(\d+)\.(\w+)\.weight$")
+
+
+def int4_supported() -> bool:
+    """Whether this torch has the CPU int4 kernel and its packing op."""
+    try:
+        raw = torch.zeros(16, gguf_blocks.Q4_K_BYTES, dtype=torch.uint8)
+        weight = Int4Weight(raw)
+        out = weight.mm(torch.ones(1, gguf_blocks.QK_K, dtype=torch.bfloat16))
+        return tuple(out.shape) == (1, 16)
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+
+
+def module_name(gguf_name: str) -> str | None:
+    """The transformers module of a GGUF projection (``blk.3.attn_q.weight``:
+    ``model.layers.3.self_attn.q_proj``) or of the token embeddings, or None."""
+    if gguf_name == "token_embd.weight":
+        return EMBEDDINGS
+    match = _BLOCK.match(gguf_name)
+    if match is None or match.group(2) not in PROJECTIONS:
+        return None
+    return f"model.layers.{match.group(1)}.{PROJECTIONS[match.group(2)]}"
+
+
+class Blocks(Mapping[str, torch.Tensor]):
+    """Raw Q4_K rows (uint8, ``(out, in / 256 * 144)``) by transformers module
+    name, each read when asked for: the loader turns one layer at a time into
+    its kernel's form, so the whole file is never held at once."""
+
+    def __init__(self, read: dict[str, Callable[[], torch.Tensor]]):
+        self._read = read
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self._read[name]()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+
+def read_q4_k_blocks(gguf_path: str | Path) -> Blocks:
+    """The Q4_K projections and embeddings of a GGUF file, as views of the
+    mapped file (copy-on-write); none for an architecture not in
+    :data:`ARCHITECTURES`. Other quantizations (Q6_K, ...) are left out."""
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    reader = GGUFReader(str(gguf_path), "c")
+    field = reader.fields.get("general.architecture")
+    arch = bytes(field.parts[-1]).decode() if field is not None else ""
+    if arch not in ARCHITECTURES:
+        return Blocks({})
+    read: dict[str, Callable[[], torch.Tensor]] = {}
+    for tensor in reader.tensors:
+        name = module_name(tensor.name)
+        if name is not None and tensor.tensor_type == GGMLQuantizationType.Q4_K:
+            read[name] = functools.partial(torch.from_numpy, tensor.data)
+    return Blocks(read)
+
+
+def write_blocks(gguf_path: Path, out: Path) -> None:
+    """Keep a GGUF file's Q4_K projections and embeddings in ``out`` (an empty
+    file when it has none that this module reads, so that nobody looks again)."""
+    from safetensors.torch import save_file
+
+    blocks = read_q4_k_blocks(gguf_path)
+    save_file({name: blocks[name].contiguous() for name in blocks}, str(out))
+
+
+def blocks_for(path: str, gguf_file: str | None = None) -> Blocks:
+    """The Q4_K blocks of the model at ``path``: read from its GGUF file, or
+    kept beside its weights (:data:`BLOCKS_FILE`); none when there are none
+    (a hub model, a float checkpoint)."""
+    directory = Path(path)
+    if gguf_file:
+        return read_q4_k_blocks(directory / gguf_file)
+    if (directory / BLOCKS_FILE).is_file():
+        from safetensors import safe_open
+
+        handle = safe_open(str(directory / BLOCKS_FILE), "pt")
+        return Blocks({name: functools.partial(handle.get_tensor, name) for name in handle.keys()})
+    return Blocks({})
+
+
+class Int4Weight:
+    """One Q4_K weight as torch's packed int4 CPU weight with its bfloat16
+    scales and zeros."""
+
+    def __init__(self, raw: torch.Tensor):
+        q, scale, minimum = gguf_blocks.q4_k(raw)
+        self.out_features, self.in_features = (int(n) for n in q.shape)
+        self.packed = torch._convert_weight_to_int4pack_for_cpu(q.to(torch.int32), 1)
+        zero = scale.mul(8).sub_(minimum)
+        # (groups, out, 2): what the kernel takes
+        self.scales_zeros = (
+            torch.stack([scale, zero], dim=-1).transpose(0, 1).contiguous().to(torch.bfloat16)
+        )
+
+    def mm(self, rows: torch.Tensor) -> torch.Tensor:
+        """``rows`` (bfloat16, ``(m, in)``) times the weight: bfloat16 ``(m, out)``."""
+        return torch._weight_int4pack_mm_for_cpu(rows, self.packed, GROUP, self.scales_zeros)
+
+    def dequantized(self) -> torch.Tensor:
+        """The weight as the kernel computes with it (float32, ``(out, in)``)."""
+        eye = torch.eye(self.in_features, dtype=torch.bfloat16)
+        return self.mm(eye).float().t().contiguous()
+
+    def nbytes(self) -> int:
+        return self.packed.numel() * self.packed.element_size() + (
+            self.scales_zeros.numel() * self.scales_zeros.element_size()
+        )
+
+
+class Q4KEmbedding(nn.Module):
+    """Token embeddings kept as the GGUF's Q4_K blocks (144 bytes for 256
+    values, against 512 in bfloat16): 131 MB instead of 467 for the embedded
+    model. The looked-up rows are dequantized and rounded to bfloat16, the
+    values the converted checkpoint holds (the same, bit for bit, on the
+    embedded model), so the model computes what it computed from there."""
+
+    def __init__(self, raw: torch.Tensor, dtype: torch.dtype, padding_idx: int | None = None):
+        super().__init__()
+        # A copy: the rows may view a mapped file.
+        self.register_buffer("blocks", raw.clone(), persistent=False)
+        self.dtype_out = dtype
+        self.padding_idx = padding_idx
+        self.num_embeddings = int(raw.shape[0])
+        self.embedding_dim = int(raw.shape[1]) // gguf_blocks.Q4_K_BYTES * gguf_blocks.QK_K
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = gguf_blocks.dequantize_q4_k(self.blocks.index_select(0, ids.reshape(-1)))
+        rows = rows.to(torch.bfloat16).to(self.dtype_out)
+        return rows.reshape(*ids.shape, self.embedding_dim)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}, Q4_K blocks"
+
+
+def embeddings_from_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> bool:
+    """Replace the model's token embeddings by their Q4_K blocks when the
+    blocks hold them and their shape is the embeddings'; True if replaced."""
+    current = model.get_input_embeddings()
+    if EMBEDDINGS not in blocks or current is None:
+        return False
+    raw = blocks[EMBEDDINGS]
+    rows, dim = current.num_embeddings, current.embedding_dim
+    if dim % gguf_blocks.QK_K or tuple(raw.shape) != (
+        rows,
+        dim // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES,
+    ):
+        return False
+    dtype = getattr(current, "dtype_out", torch.float32)
+    model.set_input_embeddings(Q4KEmbedding(raw, dtype, getattr(current, "padding_idx", None)))
+    return True
+
+
+def attach_int4(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> int:
+    """Give each int8 layer of ``model`` that has Q4_K blocks its int4 weight;
+    returns the number of layers. A block whose shape differs from its layer's
+    is an error (the blocks belong to another model)."""
+    from jupyter_codegen.engine.local.quantize import Int8Linear
+
+    count = 0
+    for name, module in model.named_modules():
+        if name not in blocks or not isinstance(module, Int8Linear) or module.out_features % 16:
+            continue  # (the kernel packs output channels by 16)
+        raw = blocks[name]
+        row_bytes = module.in_features // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES
+        expected = (module.out_features, row_bytes)
+        if tuple(raw.shape) != expected or module.in_features % gguf_blocks.QK_K:
+            raise ValueError(
+                f"the Q4_K blocks of {name} are {tuple(raw.shape)}, its layer needs {expected}"
+            )
+        module.int4 = Int4Weight(raw)
+        count += 1
+    return count

@@ -1,0 +1,207 @@
+"""A reply's steps on the GGUF's own 4-bit blocks (``engine/local/int4.py``):
+the kernel computes with the file's values, within the rounding of its
+scales to bfloat16; the blocks are read from a GGUF file by module name and
+kept beside a model; the engine runs only a chat reply's steps on them, the
+embeddings come from them unchanged, and drafting gives the same reply."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import tiny_engine  # noqa: E402
+from gguf import GGMLQuantizationType  # noqa: E402
+from gguf.quants import dequantize  # noqa: E402
+from gguf_fixtures import random_q4_k, write_gguf  # noqa: E402
+
+from jupyter_codegen.engine.base import ChatMessage, GenerationRequest, Segment  # noqa: E402
+from jupyter_codegen.engine.local import int4  # noqa: E402
+from jupyter_codegen.engine.local.kernels import weight_only_supported  # noqa: E402
+from jupyter_codegen.engine.local.quantize import int8_supported  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (int8_supported() and weight_only_supported() and int4.int4_supported()),
+    reason="torch without its CPU int8/int4 weight kernels",
+)
+
+CODE = "import json\n\ndef load(path):\n    return json.load(path)\n"
+ASK = [ChatMessage("user", "Explain:\n" + CODE)]
+
+
+FIM = [
+    Segment("<|fim_prefix|>", special=True),
+    Segment("def load(path):\n    "),
+    Segment("<|fim_middle|>", special=True),
+]
+
+
+def reference(raw: np.ndarray) -> torch.Tensor:
+    """gguf-py's dequantization: what llama.cpp computes with."""
+    return torch.from_numpy(dequantize(raw, GGMLQuantizationType.Q4_K).astype(np.float32))
+
+
+@pytest.mark.parametrize("rows, columns, seed", [(16, 256, 0), (48, 512, 1), (32, 768, 2)])
+def test_the_kernel_computes_with_the_files_values(rows: int, columns: int, seed: int) -> None:
+    raw = random_q4_k(rows, columns, seed)
+    want = reference(raw)
+    weight = int4.Int4Weight(torch.from_numpy(raw))
+    got = weight.dequantized()
+    # Within the rounding of each group's scale and zero (8 * scale - minimum)
+    # to bfloat16, and of the product to bfloat16: a wrong zero or a swapped
+    # nibble order is off by whole quantization steps
+    _, scale, minimum = int4.gguf_blocks.q4_k(torch.from_numpy(raw))
+    zero = (8 * scale - minimum).abs().repeat_interleave(32, dim=1)
+    bound = (15 * scale.repeat_interleave(32, dim=1) + zero + want.abs()) * 2.0**-8
+    assert torch.all((got - want).abs() <= bound)
+    # (which a weight off by a step would break: the bound is that tight)
+    shifted = want + scale.repeat_interleave(32, dim=1)
+    assert not torch.all((got - shifted).abs() <= bound)
+
+    # A product against float64: each row on its own, whatever rows come with it
+    x = torch.randn(7, columns).to(torch.bfloat16)
+    out = weight.mm(x)
+    assert out.shape == (7, rows) and out.dtype == torch.bfloat16
+    exact = x.double() @ want.double().t()
+    assert float((out.double() - exact).norm() / exact.norm()) < 0.01
+    assert torch.equal(out, torch.cat([weight.mm(x[i : i + 1]) for i in range(7)]))
+
+
+def test_blocks_are_read_from_a_gguf_by_module_and_kept_beside_a_model(tmp_path: Path) -> None:
+    q = random_q4_k(32, 256, 3)
+    e = random_q4_k(16, 256, 4)
+    q6 = np.zeros((32, 210), dtype=np.uint8)
+    norm = np.ones(256, dtype=np.float32)
+    tensors = {
+        "blk.0.attn_q.weight": (q, "Q4_K"),
+        "blk.0.ffn_down.weight": (q6, "Q6_K"),  # not 4-bit: left out
+        "token_embd.weight": (e, "Q4_K"),
+        "blk.0.attn_norm.weight": (norm, "F32"),
+    }
+    path = write_gguf(tmp_path / "m.gguf", "qwen2", tensors)
+    blocks = int4.read_q4_k_blocks(path)
+    assert set(blocks) == {"model.layers.0.self_attn.q_proj", "model.embed_tokens"}
+    assert np.array_equal(blocks["model.layers.0.self_attn.q_proj"].numpy(), q)
+    assert np.array_equal(blocks["model.embed_tokens"].numpy(), e)
+    # Kept beside a converted model, and found there
+    out = tmp_path / "converted"
+    out.mkdir()
+    int4.write_blocks(path, out / int4.BLOCKS_FILE)
+    kept = int4.blocks_for(str(out))
+    assert set(kept) == set(blocks)
+    assert torch.equal(kept["model.embed_tokens"], blocks["model.embed_tokens"])
+    assert set(int4.blocks_for(str(tmp_path), "m.gguf")) == set(blocks)
+    # An architecture whose GGUF stores q/k permuted (llama) is not read;
+    # a model without blocks has none
+    other = write_gguf(tmp_path / "llama.gguf", "llama", {"blk.0.attn_q.weight": (q, "Q4_K")})
+    assert len(int4.read_q4_k_blocks(other)) == 0
+    assert len(int4.blocks_for(str(tmp_path / "nothing"))) == 0
+
+
+@pytest.fixture(scope="module")
+def q4_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2 wide enough for Q4_K rows (256 channels) whose projections
+    and embeddings are the dequantized values of random Q4_K blocks, kept
+    beside it as a converted embedded model keeps them."""
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    out = tmp_path_factory.mktemp("tiny-q4")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = Qwen2Config.from_pretrained(tiny_model_dir)
+    config.hidden_size, config.intermediate_size = 256, 512
+    model = Qwen2ForCausalLM(config)
+    blocks: dict[str, torch.Tensor] = {}
+    seed = 10
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if name.startswith("model.layers.") and isinstance(module, torch.nn.Linear):
+                target = module.weight
+            elif name == "model.embed_tokens":
+                target = module.weight
+            else:
+                continue
+            raw = random_q4_k(target.shape[0], target.shape[1], seed)
+            seed += 1
+            target.copy_(reference(raw))
+            blocks[name] = torch.from_numpy(raw)
+    model.save_pretrained(out)  # (float32: the same values)
+    tokenizer.save_pretrained(out)
+    save_file(blocks, str(out / int4.BLOCKS_FILE))
+    return out
+
+
+def reply(engine, draft: int) -> tuple[str, int]:
+    engine.decoder.max_draft = draft
+    engine.prompt_cache.clear()
+    req = GenerationRequest(max_new_tokens=24, messages=ASK)
+    result = engine.generate(req, threading.Event())
+    return result.candidates[0].text, result.candidates[0].tokens
+
+
+def test_a_reply_runs_on_the_4_bit_blocks_and_prompts_do_not(q4_model_dir: Path, monkeypatch):
+    engine = tiny_engine(q4_model_dir, quantize="int8", int8_decode="int4", draft_tokens=6)
+    assert engine.int4_layers == 2 * 7
+    assert "4-bit weights (14 layers)" in engine.info().extra["quantization"]
+    assert isinstance(engine.model.get_input_embeddings(), int4.Q4KEmbedding)
+    rows: list[int] = []
+    real_mm = int4.Int4Weight.mm
+    monkeypatch.setattr(
+        int4.Int4Weight, "mm", lambda self, x: rows.append(len(x)) or real_mm(self, x)
+    )
+
+    text, tokens = reply(engine, 6)
+    # Every step after the prompt went through the blocks, a few rows at a
+    # time (a step and its drafts), never the prompt's
+    assert tokens == 24 and rows and max(rows) <= 7
+    assert len(rows) % engine.int4_layers == 0
+    # Drafting gives the same reply as one token at a time
+    assert reply(engine, 0) == (text, tokens)
+
+    # A completion never does
+    rows.clear()
+    req = GenerationRequest(segments=FIM, max_new_tokens=8)
+    engine.generate(req, threading.Event())
+    assert rows == []
+
+
+def test_the_blocks_change_nothing_but_the_replies_kernel(q4_model_dir: Path, tmp_path: Path):
+    plain = tmp_path / "plain"
+    shutil.copytree(q4_model_dir, plain)
+    (plain / int4.BLOCKS_FILE).unlink()
+    with_blocks = tiny_engine(q4_model_dir, quantize="int8", int8_decode="weight-only")
+    without = tiny_engine(plain, quantize="int8", int8_decode="weight-only")
+    # The embeddings from the blocks are the checkpoint's (here float32,
+    # rounded to bfloat16 as the converted embedded model holds them)
+    assert with_blocks.int4_layers == 0
+    assert isinstance(with_blocks.model.get_input_embeddings(), int4.Q4KEmbedding)
+    assert with_blocks.info().extra["weight_bytes"] < without.info().extra["weight_bytes"]
+    ids = torch.tensor([[5, 17, 300, 42, 7]])
+    emb = with_blocks.model.get_input_embeddings()(ids)
+    want = without.model.get_input_embeddings()(ids).to(torch.bfloat16).float()
+    assert torch.equal(emb, want)
+    # So a completion is the same with the blocks and without
+    req = GenerationRequest(segments=FIM, max_new_tokens=8)
+    texts = [e.generate(req, threading.Event()).candidates[0].text for e in (with_blocks, without)]
+    assert texts[0] == texts[1]
+    # The 4-bit copies are made only for int4 replies, never with rotated inputs
+    for options in ({"int8_decode": "per-token"}, {"int8_decode": "int4", "int8_rotation": True}):
+        assert tiny_engine(q4_model_dir, quantize="int8", **options).int4_layers == 0
+
+
+def test_blocks_of_another_model_fail_the_load_with_the_reason(q4_model_dir: Path, tmp_path: Path):
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken"
+    shutil.copytree(q4_model_dir, broken)
+    blocks = load_file(str(broken / int4.BLOCKS_FILE))
+    name = "model.layers.0.mlp.up_proj"
+    blocks[name] = blocks[name][:16].contiguous()
+    save_file(blocks, str(broken / int4.BLOCKS_FILE))
+    with pytest.raises(ValueError, match=r"Q4_K blocks of model\.layers\.0\.mlp\.up_proj"):
+        tiny_engine(broken, quantize="int8", int8_decode="int4")
