@@ -161,7 +161,10 @@ def held_conversion_lock(codegen_config: dict, tiny_model_dir: Path):
     import fcntl
     import shutil
 
+    from safetensors.torch import save_file
+
     from jupyter_codegen.engine.local.embedded import EMBEDDED_MODELS, MARKER, converted_dir
+    from jupyter_codegen.engine.local.int4 import BLOCKS_FILE
 
     model = EMBEDDED_MODELS["qwen2.5-coder-0.5b-instruct"]
     cache = Path(codegen_config["cache_dir"])
@@ -174,6 +177,7 @@ def held_conversion_lock(codegen_config: dict, tiny_model_dir: Path):
         target = converted_dir(model, cache)
         shutil.copytree(tiny_model_dir, target)
         (target / MARKER).write_text(json.dumps({"sha256": model.sha256}))
+        save_file({}, str(target / BLOCKS_FILE))  # (a conversion keeps them; this one has none)
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
 

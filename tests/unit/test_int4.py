@@ -20,8 +20,14 @@ from gguf import GGMLQuantizationType  # noqa: E402
 from gguf.quants import dequantize  # noqa: E402
 from gguf_fixtures import random_q4_k, write_gguf  # noqa: E402
 
-from jupyter_codegen.engine.base import ChatMessage, GenerationRequest, Segment  # noqa: E402
+from jupyter_codegen.engine.base import (  # noqa: E402
+    ChatMessage,
+    EngineOptions,
+    GenerationRequest,
+    Segment,
+)
 from jupyter_codegen.engine.local import int4  # noqa: E402
+from jupyter_codegen.engine.local.engine import TransformersEngine  # noqa: E402
 from jupyter_codegen.engine.local.kernels import weight_only_supported  # noqa: E402
 from jupyter_codegen.engine.local.quantize import int8_supported  # noqa: E402
 
@@ -70,6 +76,18 @@ def test_the_kernel_computes_with_the_files_values(rows: int, columns: int, seed
     exact = x.double() @ want.double().t()
     assert float((out.double() - exact).norm() / exact.norm()) < 0.01
     assert torch.equal(out, torch.cat([weight.mm(x[i : i + 1]) for i in range(7)]))
+
+
+def test_every_projection_maps_to_the_module_gguf_py_names() -> None:
+    from gguf import MODEL_ARCH, get_tensor_name_map
+
+    names = get_tensor_name_map(MODEL_ARCH.QWEN2, 4)
+    for gguf_name in int4.PROJECTIONS:
+        module = int4.module_name(f"blk.3.{gguf_name}.weight")
+        assert module is not None and names.get_name(module) == f"blk.3.{gguf_name}"
+    assert names.get_name(int4.module_name("token_embd.weight")) == "token_embd"
+    assert int4.module_name("blk.3.attn_norm.weight") is None
+    assert int4.module_name("output.weight") is None
 
 
 def test_blocks_are_read_from_a_gguf_by_module_and_kept_beside_a_model(tmp_path: Path) -> None:
@@ -194,14 +212,81 @@ def test_the_blocks_change_nothing_but_the_replies_kernel(q4_model_dir: Path, tm
         assert tiny_engine(q4_model_dir, quantize="int8", **options).int4_layers == 0
 
 
-def test_blocks_of_another_model_fail_the_load_with_the_reason(q4_model_dir: Path, tmp_path: Path):
+def test_a_reply_step_on_the_blocks_is_the_files_model(q4_model_dir: Path) -> None:
+    from jupyter_codegen.engine.local.kernels import weight_only_products
+
+    # The fixture's float weights are the blocks' values: float32 is the file's model
+    exact = TransformersEngine.load(
+        str(q4_model_dir), name="tiny", device="cpu", dtype="float32", options=EngineOptions()
+    )
+    blocks = tiny_engine(q4_model_dir, quantize="int8", int8_decode="int4")
+    int8 = tiny_engine(q4_model_dir, quantize="int8", int8_decode="weight-only")
+    ids = torch.tensor([[5, 17, 300, 42, 7, 99, 250]])
+    with torch.inference_mode():
+        want = exact.model(ids).logits.double()
+        with weight_only_products():
+            errors = [
+                float((e.model(ids).logits.double() - want).norm() / want.norm())
+                for e in (blocks, int8)
+            ]
+    # A wrong block (another layer's, a swapped nibble) would be far off
+    assert errors[0] < 0.01
+    # Layer by layer, from the same bfloat16 inputs, the blocks are the file's
+    # weights but for their scales' rounding: closer than the int8 weights,
+    # which round the same values once more
+    layers = dict(blocks.model.named_modules())
+    x = torch.randn(5, 512).to(torch.bfloat16)
+    for name, linear in exact.model.named_modules():
+        if not (isinstance(linear, torch.nn.Linear) and name in layers and name != "lm_head"):
+            continue
+        layer = layers[name]
+        inputs = x[:, : linear.in_features]
+        want = inputs.double() @ linear.weight.double().t()
+        if linear.bias is not None:
+            want += linear.bias.double()
+        with weight_only_products():
+            on_blocks = layer(inputs.float()).double()
+            weight, layer.int4 = layer.int4, None
+            on_int8 = layer(inputs.float()).double()
+            layer.int4 = weight
+        err_blocks = float((on_blocks - want).norm() / want.norm())
+        err_int8 = float((on_int8 - want).norm() / want.norm())
+        assert err_blocks < 0.5 * err_int8, name
+
+
+def corrupt(q4_model_dir: Path, tmp_path: Path, change) -> Path:
     from safetensors.torch import load_file, save_file
 
     broken = tmp_path / "broken"
     shutil.copytree(q4_model_dir, broken)
     blocks = load_file(str(broken / int4.BLOCKS_FILE))
+    change(blocks)
+    save_file(blocks, str(broken / int4.BLOCKS_FILE))
+    return broken
+
+
+def other_values(blocks: dict) -> None:
+    name = "model.layers.1.mlp.down_proj"
+    blocks[name] = torch.from_numpy(random_q4_k(*blocks[name].shape[:1], 512, 99))
+
+
+def other_shape(blocks: dict) -> None:
     name = "model.layers.0.mlp.up_proj"
     blocks[name] = blocks[name][:16].contiguous()
-    save_file(blocks, str(broken / int4.BLOCKS_FILE))
-    with pytest.raises(ValueError, match=r"Q4_K blocks of model\.layers\.0\.mlp\.up_proj"):
-        tiny_engine(broken, quantize="int8", int8_decode="int4")
+
+
+def other_embeddings(blocks: dict) -> None:
+    blocks["model.embed_tokens"] = torch.flip(blocks["model.embed_tokens"], dims=[0]).contiguous()
+
+
+@pytest.mark.parametrize("change", [other_values, other_shape, other_embeddings])
+def test_blocks_that_are_not_the_models_are_not_used(q4_model_dir, tmp_path, caplog, change):
+    # Blocks of another checkpoint (a fine-tuned copy saved over the folder):
+    # the model loads as it would without them, and the log says why
+    broken = corrupt(q4_model_dir, tmp_path, change)
+    engine = tiny_engine(broken, quantize="int8", int8_decode="int4")
+    assert engine.int4_layers == 0
+    assert not isinstance(engine.model.get_input_embeddings(), int4.Q4KEmbedding)
+    assert "4-bit weights" not in engine.info().extra["quantization"]
+    assert "4-bit blocks are not used" in caplog.text and "Q4_K blocks" in caplog.text
+    assert reply(engine, 0)[1] == 24

@@ -217,6 +217,12 @@ def conversion_lock(
             _unlock(fh)
 
 
+def _remove_leftovers(model: EmbeddedModel, cache_dir: Path) -> None:
+    """Remove what a killed conversion left (under the lock, before starting)."""
+    for stale in cache_dir.glob(f".tmp-{model.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 #: Loads (directory, gguf file name) and saves a bfloat16 model to a directory.
 Converter = Callable[[Path, str, Path], None]
 
@@ -245,9 +251,7 @@ def ensure_converted(
         if is_converted(model, cache_dir):  # another process finished while we waited
             return final
         parts = find_parts(model)
-        # Leftovers of a killed conversion are removed before starting again.
-        for stale in cache_dir.glob(f".tmp-{model.name}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        _remove_leftovers(model, cache_dir)
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{model.name}-", dir=cache_dir))
         try:
             started = time.monotonic()
@@ -305,6 +309,7 @@ def ensure_derived(
     with conversion_lock(model, cache_dir, progress):
         if final.exists():
             return final
+        _remove_leftovers(model, cache_dir)
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{model.name}-", dir=cache_dir))
         try:
             progress(f"reading {filename} from the embedded model's parts (once)")

@@ -29,12 +29,7 @@ from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT, calibrate
 from jupyter_codegen.engine.local.candidates import Candidates
 from jupyter_codegen.engine.local.decode import Decoder, Halted, RunLimits
 from jupyter_codegen.engine.local.device import pick_device, pick_dtype, prompt_budget, wants_int8
-from jupyter_codegen.engine.local.int4 import (
-    attach_int4,
-    blocks_for,
-    embeddings_from_blocks,
-    int4_supported,
-)
+from jupyter_codegen.engine.local.int4 import blocks_for, int4_supported, use_blocks
 from jupyter_codegen.engine.local.kernels import weight_only_supported
 from jupyter_codegen.engine.local.kv import KVState
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache
@@ -165,12 +160,17 @@ class TransformersEngine:
                 calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
             # The GGUF's Q4_K blocks, where the model has them: the token
             # embeddings as blocks, and a reply's 4-bit weights.
-            blocks = blocks_for(path, gguf_file)
-            embeddings_from_blocks(model, blocks)
+            int4 = (
+                options.int8_decode == "int4"
+                and not options.int8_rotation
+                and weight_only_supported()
+                and int4_supported()
+            )
             int4_layers = 0
-            if options.int8_decode == "int4" and not options.int8_rotation and int4_supported():
-                int4_layers = attach_int4(model, blocks)
-            del blocks
+            try:
+                int4_layers = use_blocks(model, blocks_for(path, gguf_file), int4=int4)
+            except Exception as exc:
+                log.warning("the model's 4-bit blocks are not used: %s", exc)
             trim_heap()
             report(0.95)
             return cls(

@@ -58,14 +58,22 @@ EMBEDDINGS = "model.embed_tokens"
 _BLOCK = re.compile(r"^blk\.(\d+)\.(\w+)\.weight$")
 
 
+@functools.cache
 def int4_supported() -> bool:
-    """Whether this torch has the CPU int4 kernel and its packing op."""
+    """Whether this torch has the CPU int4 kernel and its packing op, and they
+    compute what this module expects of them (one random block, against its
+    dequantization)."""
     try:
-        raw = torch.zeros(16, gguf_blocks.Q4_K_BYTES, dtype=torch.uint8)
-        weight = Int4Weight(raw)
-        out = weight.mm(torch.ones(1, gguf_blocks.QK_K, dtype=torch.bfloat16))
-        return tuple(out.shape) == (1, 16)
-    except (AttributeError, RuntimeError, NotImplementedError):
+        generator = torch.Generator().manual_seed(0)
+        raw = torch.randint(
+            0, 256, (16, gguf_blocks.Q4_K_BYTES), dtype=torch.uint8, generator=generator
+        )
+        raw[:, 0:4] = torch.tensor([0x66, 0x1A, 0x66, 0x16], dtype=torch.uint8)  # d, dmin: small
+        x = torch.randn(2, gguf_blocks.QK_K, generator=generator).to(torch.bfloat16)
+        want = x.double() @ gguf_blocks.dequantize_q4_k(raw).double().t()
+        got = Int4Weight(raw).mm(x).double()
+        return bool(got.shape == want.shape and (got - want).norm() <= 0.02 * want.norm())
+    except Exception:
         return False
 
 
@@ -96,6 +104,9 @@ class Blocks(Mapping[str, torch.Tensor]):
 
     def __len__(self) -> int:
         return len(self._read)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._read  # (without reading the tensor)
 
 
 def read_q4_k_blocks(gguf_path: str | Path) -> Blocks:
@@ -195,32 +206,17 @@ class Q4KEmbedding(nn.Module):
         return f"{self.num_embeddings}, {self.embedding_dim}, Q4_K blocks"
 
 
-def embeddings_from_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> bool:
-    """Replace the model's token embeddings by their Q4_K blocks when the
-    blocks hold them and their shape is the embeddings'; True if replaced."""
-    current = model.get_input_embeddings()
-    if EMBEDDINGS not in blocks or current is None:
-        return False
-    raw = blocks[EMBEDDINGS]
-    rows, dim = current.num_embeddings, current.embedding_dim
-    if dim % gguf_blocks.QK_K or tuple(raw.shape) != (
-        rows,
-        dim // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES,
-    ):
-        return False
-    dtype = getattr(current, "dtype_out", torch.float32)
-    model.set_input_embeddings(Q4KEmbedding(raw, dtype, getattr(current, "padding_idx", None)))
-    return True
-
-
-def attach_int4(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> int:
-    """Give each int8 layer of ``model`` that has Q4_K blocks its int4 weight;
-    returns the number of layers. A block whose shape differs from its layer's
-    is an error (the blocks belong to another model)."""
+def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bool) -> int:
+    """Use the model's Q4_K blocks: its token embeddings as blocks, and with
+    ``int4`` each int8 layer's 4-bit copy for a reply's steps. All or nothing:
+    blocks that do not hold the values the model was loaded with (another
+    checkpoint's, a fine-tuned copy's) raise ValueError and change nothing.
+    Returns the number of layers given a 4-bit copy."""
     from jupyter_codegen.engine.local.quantize import Int8Linear
 
-    count = 0
-    for name, module in model.named_modules():
+    embeddings = _embeddings(model, blocks)
+    weights: dict[Int8Linear, Int4Weight] = {}
+    for name, module in model.named_modules() if int4 else ():
         if name not in blocks or not isinstance(module, Int8Linear) or module.out_features % 16:
             continue  # (the kernel packs output channels by 16)
         raw = blocks[name]
@@ -230,6 +226,38 @@ def attach_int4(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> int:
             raise ValueError(
                 f"the Q4_K blocks of {name} are {tuple(raw.shape)}, its layer needs {expected}"
             )
-        module.int4 = Int4Weight(raw)
-        count += 1
-    return count
+        # The int8 weight is these values rounded once more: within half an
+        # int8 step (and bfloat16's rounding) on its first and last rows.
+        rows = torch.tensor([0, module.out_features - 1])
+        values = gguf_blocks.dequantize_q4_k(raw.index_select(0, rows))
+        int8 = module.qweight.index_select(0, rows).float() * module.scale[rows, None]
+        bound = module.scale[rows, None] * 0.51 + values.abs() * 2.0**-8 + 1e-6
+        if module.rotation is not None or not torch.all((values - int8).abs() <= bound):
+            raise ValueError(f"the Q4_K blocks of {name} hold other values than its weight")
+        weights[module] = Int4Weight(raw)
+    if embeddings is not None:
+        model.set_input_embeddings(embeddings)
+    for module, weight in weights.items():
+        module.int4 = weight
+    return len(weights)
+
+
+def _embeddings(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> Q4KEmbedding | None:
+    """The token embeddings as their Q4_K blocks, when the blocks hold them;
+    ValueError when they hold other values (checked on 64 rows, exactly)."""
+    current = model.get_input_embeddings()
+    if EMBEDDINGS not in blocks or current is None:
+        return None
+    raw = blocks[EMBEDDINGS]
+    rows, dim = current.num_embeddings, current.embedding_dim
+    if dim % gguf_blocks.QK_K or tuple(raw.shape) != (
+        rows,
+        dim // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES,
+    ):
+        raise ValueError(f"the token embeddings' Q4_K blocks are {tuple(raw.shape)}")
+    dtype = getattr(current, "dtype_out", torch.float32)
+    embeddings = Q4KEmbedding(raw, dtype, getattr(current, "padding_idx", None))
+    ids = torch.linspace(0, rows - 1, 64).long().unique()
+    if not torch.equal(embeddings(ids), current(ids).to(torch.bfloat16).to(dtype)):
+        raise ValueError("the token embeddings' Q4_K blocks hold other values")
+    return embeddings

@@ -100,8 +100,9 @@ def convert_gguf_to_safetensors(
     out: Path,
     on_fraction: Callable[[float], None] | None = None,
 ) -> None:
-    """Dequantize a GGUF model to bfloat16 and save it with its tokenizer;
-    ``on_fraction`` is told how far it is (0..1): tensors dequantized, then saved."""
+    """Dequantize a GGUF model to bfloat16 and save it with its tokenizer and
+    the file's Q4_K blocks (:data:`.int4.BLOCKS_FILE`); ``on_fraction`` is
+    told how far it is (0..1): tensors dequantized, then saved."""
     import torch
 
     from jupyter_codegen.engine.local.engine import load_pretrained
@@ -165,14 +166,18 @@ def load_engine(
         path = ensure_converted(
             source.embedded, cache_dir, convert, progress=progress, fraction=converting
         )
-        # A conversion made before the Q4_K blocks were kept gets them now, once.
-        from jupyter_codegen.engine.local.int4 import BLOCKS_FILE, write_blocks
-
+        # A conversion made before the Q4_K blocks were kept gets them now,
+        # once, where int8 layers will use them.
         try:
-            ensure_derived(source.embedded, cache_dir, BLOCKS_FILE, write_blocks, progress=progress)
-        except (OSError, ValueError, RuntimeError) as exc:
-            # The model then runs without them (int8 replies, bfloat16
-            # embeddings); the status' quantization says so.
+            from jupyter_codegen.engine.local.device import pick_device, wants_int8
+            from jupyter_codegen.engine.local.int4 import BLOCKS_FILE, write_blocks
+
+            if wants_int8((options or EngineOptions()).quantize, pick_device(device)):
+                ensure_derived(
+                    source.embedded, cache_dir, BLOCKS_FILE, write_blocks, progress=progress
+                )
+        except Exception as exc:
+            # (int8 replies, bfloat16 embeddings); the status' quantization says so.
             log.warning("the embedded model's 4-bit blocks could not be read: %s", exc)
         progress("loading the converted model")
         stage("loading", 0.0)

@@ -30,6 +30,8 @@ weights (``torch._weight_int8pack_mm``), then their scales, with no per-token
 quantization.
 For one row (a decode step) that is faster and closer to float32; for many
 rows (a prompt chunk) it is far slower, so prompts stay on the int8 product.
+A layer that the model's GGUF holds as Q4_K blocks computes those steps on
+the blocks themselves instead (:mod:`.int4`): half the bytes per token.
 """
 
 from __future__ import annotations
@@ -188,8 +190,9 @@ class Int8Linear(nn.Module):
 
     def _forward_weight_only(self, x: torch.Tensor) -> torch.Tensor:
         """The inputs in bfloat16 times the int8 weight, then its float32
-        scales: each row's result depends on that row alone, whatever the row
-        count. (The kernel's float32 path is ten times slower than its
+        scales, or times the layer's 4-bit blocks where it has them
+        (:attr:`int4`): each row's result depends on that row alone, whatever
+        the row count. (The kernel's float32 path is ten times slower than its
         bfloat16 one on these CPUs; its scales are given as ones so that the
         float32 ones are not rounded.)"""
         shape = x.shape
