@@ -31,6 +31,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -208,38 +209,53 @@ class Q4KEmbedding(nn.Module):
 
 def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bool) -> int:
     """Use the model's Q4_K blocks: its token embeddings as blocks, and with
-    ``int4`` each int8 layer's 4-bit copy for a reply's steps. All or nothing:
-    blocks that do not hold the values the model was loaded with (another
-    checkpoint's, a fine-tuned copy's) raise ValueError and change nothing.
-    Returns the number of layers given a 4-bit copy."""
-    from jupyter_codegen.engine.local.quantize import Int8Linear
+    ``int4`` each int8 layer's 4-bit copy for a reply's steps. Blocks that do
+    not hold the values the model was loaded with (another checkpoint's, a
+    fine-tuned copy's) raise ValueError before anything changes. Returns the
+    number of layers given a 4-bit copy."""
+    from jupyter_codegen.engine.local.quantize import Int8Linear, _FilePages
 
     embeddings = _embeddings(model, blocks)
-    weights: dict[Int8Linear, Int4Weight] = {}
+    layers: dict[str, Int8Linear] = {}
     for name, module in model.named_modules() if int4 else ():
         if name not in blocks or not isinstance(module, Int8Linear) or module.out_features % 16:
             continue  # (the kernel packs output channels by 16)
-        raw = blocks[name]
-        row_bytes = module.in_features // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES
-        expected = (module.out_features, row_bytes)
-        if tuple(raw.shape) != expected or module.in_features % gguf_blocks.QK_K:
-            raise ValueError(
-                f"the Q4_K blocks of {name} are {tuple(raw.shape)}, its layer needs {expected}"
-            )
-        # The int8 weight is these values rounded once more: within half an
-        # int8 step (and bfloat16's rounding) on its first and last rows.
-        rows = torch.tensor([0, module.out_features - 1])
-        values = gguf_blocks.dequantize_q4_k(raw.index_select(0, rows))
-        int8 = module.qweight.index_select(0, rows).float() * module.scale[rows, None]
-        bound = module.scale[rows, None] * 0.51 + values.abs() * 2.0**-8 + 1e-6
-        if module.rotation is not None or not torch.all((values - int8).abs() <= bound):
-            raise ValueError(f"the Q4_K blocks of {name} hold other values than its weight")
-        weights[module] = Int4Weight(raw)
+        _check_layer(name, module, blocks[name])
+        layers[name] = module
+    # The bfloat16 embeddings go before the 4-bit copies are built, and each
+    # block's pages of a mapped blocks file once it is packed: the peak stays
+    # that of the copies alone.
     if embeddings is not None:
         model.set_input_embeddings(embeddings)
-    for module, weight in weights.items():
-        module.int4 = weight
-    return len(weights)
+    pages = _FilePages()
+    try:
+        for name, module in layers.items():
+            raw = blocks[name]
+            module.int4 = Int4Weight(raw)
+            pages.release(raw)
+    except BaseException:
+        for module in layers.values():
+            module.int4 = None
+        raise
+    return len(layers)
+
+
+def _check_layer(name: str, module: Any, raw: torch.Tensor) -> None:
+    """ValueError unless ``raw`` holds the values of the int8 layer's weight."""
+    row_bytes = module.in_features // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES
+    expected = (module.out_features, row_bytes)
+    if tuple(raw.shape) != expected or module.in_features % gguf_blocks.QK_K:
+        raise ValueError(
+            f"the Q4_K blocks of {name} are {tuple(raw.shape)}, its layer needs {expected}"
+        )
+    # The int8 weight is these values rounded once more: within half an int8
+    # step (and bfloat16's rounding), checked on its first and last rows.
+    rows = torch.tensor([0, module.out_features - 1])
+    values = gguf_blocks.dequantize_q4_k(raw.index_select(0, rows))
+    int8 = module.qweight.index_select(0, rows).float() * module.scale[rows, None]
+    bound = module.scale[rows, None] * 0.51 + values.abs() * 2.0**-8 + 1e-6
+    if module.rotation is not None or not torch.all((values - int8).abs() <= bound):
+        raise ValueError(f"the Q4_K blocks of {name} hold other values than its weight")
 
 
 def _embeddings(model: nn.Module, blocks: Mapping[str, torch.Tensor]) -> Q4KEmbedding | None:
