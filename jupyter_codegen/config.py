@@ -95,12 +95,12 @@ class CodegenConfig(Configurable):
         default_value="int4",
         help="With int8 weights, how the tokens of a chat reply (explain, ask, generate, fix, "
         "edit, the magics) are computed. 'int4' (default): the layers that the model's GGUF "
-        "file holds as 4-bit blocks (Q4_K: most of the embedded model's, or a .gguf model's) "
+        "file holds as 4-bit blocks (Q4_K: 168 of the embedded 1.5B's 197, or a .gguf model's) "
         "multiply by those blocks as the file has them, which reads half of int8's bytes per "
         "token and decodes about 1.4 times as fast as 'weight-only' (docs: Decoding against "
         "llama.cpp); the other layers, and models without such blocks, as 'weight-only'. It "
-        "keeps a second, 4-bit copy of those layers in memory (about 0.6 GB for the embedded "
-        "model). 'weight-only': the inputs in bfloat16 times the int8 weights, which for one "
+        "keeps a second, 4-bit copy of those layers in memory (about 0.7 GB for the embedded "
+        "1.5B). 'weight-only': the inputs in bfloat16 times the int8 weights, which for one "
         "token at a time is faster than quantizing the inputs to int8. 'per-token': as the "
         "prompt. Prompts and completions always use the per-token int8 product, which is "
         "faster for many tokens at once (a prompt, a verified draft).",

@@ -176,8 +176,8 @@ def load_engine(
                 ensure_derived(
                     source.embedded, cache_dir, BLOCKS_FILE, write_blocks, progress=progress
                 )
-        except Exception as exc:
-            # (int8 replies, bfloat16 embeddings); the status' quantization says so.
+        except Exception as exc:  # best effort: without them the model runs with int8
+            # replies and bfloat16 embeddings, and the status' quantization says so.
             log.warning("the embedded model's 4-bit blocks could not be read: %s", exc)
         progress("loading the converted model")
         stage("loading", 0.0)
