@@ -31,12 +31,12 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from jupyter_codegen.engine.local import gguf_blocks
+from jupyter_codegen.engine.local.quantize import FilePages, Int8Linear
 
 #: The Q4_K blocks of the projections, kept beside a converted model.
 BLOCKS_FILE = "q4_k-blocks.safetensors"
@@ -213,8 +213,6 @@ def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bo
     not hold the values the model was loaded with (another checkpoint's, a
     fine-tuned copy's) raise ValueError before anything changes. Returns the
     number of layers given a 4-bit copy."""
-    from jupyter_codegen.engine.local.quantize import Int8Linear, _FilePages
-
     embeddings = _embeddings(model, blocks)
     layers: dict[str, Int8Linear] = {}
     for name, module in model.named_modules() if int4 else ():
@@ -227,7 +225,7 @@ def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bo
     # that of the copies alone.
     if embeddings is not None:
         model.set_input_embeddings(embeddings)
-    pages = _FilePages()
+    pages = FilePages()
     try:
         for name, module in layers.items():
             raw = blocks[name]
@@ -240,7 +238,7 @@ def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bo
     return len(layers)
 
 
-def _check_layer(name: str, module: Any, raw: torch.Tensor) -> None:
+def _check_layer(name: str, module: Int8Linear, raw: torch.Tensor) -> None:
     """ValueError unless ``raw`` holds the values of the int8 layer's weight."""
     row_bytes = module.in_features // gguf_blocks.QK_K * gguf_blocks.Q4_K_BYTES
     expected = (module.out_features, row_bytes)

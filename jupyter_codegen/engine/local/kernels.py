@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import Protocol
 
 import torch
 
@@ -23,6 +24,19 @@ def weight_only_supported() -> bool:
         return bool(torch._weight_int8pack_mm(x, w, scales).sum().item() == 8 * 16)
     except (AttributeError, RuntimeError, NotImplementedError):
         return False
+
+
+class RowWeight(Protocol):
+    """A weight whose product depends on each input row alone, that a layer
+    can use for a reply's steps instead of its own (:class:`.int4.Int4Weight`)."""
+
+    def mm(self, rows: torch.Tensor) -> torch.Tensor:
+        """``rows`` (bfloat16, ``(m, in)``) times the weight: ``(m, out)``."""
+        ...
+
+    def nbytes(self) -> int:
+        """The memory it holds."""
+        ...
 
 
 class _Kernel(threading.local):

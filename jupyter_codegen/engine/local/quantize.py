@@ -45,8 +45,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from jupyter_codegen.engine.local.int4 import Int4Weight, Q4KEmbedding
-from jupyter_codegen.engine.local.kernels import KERNEL
+from jupyter_codegen.engine.local.kernels import KERNEL, RowWeight
 from jupyter_codegen.engine.local.rotation import Rotation
 
 
@@ -131,7 +130,7 @@ class Int8Linear(nn.Module):
         #: The kept columns' weights, dequantized: (columns, out).
         self.static_weight: torch.Tensor | None = None
         #: The GGUF's own 4-bit weight, for a reply's steps (:mod:`.int4`).
-        self.int4: Int4Weight | None = None
+        self.int4: RowWeight | None = None
 
     def keep_columns(self, columns: torch.Tensor) -> None:
         """Take these input channels out of the int8 product for good."""
@@ -225,7 +224,7 @@ def int8_supported() -> bool:
         return False
 
 
-class _FilePages:
+class FilePages:
     """Gives back the pages of weights that are mapped from a checkpoint file
     once they are no longer needed (Linux).
 
@@ -279,10 +278,10 @@ def quantize_int8(
     (with ``rotate``, on rotated inputs: :class:`Rotation`), keep the
     embeddings compact, and turn the remaining floats (norms) to float32.
     Returns the number of layers quantized. The checkpoint's pages
-    are given back layer by layer (:class:`_FilePages`), so loading never
+    are given back layer by layer (:class:`FilePages`), so loading never
     holds much more than the int8 model. ``on_fraction`` is told the share of
     the layers done (0..1)."""
-    pages = _FilePages()
+    pages = FilePages()
     total = sum(isinstance(m, nn.Linear) for m in model.modules())
     embeddings = model.get_input_embeddings()
     tied = getattr(model, "lm_head", None) is not None and getattr(
@@ -332,9 +331,11 @@ def trim_heap() -> None:
 def weight_bytes(model: nn.Module) -> int:
     """Bytes of the model's weights, int8 layers and GGUF blocks included."""
     total = sum(p.numel() * p.element_size() for p in model.parameters())
+    get_embeddings = getattr(model, "get_input_embeddings", None)
+    embeddings = get_embeddings() if callable(get_embeddings) else None
+    if isinstance(embeddings, nn.Module):  # (kept as GGUF blocks: a buffer)
+        total += sum(b.numel() * b.element_size() for b in embeddings.buffers(recurse=False))
     for module in model.modules():
-        if isinstance(module, Q4KEmbedding):
-            total += module.blocks.numel()
         if isinstance(module, Int8Linear):
             total += sum(b.numel() * b.element_size() for b in module.buffers(recurse=False))
             if module.int4 is not None:
