@@ -50,9 +50,13 @@ test.describe('Explain (scripted model)', () => {
     }
     await expect(entry).toHaveAttribute('data-state', 'done');
     expect(seen.length).toBeGreaterThan(2);
+    // (The text is rendered as markdown: a marker that closes, such as the
+    // backtick after `paced_total`, hides its own characters, so one view may
+    // be as long as the last or a little shorter, never much)
     for (let i = 1; i < seen.length; i++) {
-      expect(seen[i].length).toBeGreaterThan(seen[i - 1].length);
+      expect(seen[i].length).toBeGreaterThan(seen[i - 1].length - 4);
     }
+    expect(seen[seen.length - 1].length).toBeGreaterThan(seen[0].length);
     // And the whole reply is there at the end, rendered as markdown
     await expect(body.locator('code').first()).toHaveText('paced_total');
     await expect(body).toContainText('so an empty list gives 0.');
