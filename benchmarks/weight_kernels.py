@@ -39,9 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import cpu_model  # noqa: E402
 from jupyter_codegen.engine.local import gguf_blocks  # noqa: E402
+from jupyter_codegen.engine.local.int4 import Int4Weight  # noqa: E402
 from jupyter_codegen.engine.local.quantize import Int8Linear  # noqa: E402
-
-GROUP = 32
 
 
 def q4_k_tensor(path: str, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -53,16 +52,6 @@ def q4_k_tensor(path: str, name: str) -> tuple[np.ndarray, np.ndarray]:
             raw = np.array(tensor.data)
             return raw, dequantize(raw, GGMLQuantizationType.Q4_K).astype(np.float32)
     raise SystemExit(f"no tensor {name} in {path}")
-
-
-def int4_weight(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Q4_K rows as torch's packed int4 weight and its scales and zeros."""
-    q, scale, minimum = gguf_blocks.q4_k(raw)
-    packed = torch._convert_weight_to_int4pack_for_cpu(q.to(torch.int32), 1)
-    # torch: w = (q - 8) * scale + zero; Q4_K: w = scale * q - minimum
-    zero = 8 * scale - minimum
-    scales_zeros = torch.stack([scale, zero], dim=-1).transpose(0, 1).contiguous()
-    return packed, scales_zeros.to(torch.bfloat16)
 
 
 def timed(fn, repeat: int) -> float:
@@ -93,9 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.tensor}: {rows} x {cols}, Q4_K; blocks read vs gguf-py: max |diff| {exact:g}")
 
     weight = ours.to(torch.bfloat16)
-    packed, scales_zeros = int4_weight(raw)
-    eye = torch.eye(cols, dtype=torch.bfloat16)
-    kernel = torch._weight_int4pack_mm_for_cpu(eye, packed, GROUP, scales_zeros).t().float()
+    int4 = Int4Weight(raw)
+    kernel = int4.dequantized()
     err = (kernel - ours).abs()
     scale = ours.abs().max()
     print(
@@ -121,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 "int8_weight_only": lambda x=x, xb=xb: torch._weight_int8pack_mm(
                     xb, int8.qweight, int8_scales
                 ),
-                "int4": lambda x=x, xb=xb: torch._weight_int4pack_mm_for_cpu(
-                    xb, packed, GROUP, scales_zeros
-                ),
+                "int4": lambda x=x, xb=xb: int4.mm(xb),
             }
             row = {name: timed(fn, args.repeat) for name, fn in kernels.items()}
             for kernel_name, ms in row.items():

@@ -85,7 +85,6 @@ class TransformersEngine:
         options: EngineOptions | None = None,
         quantized: bool = False,
         parameters: int | None = None,
-        int4_layers: int = 0,
     ):
         options = options or EngineOptions()
         self.model = model.eval()
@@ -126,7 +125,7 @@ class TransformersEngine:
             and weight_only_supported()
         )
         #: Int8 layers that run a reply's steps on the GGUF's Q4_K blocks (int4.py).
-        self.int4_layers = int4_layers
+        self.int4_layers = sum(getattr(m, "int4", None) is not None for m in model.modules())
         self.prompt_cache: PrefixCache[KVState] = PrefixCache(options.prompt_cache_bytes)
 
     @classmethod
@@ -166,9 +165,8 @@ class TransformersEngine:
                 and weight_only_supported()
                 and int4_supported()
             )
-            int4_layers = 0
             try:
-                int4_layers = use_blocks(model, blocks_for(path, gguf_file), int4=int4)
+                use_blocks(model, blocks_for(path, gguf_file), int4=int4)
             except Exception as exc:
                 log.warning("the model's 4-bit blocks are not used: %s", exc)
             trim_heap()
@@ -181,7 +179,6 @@ class TransformersEngine:
                 options=options,
                 quantized=True,
                 parameters=parameters,
-                int4_layers=int4_layers,
             )
         torch_dtype = pick_dtype(dtype, dev)
         model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch_dtype)

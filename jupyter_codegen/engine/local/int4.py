@@ -207,12 +207,11 @@ class Q4KEmbedding(nn.Module):
         return f"{self.num_embeddings}, {self.embedding_dim}, Q4_K blocks"
 
 
-def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bool) -> int:
+def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bool) -> None:
     """Use the model's Q4_K blocks: its token embeddings as blocks, and with
     ``int4`` each int8 layer's 4-bit copy for a reply's steps. Blocks that do
     not hold the values the model was loaded with (another checkpoint's, a
-    fine-tuned copy's) raise ValueError before anything changes. Returns the
-    number of layers given a 4-bit copy."""
+    fine-tuned copy's) raise ValueError before anything changes."""
     embeddings = _embeddings(model, blocks)
     layers: dict[str, Int8Linear] = {}
     for name, module in model.named_modules() if int4 else ():
@@ -235,7 +234,6 @@ def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bo
         for module in layers.values():
             module.int4 = None
         raise
-    return len(layers)
 
 
 def _check_layer(name: str, module: Int8Linear, raw: torch.Tensor) -> None:
