@@ -25,7 +25,7 @@ from .proposals import (
     Streamed,
     load_service,
     meta_of,
-    prefetch_fix,
+    prefetch,
     stream,
     table,
     timing_table,
@@ -76,8 +76,9 @@ def main(h: Harness, argv: list[str] | None = None) -> int:
     run_.add_argument(
         "--prefetch",
         action="store_true",
-        help="fix only: prefetch each fix's prompt first, as the frontend does when the "
-        "error appears (untimed), then time the click",
+        help="prefetch each request's prompt first (untimed), as the frontend does: a fix's "
+        "when its error appears, an edit's (without its instruction) while the instruction "
+        "is typed; then time the click",
     )
     args = p.parse_args(argv)
     ids = args.ids
@@ -123,8 +124,8 @@ async def run(h: Harness, args: argparse.Namespace, items: list[Any]) -> int:
                     if args.max_tokens:
                         body = {**body, "max_tokens": args.max_tokens}
                     prefetched = None
-                    if args.prefetch and h.kind == "fix":
-                        prefetched = await prefetch_fix(service, body)
+                    if args.prefetch:
+                        prefetched = await prefetch(service, h.kind, body)
                     got = await stream(service, h.kind, body, h.has_words)
                     row = {"id": item.id, "prompt": prompt, **h.score(runner, item, got)}
                     row |= {"first_words_s": got.first_words_s, "total_s": got.total_s}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import cpu_model
-from jupyter_codegen.api.schemas import EditRequest, FixRequest
+from jupyter_codegen.api.schemas import EditPrefetchRequest, EditRequest, FixRequest
 from jupyter_codegen.config import CodegenConfig
 from jupyter_codegen.service.service import CodegenService
 
@@ -61,14 +61,20 @@ async def stream(
     return Streamed(reply, first, time.perf_counter() - start)
 
 
-async def prefetch_fix(service: CodegenService, body: Mapping[str, Any]) -> float:
-    """What the frontend does when the error appears, before the click: the
-    fix's prompt computed by ``/prefetch/fix``; the seconds it took."""
+async def prefetch(service: CodegenService, kind: str, body: Mapping[str, Any]) -> float:
+    """What the frontend does before the click, untimed by the user: for a
+    fix, when the error appears, the fix's prompt computed by
+    ``/prefetch/fix``; for an edit, while its instruction is typed, the edit's
+    prompt without the instruction, by ``/prefetch/edit``. The seconds it took."""
     start = time.perf_counter()
-    request = FixRequest.model_validate(body)
-    reply = await service.prefetch_fix(request, service.background_ticket(None, "prefetch_fix"))
+    ticket = service.background_ticket(None, f"prefetch_{kind}")
+    if kind == "fix":
+        reply = await service.prefetch_fix(FixRequest.model_validate(body), ticket)
+    else:
+        before = {k: v for k, v in body.items() if k != "instruction"}
+        reply = await service.prefetch_edit(EditPrefetchRequest.model_validate(before), ticket)
     if not reply.prefetched:
-        raise RuntimeError("the fix prefetch did not run on an idle model")
+        raise RuntimeError(f"the {kind} prefetch did not run on an idle model")
     return time.perf_counter() - start
 
 

@@ -46,6 +46,7 @@ MODELS = (
     "FixRequest",
     "Selection",
     "EditRequest",
+    "EditPrefetchRequest",
     "CancelRequest",
     "Completion",
     "CompleteReply",

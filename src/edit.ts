@@ -19,6 +19,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ISharedCell } from '@jupyter/ydoc';
 
 import { askInstruction, cellSelection } from './editInstruction';
+import { EditPrefetcher } from './editPrefetch';
 import { EditSession } from './editSession';
 import { buildEditRequest, MAX_INSTRUCTION_CHARS } from './editText';
 import { liveNamespace, liveSource } from './kernelContext';
@@ -26,6 +27,12 @@ import { currentNotebook, notebookCells, watchSettings } from './notebook';
 import { addProposalStopCommand, proposals } from './notebookProposals';
 import { languageSupport } from './proposalDiffs';
 import { ProposalStarter } from './proposalSession';
+import type { IEditRequest } from './wire.generated';
+
+/** The request id of a notebook's edit prefetch. */
+export function editPrefetchRequestId(panel: { id: string }): string {
+  return `codegen-prefetch-edit-${panel.id}`;
+}
 
 export const EDIT_COMMAND = 'jupyter-codegen:edit';
 
@@ -60,8 +67,10 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
     watchSettings(settingRegistry, composite => {
       settings.maxTokens = (composite.editMaxTokens as number) ?? 1024;
       settings.liveContext = (composite.liveContext as boolean) ?? true;
+      prefetcher.prefetch = composite.prefetch !== false;
     });
     const starter = new ProposalStarter(app);
+    const prefetcher = new EditPrefetcher();
     let counter = 0;
 
     const current = () => currentNotebook(app, notebooks);
@@ -81,24 +90,16 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
         const shared = cell.model.sharedModel as ISharedCell;
         const original = shared.getSource();
         const selection = cellSelection(cell, original);
-        const instruction =
-          typeof args.instruction === 'string' && args.instruction.trim()
-            ? args.instruction.trim().slice(0, MAX_INSTRUCTION_CHARS)
-            : await askInstruction(trans, selection !== null);
-        if (!instruction || panel.isDisposed || cell.isDisposed) {
-          return;
-        }
-        if (shared.getSource() !== original) {
-          return; // changed while the dialog was open: ask again
-        }
-        proposals.get(panel)?.discard();
-        const context = notebookCells(panel);
-        const index = panel.content.widgets.indexOf(cell);
-        if (index < 0) {
-          return;
-        }
-        const [namespace, language] = await Promise.all([
-          liveNamespace(
+        /** The edit's request as the notebook stands now (null: the cell is gone). */
+        const request = async (
+          instruction: string
+        ): Promise<IEditRequest | null> => {
+          const context = notebookCells(panel);
+          const index = panel.content.widgets.indexOf(cell);
+          if (index < 0) {
+            return null;
+          }
+          const namespace = await liveNamespace(
             panel.sessionContext,
             liveSource(
               selection
@@ -108,27 +109,54 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
               index
             ),
             settings.liveContext
-          ).catch(() => ''),
+          ).catch(() => '');
+          if (panel.isDisposed || cell.isDisposed) {
+            return null;
+          }
+          return buildEditRequest({
+            cells: context.cells,
+            active: index,
+            cell: original,
+            selection,
+            instruction,
+            language: context.language,
+            path: context.path,
+            namespace,
+            maxTokens: settings.maxTokens
+          });
+        };
+        let instruction: string | null;
+        let closePrefetch = (_edit: boolean) => undefined as void;
+        if (typeof args.instruction === 'string' && args.instruction.trim()) {
+          instruction = args.instruction.trim().slice(0, MAX_INSTRUCTION_CHARS);
+        } else {
+          // While the instruction is typed, the server computes the rest.
+          closePrefetch = prefetcher.start(editPrefetchRequestId(panel), () =>
+            request('')
+          );
+          instruction = await askInstruction(trans, selection !== null);
+        }
+        const changed = shared.getSource() !== original;
+        closePrefetch(!!instruction && !changed);
+        if (!instruction || panel.isDisposed || cell.isDisposed) {
+          return;
+        }
+        if (changed) {
+          return; // changed while the dialog was open: ask again
+        }
+        proposals.get(panel)?.discard();
+        const [body, language] = await Promise.all([
+          request(instruction),
           languageSupport(
             languages,
             panel.content.codeMimetype,
-            context.language
+            notebookCells(panel).language
           )
         ]);
-        if (panel.isDisposed || cell.isDisposed) {
+        const index = panel.content.widgets.indexOf(cell);
+        if (!body || index < 0 || panel.isDisposed || cell.isDisposed) {
           return;
         }
-        const body = buildEditRequest({
-          cells: context.cells,
-          active: index,
-          cell: original,
-          selection,
-          instruction,
-          language: context.language,
-          path: context.path,
-          namespace,
-          maxTokens: settings.maxTokens
-        });
         const session = new EditSession({
           panel,
           cell: shared,

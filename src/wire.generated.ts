@@ -17,6 +17,7 @@ export type WireModel =
   | IFixRequest
   | ISelection
   | IEditRequest
+  | IEditPrefetchRequest
   | ICancelRequest
   | ICompletion
   | ICompleteReply
@@ -173,6 +174,32 @@ export interface IEditRequest {
   cell: string;
   selection?: ISelection | null;
   instruction: string;
+  /**
+   * @maxItems 2000
+   */
+  cells_after?: ICell[];
+  path?: string | null;
+}
+/**
+ * Body of `POST /jupyter-codegen/prefetch/edit`: an edit's request sent
+ * while its instruction is still being typed, with the instruction so far
+ * (none by default).
+ *
+ * `schemas.EditPrefetchRequest` on the server.
+ */
+export interface IEditPrefetchRequest {
+  /**
+   * @maxItems 2000
+   */
+  cells_before?: ICell[];
+  language?: string;
+  max_tokens?: number | null;
+  stream?: boolean;
+  request_id?: string | null;
+  namespace?: string;
+  cell: string;
+  selection?: ISelection | null;
+  instruction?: string;
   /**
    * @maxItems 2000
    */

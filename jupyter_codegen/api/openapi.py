@@ -41,6 +41,7 @@ REQUESTS: tuple[type[BaseModel], ...] = (
     schemas.GenerateRequest,
     schemas.FixRequest,
     schemas.EditRequest,
+    schemas.EditPrefetchRequest,
     schemas.CancelRequest,
 )
 REPLIES: tuple[type[BaseModel], ...] = (
@@ -158,12 +159,21 @@ OPERATIONS: dict[str, tuple[str, str, tuple[int, ...]]] = {
         "Compute a fix's prompt when the error appears, before Fix is clicked, at low priority.",
         (400, 403, 413, 500, 502, 503, 504),
     ),
+    "prefetch/edit": (
+        "prefetchEdit",
+        "Compute an edit's prompt while its instruction is typed, at low priority.",
+        (400, 403, 413, 500, 502, 503, 504),
+    ),
     "cancel": ("cancel", "Cancel the generation with this request_id.", (400, 403, 413, 500)),
 }
 GETS = {"status": "StatusReply", "openapi.json": "OpenAPIDocument"}
 #: The POSTs whose body is another route's request model, or whose reply is.
-BODIES = {"prefetch": "CompleteRequest", "prefetch/fix": "FixRequest"}
-REPLY_MODELS = {"prefetch/fix": "PrefetchReply"}
+BODIES = {
+    "prefetch": "CompleteRequest",
+    "prefetch/fix": "FixRequest",
+    "prefetch/edit": "EditPrefetchRequest",
+}
+REPLY_MODELS = {"prefetch/fix": "PrefetchReply", "prefetch/edit": "PrefetchReply"}
 
 
 def _operation(route: str) -> dict[str, Any]:

@@ -174,6 +174,14 @@ class EditRequest(_GenerationRequest):
     path: Annotated[StrictStr, Field(max_length=MAX_PATH_CHARS)] | None = None
 
 
+class EditPrefetchRequest(EditRequest):
+    """Body of ``POST /jupyter-codegen/prefetch/edit``: an edit's request sent
+    while its instruction is still being typed, with the instruction so far
+    (none by default)."""
+
+    instruction: Annotated[StrictStr, Field(max_length=MAX_QUESTION_CHARS)] = ""
+
+
 class EditReply(_Model):
     #: The new text of the selection (of the whole cell without one).
     text: str

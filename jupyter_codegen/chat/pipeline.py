@@ -34,6 +34,10 @@ from jupyter_codegen.errors import RequestError
 
 #: The code (or instruction) of a chat may take this many times the prompt budget.
 MAX_MAIN_BUDGETS = 4
+#: The tokens an edit's instruction takes from the notebook's context, however
+#: short it is: so an edit prefetched before its instruction is typed chooses
+#: the same cells as the edit.
+EDIT_INSTRUCTION_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,11 @@ def _context(
     req: ExplainRequest | GenerateRequest | EditRequest,
     settings: ChatSettings,
     what: str,
+    reserve: int = 0,
 ) -> str:
     """The earlier cells that matter to ``about`` (code or an instruction), in
-    what the budget leaves beside ``main_text``; 413 when that alone is far
-    over the budget."""
+    what the budget leaves beside ``main_text`` and ``reserve`` more tokens;
+    413 when ``main_text`` alone is far over the budget."""
     count, total = settings.count, settings.budget.total
     main_tokens = _check_main(main_text, total, count, what)
     chosen = select_context(
@@ -72,7 +77,7 @@ def _context(
         (),
         ParsedCell(about),
         req.language,
-        max(0, total - main_tokens),
+        max(0, total - main_tokens - reserve),
         count,
         after_budget=0,
     )
@@ -156,6 +161,9 @@ def edit_generation(
     """The chat that rewrites ``req``'s selection, and the selection."""
     part = selected(req)
     live = live_lines(req.namespace, settings)
-    main = req.cell + req.instruction + live
-    context = _context(req.cell, main, req, settings, "cell")
+    # The instruction comes last, and the cells chosen do not depend on it
+    # (up to EDIT_INSTRUCTION_TOKENS): what /prefetch/edit computed while the
+    # instruction was typed is the head of this prompt.
+    instruction = max(EDIT_INSTRUCTION_TOKENS, settings.count(req.instruction))
+    context = _context(req.cell, req.cell + live, req, settings, "cell", instruction)
     return _chat(edit_messages(req, part, context, live), settings, max_tokens, "edit"), part

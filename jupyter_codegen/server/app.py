@@ -14,6 +14,7 @@ from jupyter_codegen.server.handlers import (
     CancelHandler,
     CompleteHandler,
     EditHandler,
+    EditPrefetchHandler,
     ExplainHandler,
     FixHandler,
     FixPrefetchHandler,
@@ -66,6 +67,7 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/edit", EditHandler, deps),
                 (f"/{NAMESPACE}/prefetch", PrefetchHandler, deps),
                 (f"/{NAMESPACE}/prefetch/fix", FixPrefetchHandler, deps),
+                (f"/{NAMESPACE}/prefetch/edit", EditPrefetchHandler, deps),
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )

@@ -25,6 +25,7 @@ from jupyter_codegen.api import openapi
 from jupyter_codegen.api.schemas import (
     CancelRequest,
     CompleteRequest,
+    EditPrefetchRequest,
     EditRequest,
     ExplainRequest,
     FixRequest,
@@ -297,6 +298,18 @@ class FixPrefetchHandler(PrefetchHandler):
         req = self.read_request(FixRequest)
         self._ticket = self.service.background_ticket(req.request_id, self.kind)
         return self.service.prefetch_fix(req, self._ticket)
+
+
+class EditPrefetchHandler(PrefetchHandler):
+    """``POST /prefetch/edit``: an edit request's prompt, computed while its
+    instruction is typed; as ``/prefetch``."""
+
+    kind = "prefetch_edit"
+
+    def start(self) -> Awaitable[PrefetchReply]:
+        req = self.read_request(EditPrefetchRequest)
+        self._ticket = self.service.background_ticket(req.request_id, self.kind)
+        return self.service.prefetch_edit(req, self._ticket)
 
 
 class CancelHandler(CodegenHandler):

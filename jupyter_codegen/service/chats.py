@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from jupyter_codegen.api.schemas import (
+    EditPrefetchRequest,
     EditReply,
     EditRequest,
     ExplainReply,
@@ -120,14 +121,18 @@ class Chats(ServiceCore):
         """The computation a fix prefetch runs: the prompt :meth:`fix` would
         send for ``req``, with nothing generated."""
         gen, _ = self.prepare_fix(req)
-        # Background work, stopped by any request: no deadline of its own.
-        return dataclasses.replace(gen, max_new_tokens=0, timeout_s=self.limits.generation_timeout)
+        return self._prompt_only(gen)
 
     async def prefetch_fix(self, req: FixRequest, ticket: Ticket | None) -> PrefetchReply:
         """Warm the prompt cache for a fix of ``req``'s error, so that the
         Fix button's first words come without the prompt's computation
         (:meth:`~ServiceCore._prefetch`)."""
         return await self._prefetch(ticket, self.prepare_fix_prefetch, req)
+
+    def _prompt_only(self, gen: GenerationRequest) -> GenerationRequest:
+        """``gen`` as a prefetch runs it: its prompt, nothing generated. It is
+        background work, which any request stops: no deadline of its own."""
+        return dataclasses.replace(gen, max_new_tokens=0, timeout_s=self.limits.generation_timeout)
 
     def _fix_reply(self, req: FixRequest, timed: Timed) -> FixReply:
         text, reason = self._first(timed)
@@ -167,6 +172,20 @@ class Chats(ServiceCore):
             *(c.source for c in (*req.cells_before, *req.cells_after)),
         )
         return edit_generation(req, self._chat_settings(), self._chat_tokens(req.max_tokens))
+
+    def prepare_edit_prefetch(self, req: EditPrefetchRequest) -> GenerationRequest:
+        """The computation an edit prefetch runs: the prompt :meth:`edit`
+        would send for ``req`` with the instruction typed so far, with nothing
+        generated. The instruction comes last in that prompt, so all before
+        it is what the edit reuses."""
+        gen, _ = self.prepare_edit(req)
+        return self._prompt_only(gen)
+
+    async def prefetch_edit(self, req: EditPrefetchRequest, ticket: Ticket | None) -> PrefetchReply:
+        """Warm the prompt cache for an edit while its instruction is typed,
+        so that the edit's first words come without the prompt's computation
+        (:meth:`~ServiceCore._prefetch`)."""
+        return await self._prefetch(ticket, self.prepare_edit_prefetch, req)
 
     def _edit_reply(self, part: Selected, timed: Timed) -> EditReply:
         text, reason = self._first(timed)

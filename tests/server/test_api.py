@@ -25,6 +25,7 @@ ROUTES = {
     "edit": ["POST"],
     "prefetch": ["POST"],
     "prefetch/fix": ["POST"],
+    "prefetch/edit": ["POST"],
     "cancel": ["POST"],
 }
 AVERAGE = {

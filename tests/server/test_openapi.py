@@ -25,6 +25,7 @@ ROUTES = [
     "edit",
     "prefetch",
     "prefetch/fix",
+    "prefetch/edit",
     "cancel",
 ]
 #: Not loading the model: these tests need only the routes.

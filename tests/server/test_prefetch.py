@@ -9,7 +9,10 @@ import time
 from typing import Any
 
 import pytest
-from test_fix_edit_api import FIX
+from test_fix_edit_api import EDIT, FIX
+
+from jupyter_codegen.api.schemas import EditPrefetchRequest, EditRequest
+from jupyter_codegen.engine.local.prefix_cache import common_prefix
 
 CELL = {
     "prefix": "import json\n\ndef load(path):\n    with open(path) as fh:\n        return ",
@@ -71,6 +74,40 @@ async def test_a_fix_prefetch_computes_the_prompt_the_fix_reuses(jp_fetch) -> No
     ] - 3
 
 
+#: An edit whose notebook context fills the prompt, and the same before its instruction is typed.
+NOTEBOOK_EDIT = {**EDIT, "cells_before": CELL["cells_before"] * 3, "path": "edit.ipynb"}
+EDIT_PREFETCH = {k: v for k, v in NOTEBOOK_EDIT.items() if k != "instruction"}
+
+
+async def test_an_edit_prefetch_computes_the_prompt_up_to_the_instruction(
+    jp_fetch, jp_serverapp
+) -> None:
+    await ready(jp_fetch)
+    service = codegen_app(jp_serverapp).service
+    # When the dialog that asks for the instruction opens, the frontend
+    # prefetches the edit it will send, without the instruction
+    prefetch = await post(jp_fetch, "prefetch/edit", EDIT_PREFETCH)
+    assert prefetch["prefetched"] is True
+    timings = prefetch["timings"]
+    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 100
+    # Then the edit, with its instruction, finds its prompt computed up to the instruction
+    edited = await post(jp_fetch, "edit", {**NOTEBOOK_EDIT, "max_tokens": 2})
+    engine = service.host.ready_engine()
+    head = engine.prompt_ids(
+        service.prepare_edit_prefetch(EditPrefetchRequest.model_validate(EDIT_PREFETCH))
+    )
+    full, _ = service.prepare_edit(EditRequest.model_validate(NOTEBOOK_EDIT))
+    full_ids = engine.prompt_ids(full)
+    shared = common_prefix(head, full_ids)
+    assert len(head) == timings["prompt_tokens"]
+    assert edited["timings"]["prompt_tokens"] == len(full_ids)
+    assert shared - 1 <= edited["timings"]["cached_tokens"] <= shared
+    # which is all of it but the instruction and the few tokens that end the chat
+    computed = engine.tokens.decode(full_ids[shared:])
+    assert computed.lstrip(": ").startswith("use sum()")
+    assert len(computed) < len(" use sum()\nReply with the new code in one ```python block.") + 40
+
+
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
 async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) -> None:
     await ready(jp_fetch)
@@ -93,7 +130,10 @@ async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) ->
 
 
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
-@pytest.mark.parametrize(("route", "body"), [("prefetch", CELL), ("prefetch/fix", FIX)])
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [("prefetch", CELL), ("prefetch/fix", FIX), ("prefetch/edit", EDIT_PREFETCH)],
+)
 async def test_a_prefetch_waits_for_nobody_and_stops_nobody(
     jp_fetch, jp_serverapp, route: str, body: dict
 ) -> None:

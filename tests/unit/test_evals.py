@@ -187,20 +187,28 @@ def test_the_fix_and_edit_runs_score_both_prompts_on_a_tiny_model(
     assert "| all | 1 | 0.0 | 0.0 |" in report and "first words p50 s" in report
 
 
-def test_a_fix_run_with_prefetch_reuses_each_prefetched_prompt(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("kind", "uncached"), [("fix", 3), ("edit", 40)])
+def test_a_run_with_prefetch_reuses_each_prefetched_prompt(
+    kind: str, uncached: int, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import evals.proposals
+    from evals.edit import TASKS
+    from evals.edit.__main__ import main as edit_main
     from evals.fix import CASES
     from evals.fix.__main__ import main as fix_main
 
     monkeypatch.setattr(evals.proposals, "RESULTS", tmp_path)
-    # When a case's fix is prefetched (as when its error appears), then asked
-    args = ["run", "--ids", CASES[0].id, "--model", str(tiny_model_dir), "--max-tokens", "4"]
-    assert fix_main([*args, "--prompts", "ours", "--prefetch"]) == 0
-    # Then the click found its prompt computed, but for its last tokens
-    [row] = json.loads(next(tmp_path.glob("fix-*.json")).read_text())["rows"]
+    # When a case's fix is prefetched (as when its error appears), or an
+    # edit's prompt without its instruction (while it is typed), then asked
+    first = (CASES if kind == "fix" else TASKS)[0]
+    run = fix_main if kind == "fix" else edit_main
+    args = ["run", "--ids", first.id, "--model", str(tiny_model_dir), "--max-tokens", "4"]
+    assert run([*args, "--prompts", "ours", "--prefetch"]) == 0
+    # Then the click found its prompt computed, but for its last tokens (and
+    # an edit's instruction)
+    [row] = json.loads(next(tmp_path.glob(f"{kind}-*.json")).read_text())["rows"]
     assert row["prefetch_s"] > 0
     timings = row["timings"]
-    assert timings["cached_tokens"] >= timings["prompt_tokens"] - 3
-    assert "prefetch before the click p50 s" in next(tmp_path.glob("fix-*.md")).read_text()
+    assert timings["prompt_tokens"] > 2 * uncached
+    assert timings["cached_tokens"] >= timings["prompt_tokens"] - uncached
+    assert "prefetch before the click p50 s" in next(tmp_path.glob(f"{kind}-*.md")).read_text()

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_codegen.api.schemas import EditRequest, FixRequest
+from jupyter_codegen.api.schemas import EditPrefetchRequest, EditRequest, FixRequest
 from jupyter_codegen.chat.edit import read_edit, selected
 from jupyter_codegen.chat.fix import diagnose, fix_messages, live_lines, read_fix
+from jupyter_codegen.chat.pipeline import EDIT_INSTRUCTION_TOKENS, ChatSettings, edit_generation
 from jupyter_codegen.chat.traceback import frames, locate, names_on, plain
+from jupyter_codegen.context.budget import PromptBudget
 
 E = "\x1b"
 
@@ -262,3 +264,32 @@ def test_a_selections_ends_come_in_either_order_and_stop_at_the_cell(
     start: int, end: int, text: str
 ) -> None:
     assert selected(edit_request(LOOP, start, end)).raw == text
+
+
+def edit_chat(request: EditRequest, total: int) -> str:
+    """The user message of the chat that ``request`` runs, at a prompt budget
+    of ``total`` words."""
+    settings = ChatSettings(PromptBudget(total=total, suffix=16), lambda t: len(t.split()))
+    gen, _ = edit_generation(request, settings, 64)
+    return gen.messages[-1].content
+
+
+def test_an_edits_cells_do_not_depend_on_a_short_instruction() -> None:
+    # Given more earlier cells than the budget leaves room for
+    helpers = [
+        {"cell_type": "code", "source": f"def helper_{i}(x):\n    return x + {i}\n"}
+        for i in range(60)
+    ]
+    body = {"cell": "total = helper_59(1) + helper_0(2)", "cells_before": helpers}
+    # When the edit is prefetched before its instruction is typed, then sent with it
+    before = edit_chat(EditPrefetchRequest.model_validate(body), total=200)
+    short = edit_chat(EditRequest.model_validate({**body, "instruction": "use numpy"}), 200)
+    # Then the prompt up to the instruction is the same: the prefetch computed it
+    head = before[: before.rindex("Rewrite the cell:")]
+    assert short.startswith(head + "Rewrite the cell: use numpy")
+    # (the definitions it uses, then the nearest cells that fit)
+    assert "helper_0(" in head and "helper_40(" in head and "helper_39(" not in head
+    # An instruction over EDIT_INSTRUCTION_TOKENS takes its room from the cells
+    many = " ".join(["word"] * (EDIT_INSTRUCTION_TOKENS + 40))
+    long = edit_chat(EditRequest.model_validate({**body, "instruction": many}), 200)
+    assert "helper_0(" in long and "helper_40(" not in long
