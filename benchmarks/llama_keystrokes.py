@@ -83,17 +83,21 @@ class LlamaPeer:
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
         self.max_tokens = max_tokens
 
-    def _post(self, path: str, body: dict[str, Any]) -> http.client.HTTPResponse:
+    def _post(
+        self, path: str, body: dict[str, Any]
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=600)
         conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
         resp = conn.getresponse()
         if resp.status != 200:
             raise SystemExit(f"llama-server {path}: {resp.status} {resp.read()[:500]!r}")
-        return resp
+        return conn, resp
 
     def erase(self) -> None:
-        """Nothing of the last notebook stays in the slot's cache."""
-        self._post("/slots/0?action=erase", {}).read()
+        """Nothing of the last notebook stays in the (one) slot's cache."""
+        conn, resp = self._post("/slots/0?action=erase", {})
+        resp.read()
+        conn.close()
 
     def complete(self, task: Any, prefix: str, suffix: str) -> dict[str, Any]:
         scope = completion_scope(prefix, suffix)
@@ -112,20 +116,23 @@ class LlamaPeer:
         first = None
         raw = ""
         timings: dict[str, Any] = {}
-        resp = self._post("/infill", body)
+        conn, resp = self._post("/infill", body)
         try:
             for line in resp:
+                if line.startswith(b"error: "):
+                    raise SystemExit(f"llama-server /infill: {line.decode()}")
                 if not line.startswith(b"data: "):
                     continue
                 chunk = json.loads(line[6:])
                 timings = chunk.get("timings") or timings
                 raw += chunk.get("content", "")
-                if raw and first is None:
+                # The first text as ours counts it: what the cleaning keeps.
+                if first is None and clean_completion(raw, prefix, suffix, scope=scope):
                     first = time.perf_counter() - started
                 if chunk.get("stop") or should_stop(raw, prefix, suffix, scope):
                     break
         finally:
-            resp.close()  # a closed stream stops llama-server's generation
+            conn.close()  # a closed stream stops llama-server's generation
         total = time.perf_counter() - started
         cached = timings.get("cache_n", 0)
         return {
@@ -219,7 +226,8 @@ async def run(args: argparse.Namespace) -> int:
         f"(suffix {budget.suffix}), RSS {rss_mib()[0]:.0f} MiB",
         flush=True,
     )
-    extra = ["-b", str(args.batch), *args.llama_args.split()]
+    # One slot and no prompt cache in host memory: erasing the slot makes a request cold.
+    extra = ["-b", str(args.batch), "-np", "1", "--cache-ram", "0", *args.llama_args.split()]
     if args.cache_reuse:
         extra += ["--cache-reuse", str(args.cache_reuse)]
     with start_llama_server(

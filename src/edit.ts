@@ -19,20 +19,14 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { ISharedCell } from '@jupyter/ydoc';
 
 import { askInstruction, cellSelection } from './editInstruction';
-import { EditPrefetcher } from './editPrefetch';
+import { EditPrefetcher, editPrefetchRequestId } from './editPrefetch';
 import { EditSession } from './editSession';
-import { buildEditRequest, MAX_INSTRUCTION_CHARS } from './editText';
-import { liveNamespace, liveSource } from './kernelContext';
-import { currentNotebook, notebookCells, watchSettings } from './notebook';
+import { IEditTarget, prepareEdit } from './editRequest';
+import { MAX_INSTRUCTION_CHARS } from './editText';
+import { currentNotebook, watchSettings } from './notebook';
 import { addProposalStopCommand, proposals } from './notebookProposals';
 import { languageSupport } from './proposalDiffs';
 import { ProposalStarter } from './proposalSession';
-import type { IEditRequest } from './wire.generated';
-
-/** The request id of a notebook's edit prefetch. */
-export function editPrefetchRequestId(panel: { id: string }): string {
-  return `codegen-prefetch-edit-${panel.id}`;
-}
 
 export const EDIT_COMMAND = 'jupyter-codegen:edit';
 
@@ -64,13 +58,13 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyter_codegen');
     const settings: IEditSettings = { maxTokens: 1024, liveContext: true };
+    const prefetcher = new EditPrefetcher();
     watchSettings(settingRegistry, composite => {
       settings.maxTokens = (composite.editMaxTokens as number) ?? 1024;
       settings.liveContext = (composite.liveContext as boolean) ?? true;
       prefetcher.prefetch = composite.prefetch !== false;
     });
     const starter = new ProposalStarter(app);
-    const prefetcher = new EditPrefetcher();
     let counter = 0;
 
     const current = () => currentNotebook(app, notebooks);
@@ -89,72 +83,49 @@ export const editPlugin: JupyterFrontEndPlugin<void> = {
         }
         const shared = cell.model.sharedModel as ISharedCell;
         const original = shared.getSource();
-        const selection = cellSelection(cell, original);
-        /** The edit's request as the notebook stands now (null: the cell is gone). */
-        const request = async (
-          instruction: string
-        ): Promise<IEditRequest | null> => {
-          const context = notebookCells(panel);
-          const index = panel.content.widgets.indexOf(cell);
-          if (index < 0) {
-            return null;
-          }
-          const namespace = await liveNamespace(
-            panel.sessionContext,
-            liveSource(
-              selection
-                ? original.slice(selection.start, selection.end)
-                : original,
-              context.cells,
-              index
-            ),
-            settings.liveContext
-          ).catch(() => '');
-          if (panel.isDisposed || cell.isDisposed) {
-            return null;
-          }
-          return buildEditRequest({
-            cells: context.cells,
-            active: index,
-            cell: original,
-            selection,
-            instruction,
-            language: context.language,
-            path: context.path,
-            namespace,
-            maxTokens: settings.maxTokens
-          });
+        const target: IEditTarget = {
+          panel,
+          cell,
+          original,
+          selection: cellSelection(cell, original),
+          maxTokens: settings.maxTokens,
+          liveContext: settings.liveContext
         };
         let instruction: string | null;
-        let closePrefetch = (_edit: boolean) => undefined as void;
+        let closePrefetch = (_sent: boolean) => undefined as void;
         if (typeof args.instruction === 'string' && args.instruction.trim()) {
           instruction = args.instruction.trim().slice(0, MAX_INSTRUCTION_CHARS);
         } else {
           // While the instruction is typed, the server computes the rest.
           closePrefetch = prefetcher.start(editPrefetchRequestId(panel), () =>
-            request('')
+            prepareEdit(target, '').then(prepared => prepared?.body ?? null)
           );
-          instruction = await askInstruction(trans, selection !== null);
+          instruction = await askInstruction(trans, target.selection !== null);
         }
-        const changed = shared.getSource() !== original;
-        closePrefetch(!!instruction && !changed);
-        if (!instruction || panel.isDisposed || cell.isDisposed) {
+        if (
+          !instruction ||
+          panel.isDisposed ||
+          cell.isDisposed ||
+          shared.getSource() !== original // changed while the dialog was open
+        ) {
+          closePrefetch(false);
           return;
         }
-        if (changed) {
-          return; // changed while the dialog was open: ask again
-        }
         proposals.get(panel)?.discard();
-        const [body, language] = await Promise.all([
-          request(instruction),
-          languageSupport(
-            languages,
-            panel.content.codeMimetype,
-            notebookCells(panel).language
-          )
-        ]);
-        const index = panel.content.widgets.indexOf(cell);
-        if (!body || index < 0 || panel.isDisposed || cell.isDisposed) {
+        const prepared = await prepareEdit(target, instruction);
+        if (!prepared) {
+          closePrefetch(false);
+          return;
+        }
+        // The edit stops the prefetch on the server and reuses what it computed.
+        closePrefetch(true);
+        const { body, index } = prepared;
+        const language = await languageSupport(
+          languages,
+          panel.content.codeMimetype,
+          prepared.language
+        );
+        if (panel.isDisposed || cell.isDisposed) {
           return;
         }
         const session = new EditSession({

@@ -27,6 +27,11 @@ import {
 } from './prefetchRules';
 import type { IEditPrefetchRequest, IPrefetchReply } from './wire.generated';
 
+/** The request id of a notebook's edit prefetch. */
+export function editPrefetchRequestId(panel: { id: string }): string {
+  return `codegen-prefetch-edit-${panel.id}`;
+}
+
 /** Builds the edit's request as it stands, without an instruction (null: none). */
 export type EditBuilder = () => Promise<IEditPrefetchRequest | null>;
 
@@ -87,8 +92,9 @@ export class EditPrefetcher {
             signal
           });
           if (reply.prefetched || Object.keys(reply.timings).length > 0) {
+            // Not prefetched but run: stopped by a request, or nowhere to keep it.
             debug(
-              reply.prefetched ? 'edit done' : 'edit stopped',
+              reply.prefetched ? 'edit done' : 'edit not kept',
               reply.timings
             );
             return;
@@ -107,7 +113,11 @@ export class EditPrefetcher {
         }
       }
     } catch (reason) {
-      debug('edit failed', reason);
+      if (signal.aborted) {
+        debug('edit stopped: the dialog was closed');
+      } else {
+        debug('edit failed', reason);
+      }
     }
   }
 }

@@ -268,20 +268,21 @@ class PrefetchHandler(CodegenHandler):
     """``POST /prefetch``: a completion request's prompt, computed ahead of the
     first keystroke at low priority; ``{"prefetched": false}`` when busy."""
 
+    request_model: type[BaseModel] = CompleteRequest
     kind = "prefetch"
 
-    def start(self) -> Awaitable[PrefetchReply]:
-        """Parse the request, take a background ticket (None while the model
-        is busy) and start the prefetch."""
-        req = self.read_request(CompleteRequest)
-        self._ticket = self.service.background_ticket(req.request_id, self.kind)
-        return self.service.prefetch(req, self._ticket)
+    def prefetch(self, req: Any, ticket: Ticket | None) -> Awaitable[PrefetchReply]:
+        return self.service.prefetch(req, ticket)
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
+        """Parse the request, take a background ticket (None while the model
+        is busy) and run the prefetch."""
         try:
-            self.finish((await self.start()).model_dump_json())
+            req = self.read_request(self.request_model)
+            self._ticket = self.service.background_ticket(req.request_id, self.kind)
+            self.finish((await self.prefetch(req, self._ticket)).model_dump_json())
         except Exception as exc:
             if self._ticket is not None:
                 self.service.release(self._ticket)
@@ -292,24 +293,20 @@ class FixPrefetchHandler(PrefetchHandler):
     """``POST /prefetch/fix``: a fix request's prompt, computed when the error
     appears, before the Fix button is clicked; as ``/prefetch``."""
 
-    kind = "prefetch_fix"
+    request_model, kind = FixRequest, "prefetch_fix"
 
-    def start(self) -> Awaitable[PrefetchReply]:
-        req = self.read_request(FixRequest)
-        self._ticket = self.service.background_ticket(req.request_id, self.kind)
-        return self.service.prefetch_fix(req, self._ticket)
+    def prefetch(self, req: Any, ticket: Ticket | None) -> Awaitable[PrefetchReply]:
+        return self.service.prefetch_fix(req, ticket)
 
 
 class EditPrefetchHandler(PrefetchHandler):
     """``POST /prefetch/edit``: an edit request's prompt, computed while its
     instruction is typed; as ``/prefetch``."""
 
-    kind = "prefetch_edit"
+    request_model, kind = EditPrefetchRequest, "prefetch_edit"
 
-    def start(self) -> Awaitable[PrefetchReply]:
-        req = self.read_request(EditPrefetchRequest)
-        self._ticket = self.service.background_ticket(req.request_id, self.kind)
-        return self.service.prefetch_edit(req, self._ticket)
+    def prefetch(self, req: Any, ticket: Ticket | None) -> Awaitable[PrefetchReply]:
+        return self.service.prefetch_edit(req, ticket)
 
 
 class CancelHandler(CodegenHandler):

@@ -282,14 +282,17 @@ def test_an_edits_cells_do_not_depend_on_a_short_instruction() -> None:
     ]
     body = {"cell": "total = helper_59(1) + helper_0(2)", "cells_before": helpers}
     # When the edit is prefetched before its instruction is typed, then sent with it
+    ask = "add type hints and a docstring to every helper it calls, keeping the names " * 4
+    assert 40 < len(ask.split()) < EDIT_INSTRUCTION_TOKENS
     before = edit_chat(EditPrefetchRequest.model_validate(body), total=200)
-    short = edit_chat(EditRequest.model_validate({**body, "instruction": "use numpy"}), 200)
+    asked = edit_chat(EditRequest.model_validate({**body, "instruction": ask}), 200)
     # Then the prompt up to the instruction is the same: the prefetch computed it
     head = before[: before.rindex("Rewrite the cell:")]
-    assert short.startswith(head + "Rewrite the cell: use numpy")
+    assert asked.startswith(head + "Rewrite the cell: " + ask.strip())
     # (the definitions it uses, then the nearest cells that fit)
-    assert "helper_0(" in head and "helper_40(" in head and "helper_39(" not in head
+    assert "def helper_0(" in head and "def helper_40(" in head
+    assert "def helper_39(" not in head
     # An instruction over EDIT_INSTRUCTION_TOKENS takes its room from the cells
     many = " ".join(["word"] * (EDIT_INSTRUCTION_TOKENS + 40))
     long = edit_chat(EditRequest.model_validate({**body, "instruction": many}), 200)
-    assert "helper_0(" in long and "helper_40(" not in long
+    assert "def helper_0(" in long and "def helper_40(" not in long
