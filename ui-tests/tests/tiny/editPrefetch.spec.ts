@@ -19,14 +19,17 @@ const CELLS = [
   'total = 0\nfor r in RADII:\n    total += area(r)\nprint(total)'
 ];
 
+/** Whether `r` is a POST to `route` (JupyterLab adds a cache buster to the URL). */
+function isPost(r: Request, route: string): boolean {
+  const path = new URL(r.url()).pathname;
+  return path.endsWith(`/jupyter-codegen/${route}`) && r.method() === 'POST';
+}
+
 /** Every POST to `route` the page sends, as they come. */
 function watchPosts(page: Page, route: string): Request[] {
   const sent: Request[] = [];
   page.on('request', r => {
-    if (
-      r.url().endsWith(`/jupyter-codegen/${route}`) &&
-      r.method() === 'POST'
-    ) {
+    if (isPost(r, route)) {
       sent.push(r);
     }
   });
@@ -54,9 +57,7 @@ test.describe('edit prefetch (tiny model)', () => {
     expect(reply.prefetched).toBe(true);
     expect(reply.timings.prompt_tokens).toBeGreaterThan(50);
     // When the instruction is given
-    const sent = page.waitForRequest(
-      r => r.url().endsWith('/jupyter-codegen/edit') && r.method() === 'POST'
-    );
+    const sent = page.waitForRequest(r => isPost(r, 'edit'));
     await input.fill('use sum()');
     await page.keyboard.press('Enter');
     const edit = await sent;
@@ -113,9 +114,7 @@ test.describe('edit prefetch turned off (tiny model)', () => {
     const prefetches = watchPosts(page, 'prefetch/edit');
     await notebookOf(page, CELLS);
     await focusEditor(page, 2);
-    const sent = page.waitForRequest(
-      r => r.url().endsWith('/jupyter-codegen/edit') && r.method() === 'POST'
-    );
+    const sent = page.waitForRequest(r => isPost(r, 'edit'));
     await page.keyboard.press('Control+k');
     const input = page.locator('.jp-Dialog input');
     await expect(input).toBeVisible();
