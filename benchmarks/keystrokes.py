@@ -308,6 +308,17 @@ def table(rows: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def load(app: CodegenApp) -> tuple[Any, float]:
+    """``app``'s service with its model loaded, and the seconds that took."""
+    service = app.build_service()
+    started = time.perf_counter()
+    service.host.start_loading()
+    service.host.wait_loaded()
+    if service.host.state != "ready":
+        raise SystemExit(f"the model did not load: {service.host.error}")
+    return service, time.perf_counter() - started
+
+
 async def run(args: argparse.Namespace) -> int:
     print(f"CPU: {cpu_model()} ({platform.machine()}), {args.threads or 'default'} threads")
     if args.threads:
@@ -328,13 +339,7 @@ async def run(args: argparse.Namespace) -> int:
         draft_tokens=args.draft_tokens,
         completion_timeout=args.completion_timeout,
     )
-    service = app.build_service()
-    started = time.perf_counter()
-    service.host.start_loading()
-    service.host.wait_loaded()
-    if service.host.state != "ready":
-        raise SystemExit(f"the model did not load: {service.host.error}")
-    load_s = time.perf_counter() - started
+    service, load_s = load(app)
     gc.collect()
     rss_now, rss_peak = rss_mib()
     info = service.host.ready_engine().info()

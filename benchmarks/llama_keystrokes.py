@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))  # evals/ is not installed
 
 from benchmarks.keystrokes import (  # noqa: E402
     frontend_sends,
+    load,
     ours,
     pct,
     rss_mib,
@@ -195,10 +196,7 @@ async def replay(args: argparse.Namespace, service: Any, peer: LlamaPeer) -> dic
                 f" {who} {cold['total_s']:.2f} s ({cold['prompt_tokens']:.0f} tokens, "
                 f"EM {cold['score']['exact_match']:.0f})"
             )
-        print(
-            f"{line}; {task.id}",
-            flush=True,
-        )
+        print(f"{line}; {task.id}", flush=True)
     return {"tasks": len(tasks), "rows": rows}
 
 
@@ -213,13 +211,7 @@ async def run(args: argparse.Namespace) -> int:
         draft_tokens=args.draft_tokens,
         completion_timeout=args.completion_timeout,
     )
-    service = app.build_service()
-    started = time.perf_counter()
-    service.host.start_loading()
-    service.host.wait_loaded()
-    if service.host.state != "ready":
-        raise SystemExit(f"the model did not load: {service.host.error}")
-    load_s = time.perf_counter() - started
+    service, load_s = load(app)
     budget = service.prompt_budget()
     print(
         f"ours: {args.model}, loaded in {load_s:.1f} s, budget {budget.total} tokens "
