@@ -13,8 +13,7 @@
  * battery or data, or the model is not ready. While the model is busy (a
  * completion's prefetch for the cell, say) it tries again after 1, 2 and 4 s
  * (`busyRetryDelay`), until the dialog closes. Closing it without an edit
- * stops the prefetch. A failed
- * prefetch is silent (a debug log line).
+ * stops the prefetch. A failed prefetch is silent (a debug log line).
  */
 import { fetchStatus, requestAPI } from './api';
 import { debug } from './prefetcher';
