@@ -1,12 +1,18 @@
 /**
  * How long ghost text takes to appear with the embedded model, from the last
  * keystroke to the first visible suggestion text. Not a test: it reports
- * numbers (ui-tests/benchmark-results/ghost-latency*.json): short cells, and
- * new cells below a small analysis notebook.
+ * numbers (ui-tests/benchmark-results/ghost-latency*.json): short cells, new
+ * cells below a small analysis notebook, and the first line typed in a saved
+ * notebook opened 3 s before (with the prefetch, and without it).
  *
  *   UI_SERVERS=embedded npx playwright test --project benchmark
  */
-import { expect, test } from '@jupyterlab/galata';
+import {
+  expect,
+  galata,
+  IJupyterLabPageFixture,
+  test
+} from '@jupyterlab/galata';
 import { Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -101,3 +107,73 @@ test('ghost text latency in a notebook with context', async ({ page }) => {
     first_ms: samples[0]
   });
 });
+
+/** Wait between opening a notebook and typing in it (issue 20's "cold"). */
+const OPEN_WAIT_MS = 3000;
+
+/**
+ * The first line typed in a saved copy of NOTEBOOK, with an empty cell last:
+ * open it, click into that cell, wait OPEN_WAIT_MS, type `line`; the
+ * milliseconds from its last key to ghost text. The first cell names the copy,
+ * so that no copy's prompt starts like another's (nothing is cached).
+ */
+async function openWaitType(
+  page: IJupyterLabPageFixture,
+  file: string,
+  line: string
+): Promise<number> {
+  const sources = [`# ${file}\n${NOTEBOOK[0]}`, ...NOTEBOOK.slice(1), ''];
+  const notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3',
+        language: 'python'
+      }
+    },
+    cells: sources.map((source, i) => ({
+      cell_type: 'code',
+      id: `cell-${i}`,
+      metadata: {},
+      execution_count: null,
+      source,
+      outputs: []
+    }))
+  };
+  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
+  await page.filebrowser.open(file);
+  await page.notebook.enterCellEditingMode(NOTEBOOK.length);
+  await page.waitForTimeout(OPEN_WAIT_MS);
+  const ms = await timeToGhost(page, line);
+  await page.keyboard.press('Escape');
+  await page.notebook.close(true);
+  return ms;
+}
+
+for (const prefetch of [true, false]) {
+  test.describe(`open, wait 3 s, type (prefetch ${prefetch ? 'on' : 'off'})`, () => {
+    test.use({
+      mockSettings: {
+        ...galata.DEFAULT_SETTINGS,
+        'jupyter-codegen:plugin': { prefetch }
+      }
+    });
+
+    test('ghost text latency of the first line in an opened notebook', async ({
+      page,
+      tmpPath
+    }) => {
+      const samples: number[] = [];
+      for (const [i, line] of NOTEBOOK_LINES.entries()) {
+        const file = `${tmpPath}/opened-${prefetch ? 'on' : 'off'}-${i}.ipynb`;
+        samples.push(await openWaitType(page, file, line));
+      }
+      report(`ghost-latency-opened-prefetch-${prefetch ? 'on' : 'off'}`, {
+        ...summary(samples),
+        wait_ms: OPEN_WAIT_MS
+      });
+    });
+  });
+}
