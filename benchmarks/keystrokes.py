@@ -315,7 +315,7 @@ def load(app: CodegenApp) -> tuple[Any, float]:
     service.host.start_loading()
     service.host.wait_loaded()
     if service.host.state != "ready":
-        raise SystemExit(f"the model did not load: {service.host.error}")
+        raise SystemExit(f"{app.remote_url or app.model}: {service.host.error}")
     return service, time.perf_counter() - started
 
 

@@ -38,7 +38,6 @@ import json
 import os
 import statistics
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +46,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # evals/ is not installed
 
-from benchmarks.keystrokes import frontend_sends, ours, pct, table, typed_requests  # noqa: E402
+from benchmarks.keystrokes import (  # noqa: E402
+    frontend_sends,
+    load,
+    ours,
+    pct,
+    table,
+    typed_requests,
+)
 from benchmarks.llama import start_llama_server  # noqa: E402
 from benchmarks.machine import cpu_model  # noqa: E402
 from evals import notebooks  # noqa: E402
@@ -85,13 +91,7 @@ def erase_slots(url: str, slots: int) -> bool:
 
 def service(**traits: Any) -> tuple[Any, float]:
     """A loaded service, and its loading time (s)."""
-    svc = CodegenApp(**traits).build_service()
-    started = time.perf_counter()
-    svc.host.start_loading()
-    svc.host.wait_loaded()
-    if svc.host.state != "ready":
-        raise SystemExit(f"{traits.get('remote_url') or traits['model']}: {svc.host.error}")
-    return svc, time.perf_counter() - started
+    return load(CodegenApp(**traits))
 
 
 async def replay(args: argparse.Namespace, url: str) -> int:

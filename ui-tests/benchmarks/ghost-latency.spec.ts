@@ -17,7 +17,12 @@ import { Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { GHOST, notebookWith, waitModelReady } from '../tests/helpers';
+import {
+  GHOST,
+  notebookWith,
+  saveNotebook,
+  waitModelReady
+} from '../tests/helpers';
 
 const CASES = [
   ['import pandas as pd\n', 'df = pd.read_csv('],
@@ -123,26 +128,11 @@ async function openWaitType(
   line: string
 ): Promise<number> {
   const sources = [`# ${file}\n${NOTEBOOK[0]}`, ...NOTEBOOK.slice(1), ''];
-  const notebook = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: 'python3',
-        display_name: 'Python 3',
-        language: 'python'
-      }
-    },
-    cells: sources.map((source, i) => ({
-      cell_type: 'code',
-      id: `cell-${i}`,
-      metadata: {},
-      execution_count: null,
-      source,
-      outputs: []
-    }))
-  };
-  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
+  await saveNotebook(
+    page,
+    file,
+    sources.map(source => ({ source }))
+  );
   await page.filebrowser.open(file);
   await page.notebook.enterCellEditingMode(NOTEBOOK.length);
   await page.waitForTimeout(OPEN_WAIT_MS);

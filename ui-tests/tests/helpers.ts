@@ -1,5 +1,5 @@
 import { IJupyterLabPageFixture } from '@jupyterlab/galata';
-import { APIRequestContext, expect, Page } from '@playwright/test';
+import { APIRequestContext, expect, Page, Request } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -120,4 +120,52 @@ export async function cellSource(page: Page, index: number): Promise<string> {
     const panel = app.shell.currentWidget;
     return panel.content.widgets[i].model.sharedModel.getSource() as string;
   }, index);
+}
+
+/** Whether `r` is a POST to the extension's `route` (JupyterLab adds a cache buster to the URL). */
+export function isPost(r: Request, route: string): boolean {
+  const path = new URL(r.url()).pathname;
+  return path.endsWith(`/jupyter-codegen/${route}`) && r.method() === 'POST';
+}
+
+/** Every POST to the extension's `route` that the page sends, as they come. */
+export function watchPosts(page: Page, route: string): Request[] {
+  const sent: Request[] = [];
+  page.on('request', r => {
+    if (isPost(r, route)) {
+      sent.push(r);
+    }
+  });
+  return sent;
+}
+
+/**
+ * Save a Python notebook of `cells` (code cells; each may set any field, such
+ * as outputs) at `file`, to be opened as a user opens a saved one.
+ */
+export async function saveNotebook(
+  page: IJupyterLabPageFixture,
+  file: string,
+  cells: Record<string, unknown>[]
+): Promise<void> {
+  const notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3',
+        language: 'python'
+      }
+    },
+    cells: cells.map((cell, i) => ({
+      cell_type: 'code',
+      id: `cell-${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      ...cell
+    }))
+  };
+  await page.contents.uploadContent(JSON.stringify(notebook), 'text', file);
 }

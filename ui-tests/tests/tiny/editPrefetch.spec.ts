@@ -1,7 +1,6 @@
 import { expect, galata, test } from '@jupyterlab/galata';
-import { Page, Request } from '@playwright/test';
 
-import { waitModelReady } from '../helpers';
+import { isPost, waitModelReady, watchPosts } from '../helpers';
 import { focusEditor, notebookOf } from '../scripted/proposals';
 
 // Short edits: the tiny model's words do not matter here, its prompt cache
@@ -18,23 +17,6 @@ const CELLS = [
   'def area(r):\n    """The area of a circle of radius r."""\n    return math.pi * r ** 2',
   'total = 0\nfor r in RADII:\n    total += area(r)\nprint(total)'
 ];
-
-/** Whether `r` is a POST to `route` (JupyterLab adds a cache buster to the URL). */
-function isPost(r: Request, route: string): boolean {
-  const path = new URL(r.url()).pathname;
-  return path.endsWith(`/jupyter-codegen/${route}`) && r.method() === 'POST';
-}
-
-/** Every POST to `route` the page sends, as they come. */
-function watchPosts(page: Page, route: string): Request[] {
-  const sent: Request[] = [];
-  page.on('request', r => {
-    if (isPost(r, route)) {
-      sent.push(r);
-    }
-  });
-  return sent;
-}
 
 test.describe('edit prefetch (tiny model)', () => {
   test.beforeEach(async ({ request, baseURL }) => {

@@ -1,7 +1,7 @@
 import { expect, galata, test } from '@jupyterlab/galata';
 import { Page, Request } from '@playwright/test';
 
-import { waitModelReady } from '../helpers';
+import { saveNotebook, waitModelReady, watchPosts } from '../helpers';
 import {
   errorOutput,
   FIX_BUTTON,
@@ -21,15 +21,8 @@ test.use({
 const TYPO = ['values = [1, 2, 3]', 'result = sum(valuez)\nprint(result)'];
 
 /** Every `POST /prefetch/fix` the page sends, as they come. */
-function watchFixPrefetches(page: Page): Request[] {
-  const sent: Request[] = [];
-  page.on('request', r => {
-    if (r.url().includes('/jupyter-codegen/prefetch/fix')) {
-      sent.push(r);
-    }
-  });
-  return sent;
-}
+const watchFixPrefetches = (page: Page): Request[] =>
+  watchPosts(page, 'prefetch/fix');
 
 test.describe('fix prefetch (tiny model)', () => {
   test.beforeEach(async ({ request, baseURL }) => {
@@ -90,39 +83,21 @@ test.describe('fix prefetch (tiny model)', () => {
   }) => {
     const prefetches = watchFixPrefetches(page);
     // Given a saved notebook whose cell has an error output
-    const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: 'python3',
-          display_name: 'Python 3',
-          language: 'python'
-        }
-      },
-      cells: [
-        {
-          cell_type: 'code',
-          id: 'failing',
-          metadata: {},
-          execution_count: 1,
-          source: 'sum(valuez)',
-          outputs: [
-            {
-              output_type: 'error',
-              ename: 'NameError',
-              evalue: "name 'valuez' is not defined",
-              traceback: ["NameError: name 'valuez' is not defined"]
-            }
-          ]
-        }
-      ]
-    };
-    await page.contents.uploadContent(
-      JSON.stringify(notebook),
-      'text',
-      `${tmpPath}/saved-error.ipynb`
-    );
+    await saveNotebook(page, `${tmpPath}/saved-error.ipynb`, [
+      {
+        id: 'failing',
+        execution_count: 1,
+        source: 'sum(valuez)',
+        outputs: [
+          {
+            output_type: 'error',
+            ename: 'NameError',
+            evalue: "name 'valuez' is not defined",
+            traceback: ["NameError: name 'valuez' is not defined"]
+          }
+        ]
+      }
+    ]);
     // When it is opened
     await page.filebrowser.open(`${tmpPath}/saved-error.ipynb`);
     // Then its error has a Fix button, and no fix is prefetched for it
