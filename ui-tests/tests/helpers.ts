@@ -13,6 +13,52 @@ export const GHOST =
   '.jp-GhostText[data-provided-by="jupyter-codegen"]' +
   ':not(.jp-GhostText-lineSpacer):not(.jp-GhostText-letterSpacer)';
 
+/**
+ * The ghost text in `scope` once it has stopped changing ('' when none is
+ * shown). The tiny model's weights are random: its final reply may drop what
+ * it streamed (the parse gate), and which prompts it drops depends on the
+ * CPU's arithmetic, so a spec that needs ghost text types on until one shows.
+ */
+export async function settledGhost(page: Page, scope = ''): Promise<string> {
+  const ghost = page.locator(`${scope} ${GHOST}`.trim());
+  let last: string | null = null;
+  await expect
+    .poll(
+      async () => {
+        const now = (await ghost.count()) ? await ghost.innerText() : '';
+        const same = now === last;
+        last = now;
+        return same;
+      },
+      { intervals: [1000] }
+    )
+    .toBeTruthy();
+  return last ?? '';
+}
+
+/**
+ * Type `more` one character at a time, after what is already typed, until
+ * ghost text in `scope` settles non-empty. Returns what was typed and the
+ * ghost text shown ('' when none showed after the last character).
+ */
+export async function typeUntilGhost(
+  page: Page,
+  more: string,
+  scope = ''
+): Promise<{ typed: string; shown: string }> {
+  let typed = '';
+  let shown = await settledGhost(page, scope);
+  for (const char of more) {
+    if (shown) {
+      break;
+    }
+    typed += char;
+    await page.keyboard.type(char);
+    shown = await settledGhost(page, scope);
+  }
+  return { typed, shown };
+}
+
 /** Screenshots are kept as test artifacts in ui-tests/screenshots/. */
 export const SCREENSHOTS = path.join(__dirname, '..', 'screenshots');
 

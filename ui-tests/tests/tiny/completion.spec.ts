@@ -1,35 +1,13 @@
-import {
-  expect,
-  galata,
-  IJupyterLabPageFixture,
-  test
-} from '@jupyterlab/galata';
+import { expect, galata, test } from '@jupyterlab/galata';
 
 import {
   cellSource,
   GHOST,
   notebookWith,
   screenshot,
+  typeUntilGhost,
   waitModelReady
 } from '../helpers';
-
-/** The ghost text once it has stopped changing ('' when none is shown). */
-async function settledGhost(page: IJupyterLabPageFixture): Promise<string> {
-  const ghost = page.locator(GHOST);
-  let last: string | null = null;
-  await expect
-    .poll(
-      async () => {
-        const now = (await ghost.count()) ? await ghost.innerText() : '';
-        const same = now === last;
-        last = now;
-        return same;
-      },
-      { intervals: [1000] }
-    )
-    .toBeTruthy();
-  return last ?? '';
-}
 
 test.describe('inline completion (tiny model)', () => {
   test.beforeEach(async ({ request, baseURL }) => {
@@ -54,15 +32,9 @@ test.describe('inline completion (tiny model)', () => {
     await screenshot(page, 'ghost-text');
     // (once it has finished streaming: the final reply may drop the random
     // model's text, which then disappears, and the user types on)
-    let shown = await settledGhost(page);
-    for (const more of ['s', 'x', 'y', 'z']) {
-      if (shown) {
-        break;
-      }
-      typed += more;
-      await page.keyboard.type(more);
-      shown = await settledGhost(page);
-    }
+    const more = await typeUntilGhost(page, 'sxyz');
+    typed += more.typed;
+    const shown = more.shown;
     expect(shown).not.toBe('');
     // And Tab accepts it into the cell, without indenting
     expect(await cellSource(page, 0)).toBe(typed);
