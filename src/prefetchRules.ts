@@ -320,27 +320,39 @@ export class Debouncer {
   }
 }
 
-/** Kernel states after which the live namespace will have changed. */
-const KERNEL_WORKING = new Set([
+/** Kernel states in which a new (or fresh) kernel is on its way. */
+const KERNEL_STARTING = new Set([
   'unknown',
   'starting',
-  'busy',
   'restarting',
   'autorestarting'
 ]);
 
 /**
- * Is the kernel at rest, so that the live namespace read now is the one the
- * first keystroke will send? Not while the session is still starting, nor
- * while its kernel starts or runs a cell (the namespace then is '', or about
- * to change). No kernel at all, or a dead one, counts as at rest.
+ * When to prefetch, given the kernel (the live namespace is part of the
+ * prompt, and a keystroke sends '' for it unless the kernel is idle):
+ * - `now`: it is at rest (idle, dead, or there is none): what it describes
+ *   now is what the first keystroke will send.
+ * - `when-idle`: it runs a cell, which is about to change the namespace:
+ *   wait for the end of the run.
+ * - `now-and-when-idle`: the session or its kernel is starting (a notebook
+ *   just opened, a restart). A new kernel holds none of the notebook's
+ *   names, so its namespace will be '', as a keystroke's is meanwhile:
+ *   prefetch now, and look again once it is idle, in case the session
+ *   joined a kernel that was already running (whose variables then change
+ *   the prompt).
  */
-export function kernelAtRest(kernel: {
+export type KernelTiming = 'now' | 'when-idle' | 'now-and-when-idle';
+
+export function kernelTiming(kernel: {
   sessionReady: boolean;
   status: string | null;
-}): boolean {
-  if (!kernel.sessionReady) {
-    return false;
+}): KernelTiming {
+  if (
+    !kernel.sessionReady ||
+    (kernel.status !== null && KERNEL_STARTING.has(kernel.status))
+  ) {
+    return 'now-and-when-idle';
   }
-  return kernel.status === null || !KERNEL_WORKING.has(kernel.status);
+  return kernel.status === 'busy' ? 'when-idle' : 'now';
 }

@@ -2,8 +2,9 @@
  * The prefetcher: on each change of the current document or its active cell
  * it drops the prefetch in flight, waits for quiet, then sends the request a
  * completion at the cursor would send to `POST /jupyter-codegen/prefetch`,
- * unless a rule says not to (prefetchRules.ts). It waits for a busy kernel,
- * and tries again later when the model was busy (`busyRetryDelay`): soon
+ * unless a rule says not to (prefetchRules.ts). It waits for a kernel that
+ * runs a cell, goes ahead while one starts and looks again once it is idle
+ * (`kernelTiming`), and tries again later when the model was busy (`busyRetryDelay`): soon
  * when its own older prefetch held it, else after 1, 2 and 4 s, so that a
  * fix's prefetch after a failing cell does not leave the next cell cold.
  */
@@ -18,7 +19,7 @@ import {
   browserPowerSignals,
   busyRetryDelay,
   Debouncer,
-  kernelAtRest,
+  kernelTiming,
   lastPrompts,
   MODEL_BUSY,
   PREFETCH_DEBOUNCE_MS,
@@ -88,9 +89,10 @@ export class Prefetcher {
   }
 
   /**
-   * Wait for the kernel to finish what it does (starting, running a cell):
-   * the live namespace read before would not be the one the first keystroke
-   * sends. True when waiting (the prefetch is then scheduled again).
+   * Watch the kernel when it is not at rest (`kernelTiming`): once it is
+   * idle, the place is prefetched again, which sends nothing if the prompt
+   * (with the namespace it then has) is the one already prefetched. True
+   * when the prefetch must wait for that (the kernel runs a cell).
    */
   private _waitForKernel(widget: Widget): boolean {
     this._stopWaitingForKernel();
@@ -102,12 +104,11 @@ export class Prefetcher {
       return false;
     }
     const kernel = session.session?.kernel ?? null;
-    if (
-      kernelAtRest({
-        sessionReady: session.isReady,
-        status: kernel ? kernel.status : null
-      })
-    ) {
+    const timing = kernelTiming({
+      sessionReady: session.isReady,
+      status: kernel ? kernel.status : null
+    });
+    if (timing === 'now') {
       return false;
     }
     this._waitingKernel = session;
@@ -117,19 +118,24 @@ export class Prefetcher {
       void session.ready.then(
         () => {
           if (generation === this._generation) {
-            this.schedule();
+            this._debouncer.schedule();
           }
         },
         () => undefined
       );
     }
-    return true;
+    return timing === 'when-idle';
   }
 
+  /**
+   * The kernel came to rest: look at the same place again. Unlike
+   * `schedule`, this leaves the prefetch in flight alone: it goes on unless
+   * the prompt has changed.
+   */
   private _onKernelStatus(_: ISessionContext, status: string): void {
     if (status === 'idle' || status === 'dead') {
       this._stopWaitingForKernel();
-      this.schedule();
+      this._debouncer.schedule();
     }
   }
 

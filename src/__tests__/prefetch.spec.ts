@@ -3,7 +3,7 @@ import {
   busyRetryDelay,
   Debouncer,
   fnv1a,
-  kernelAtRest,
+  kernelTiming,
   LOW_BATTERY_LEVEL,
   PowerSignals,
   PREFETCH_DEBOUNCE_MS,
@@ -338,24 +338,36 @@ describe('prefetchRequestId', () => {
   });
 });
 
-describe('kernelAtRest', () => {
-  it('waits while the session or its kernel is starting or busy', () => {
-    expect(kernelAtRest({ sessionReady: false, status: null })).toBe(false);
+describe('kernelTiming', () => {
+  it('goes ahead while the session or its kernel starts, and looks again once idle', () => {
+    expect(kernelTiming({ sessionReady: false, status: null })).toBe(
+      'now-and-when-idle'
+    );
+    expect(kernelTiming({ sessionReady: false, status: 'idle' })).toBe(
+      'now-and-when-idle'
+    );
     for (const status of [
       'unknown',
       'starting',
-      'busy',
       'restarting',
       'autorestarting'
     ]) {
-      expect(kernelAtRest({ sessionReady: true, status })).toBe(false);
+      expect(kernelTiming({ sessionReady: true, status })).toBe(
+        'now-and-when-idle'
+      );
     }
   });
 
-  it('is at rest when idle, without a kernel, or with a dead one', () => {
-    expect(kernelAtRest({ sessionReady: true, status: 'idle' })).toBe(true);
-    expect(kernelAtRest({ sessionReady: true, status: null })).toBe(true);
-    expect(kernelAtRest({ sessionReady: true, status: 'dead' })).toBe(true);
+  it('waits while the kernel runs a cell', () => {
+    expect(kernelTiming({ sessionReady: true, status: 'busy' })).toBe(
+      'when-idle'
+    );
+  });
+
+  it('goes ahead when idle, without a kernel, or with a dead one', () => {
+    expect(kernelTiming({ sessionReady: true, status: 'idle' })).toBe('now');
+    expect(kernelTiming({ sessionReady: true, status: null })).toBe('now');
+    expect(kernelTiming({ sessionReady: true, status: 'dead' })).toBe('now');
   });
 });
 

@@ -252,6 +252,62 @@ test.describe('prefetch (tiny model)', () => {
     expect(timings.cached_tokens).toBeGreaterThanOrEqual(prefetched - 2);
   });
 
+  test('a notebook just opened is prefetched while its kernel starts, once', async ({
+    page,
+    tmpPath
+  }) => {
+    const bodies = watchPrefetches(page);
+    const replies = watchReplies(page);
+    // (what the notebook's kernel was doing as each prefetch went out)
+    await page.evaluate(() => {
+      const w = window as any;
+      const send = w.fetch;
+      w.prefetchKernels = [];
+      w.fetch = (input: any, init?: RequestInit) => {
+        // (w.Request: this file imports Playwright's `Request`)
+        const url = input instanceof w.Request ? input.url : String(input);
+        if (url.includes('/jupyter-codegen/prefetch')) {
+          const widget = w.jupyterapp.shell.currentWidget;
+          const session = widget && widget.sessionContext;
+          const kernel = session && session.session && session.session.kernel;
+          w.prefetchKernels.push(
+            !session || !session.isReady
+              ? 'no session yet'
+              : kernel
+                ? kernel.status
+                : 'no kernel'
+          );
+        }
+        return send(input, init);
+      };
+    });
+    // When the user opens a notebook, which starts a kernel
+    await openUntypedNotebook(page, `${tmpPath}/opened.ipynb`);
+    await settle(page, bodies);
+    // Then its first cell was prefetched before the kernel was idle, with no
+    // live variables (a new kernel has none of the notebook's names), and not
+    // again once the kernel was idle: the prompt had not changed
+    const kernels = await page.evaluate(() => (window as any).prefetchKernels);
+    expect(kernels).toHaveLength(1);
+    expect(kernels[0]).not.toBe('idle');
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0].prefix + bodies[0].suffix).toBe(CELLS[0]);
+    expect(bodies[0].namespace ?? '').toBe('');
+    await expect.poll(() => replies.length).toBe(1);
+    expect(replies[0].prefetched).toBe(true);
+    // And the first keystroke, with the kernel idle, sends the same prompt
+    // and finds it computed
+    const complete = page.waitForRequest(r =>
+      r.url().includes('/jupyter-codegen/complete')
+    );
+    await page.notebook.enterCellEditingMode(0);
+    const timings = await firstCompletionTimings(page, '0');
+    expect((await complete).postDataJSON().namespace ?? '').toBe('');
+    expect(timings.cached_tokens).toBeGreaterThanOrEqual(
+      replies[0].timings.prompt_tokens - 2
+    );
+  });
+
   test('after cells run, the prefetch waits for the kernel and carries its live variables', async ({
     page,
     tmpPath
