@@ -7,7 +7,9 @@
  * completion at the cell's cursor would send (built exactly as the provider
  * builds it) goes to `POST /jupyter-codegen/prefetch`. The server computes
  * its prompt up to the cursor at low priority: only on an idle model, and any
- * real request stops it within one layer. Each document has one request id,
+ * real request stops it within one layer; once it is done, the explanation
+ * Explain Code would ask for goes to `POST /jupyter-codegen/prefetch/explain`
+ * the same way. Each document has one request id,
  * so a newer prefetch supersedes the older one; the older fetch is aborted.
  *
  * Nothing is sent when the `prefetch` setting or inline completions are off,
@@ -25,6 +27,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { PROVIDER_ID, readSettings } from './completion';
+import { explainTarget } from './explain';
 import { watchSettings } from './notebook';
 import { debug, Prefetcher } from './prefetcher';
 import { providerEnabledIn } from './prefetchRules';
@@ -53,7 +56,8 @@ export const prefetchPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const prefetcher = new Prefetcher(
       () => app.shell.currentWidget ?? notebooks.currentWidget,
-      widget => !!editors && editors.has(widget)
+      widget => !!editors && editors.has(widget),
+      widget => explainTarget(widget, notebooks, editors)?.request ?? null
     );
     const schedule = () => prefetcher.schedule();
     notebooks.currentChanged.connect(schedule);

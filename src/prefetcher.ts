@@ -2,7 +2,10 @@
  * The prefetcher: on each change of the current document or its active cell
  * it drops the prefetch in flight, waits for quiet, then sends the request a
  * completion at the cursor would send to `POST /jupyter-codegen/prefetch`,
- * unless a rule says not to (prefetchRules.ts). It waits for a kernel that
+ * unless a rule says not to (prefetchRules.ts). Once that is done, the
+ * explanation Explain Code would ask for there goes to
+ * `POST /jupyter-codegen/prefetch/explain` the same way (its first words, and
+ * a first question's, then wait for no prompt). It waits for a kernel that
  * runs a cell, goes ahead while one starts and looks again once it is idle
  * (`kernelTiming`), and tries again later when the model was busy (`busyRetryDelay`): soon
  * when its own older prefetch held it, else after 1, 2 and 4 s, so that a
@@ -34,7 +37,7 @@ import {
 import { prefetchTarget } from './prefetchTarget';
 import { buildCompleteRequest, DEFAULT_SETTINGS } from './request';
 import type { ICompletionSettings } from './request';
-import type { IPrefetchReply } from './wire.generated';
+import type { IExplainRequest, IPrefetchReply } from './wire.generated';
 
 /** A debug log line (a failed or skipped prefetch is otherwise silent). */
 export function debug(message: string, detail?: unknown): void {
@@ -65,9 +68,18 @@ export class Prefetcher {
   private _waitingKernel: ISessionContext | null = null;
   private _power = browserPowerSignals();
 
+  /** The explanation body prefetched last (one per session). */
+  private _lastExplain = '';
+
+  /**
+   * `_explainRequest`: what Explain Code would send for `widget` now (null:
+   * nothing to explain there, and no explanation is prefetched).
+   */
   constructor(
     private _current: () => Widget | null,
-    private _isFileEditor: (widget: Widget) => boolean
+    private _isFileEditor: (widget: Widget) => boolean,
+    private _explainRequest: (widget: Widget) => IExplainRequest | null = () =>
+      null
   ) {}
 
   /**
@@ -238,6 +250,7 @@ export class Prefetcher {
       }
       if (reply.prefetched) {
         debug('done', reply.timings);
+        await this._prefetchExplain(widget, body.request_id, stale);
         return;
       }
       lastPrompts.forget(key, fingerprint);
@@ -245,6 +258,54 @@ export class Prefetcher {
       this._retry(attempt, superseded, stale);
     } catch (reason) {
       debug('failed', reason);
+    }
+  }
+
+  /**
+   * After the completion's prompt, the explanation's, under the same request
+   * id (a newer prefetch for the document stops it). Not sent twice in a
+   * row for the same body, nor retried when the model is busy.
+   */
+  private async _prefetchExplain(
+    widget: Widget,
+    requestId: string | null | undefined,
+    stale: () => boolean
+  ): Promise<void> {
+    const request = this._explainRequest(widget);
+    const body =
+      request && JSON.stringify({ ...request, request_id: requestId });
+    if (!body || body === this._lastExplain || stale()) {
+      return;
+    }
+    this._abort();
+    const controller = new AbortController();
+    this._inFlight = controller;
+    this._lastExplain = body;
+    try {
+      const reply = await requestAPI<IPrefetchReply>('prefetch/explain', {
+        method: 'POST',
+        body,
+        signal: controller.signal
+      });
+      if (!reply.prefetched) {
+        this._lastExplain = '';
+      }
+      debug(
+        reply.prefetched ? 'explanation done' : 'explanation not run',
+        reply.timings
+      );
+    } catch (reason) {
+      this._lastExplain = '';
+      debug(
+        controller.signal.aborted
+          ? 'explanation superseded'
+          : 'explanation failed',
+        reason
+      );
+    } finally {
+      if (this._inFlight === controller) {
+        this._inFlight = null;
+      }
     }
   }
 

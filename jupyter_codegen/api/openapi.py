@@ -164,6 +164,11 @@ OPERATIONS: dict[str, tuple[str, str, tuple[int, ...]]] = {
         "Compute an edit's prompt while its instruction is typed, at low priority.",
         (400, 403, 413, 500, 502, 503, 504),
     ),
+    "prefetch/explain": (
+        "prefetchExplain",
+        "Compute an explanation's prompt for the active cell, at low priority.",
+        (400, 403, 413, 500, 502, 503, 504),
+    ),
     "cancel": ("cancel", "Cancel the generation with this request_id.", (400, 403, 413, 500)),
 }
 GETS = {"status": "StatusReply", "openapi.json": "OpenAPIDocument"}
@@ -172,8 +177,13 @@ BODIES = {
     "prefetch": "CompleteRequest",
     "prefetch/fix": "FixRequest",
     "prefetch/edit": "EditPrefetchRequest",
+    "prefetch/explain": "ExplainRequest",
 }
-REPLY_MODELS = {"prefetch/fix": "PrefetchReply", "prefetch/edit": "PrefetchReply"}
+REPLY_MODELS = {
+    "prefetch/fix": "PrefetchReply",
+    "prefetch/edit": "PrefetchReply",
+    "prefetch/explain": "PrefetchReply",
+}
 
 
 def _operation(route: str) -> dict[str, Any]:

@@ -38,6 +38,9 @@ MAX_MAIN_BUDGETS = 4
 #: short it is: so an edit prefetched before its instruction is typed chooses
 #: the same cells as the edit.
 EDIT_INSTRUCTION_TOKENS = 64
+#: The same for a question about code (Ask): the explanation prefetched for a
+#: cell chooses the cells that a question about it does.
+QUESTION_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,12 @@ def explain_generation(
         # Follow-ups keep the newest turns that fit half the prompt budget.
         turns = [ChatMessage(t.role, t.content) for t in req.history]
         history = recent_turns(turns, settings.budget.total // 2, settings.count)
-    main = req.code + (req.question or "") + namespace + "".join(t.content for t in history)
-    context = _context(req.code, main, req, settings, "code to explain")
+    # The question comes after the code, and the cells chosen do not depend
+    # on it (up to QUESTION_TOKENS): what /prefetch/explain computed for the
+    # cell is the head of an explanation of it, and of a first question.
+    main = req.code + namespace + "".join(t.content for t in history)
+    question = max(QUESTION_TOKENS, settings.count(req.question or ""))
+    context = _context(req.code, main, req, settings, "code to explain", question)
     messages = build_explain_messages(
         req.code, context, req.question, req.language, history, namespace
     )

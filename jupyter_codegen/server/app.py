@@ -16,6 +16,7 @@ from jupyter_codegen.server.handlers import (
     EditHandler,
     EditPrefetchHandler,
     ExplainHandler,
+    ExplainPrefetchHandler,
     FixHandler,
     FixPrefetchHandler,
     GenerateHandler,
@@ -68,6 +69,7 @@ class CodegenApp(CodegenConfig, ExtensionApp):
                 (f"/{NAMESPACE}/prefetch", PrefetchHandler, deps),
                 (f"/{NAMESPACE}/prefetch/fix", FixPrefetchHandler, deps),
                 (f"/{NAMESPACE}/prefetch/edit", EditPrefetchHandler, deps),
+                (f"/{NAMESPACE}/prefetch/explain", ExplainPrefetchHandler, deps),
                 (f"/{NAMESPACE}/cancel", CancelHandler, deps),
             ]
         )

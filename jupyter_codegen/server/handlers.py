@@ -309,6 +309,16 @@ class EditPrefetchHandler(PrefetchHandler):
         return self.service.prefetch_edit(req, ticket)
 
 
+class ExplainPrefetchHandler(PrefetchHandler):
+    """``POST /prefetch/explain``: an explanation's prompt, computed for the
+    active cell once its completion prefetch is done; as ``/prefetch``."""
+
+    request_model, kind = ExplainRequest, "prefetch_explain"
+
+    def prefetch(self, req: Any, ticket: Ticket | None) -> Awaitable[PrefetchReply]:
+        return self.service.prefetch_explain(req, ticket)
+
+
 class CancelHandler(CodegenHandler):
     kind = "cancel"
 

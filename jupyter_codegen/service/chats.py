@@ -4,7 +4,6 @@ their prompts and replies are :mod:`jupyter_codegen.chat`'s."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +49,17 @@ class Chats(ServiceCore):
             *(c.source for c in req.cells_before),
         )
         return explain_generation(req, self._chat_settings(), self._chat_tokens(req.max_tokens))
+
+    def prepare_explain_prefetch(self, req: ExplainRequest) -> GenerationRequest:
+        """The computation an explanation's prefetch runs: the prompt
+        :meth:`explain` would send for ``req``, with nothing generated."""
+        return self._prompt_only(self.prepare_explain(req))
+
+    async def prefetch_explain(self, req: ExplainRequest, ticket: Ticket | None) -> PrefetchReply:
+        """Warm the prompt cache for an explanation of ``req``'s code, so that
+        Explain Code's first words come without the prompt's computation
+        (:meth:`~ServiceCore._prefetch`)."""
+        return await self._prefetch(ticket, self.prepare_explain_prefetch, req)
 
     def prepare_generate(self, req: GenerateRequest) -> GenerationRequest:
         """The chat that :meth:`generate` runs (the model must be ready)."""
@@ -128,11 +138,6 @@ class Chats(ServiceCore):
         Fix button's first words come without the prompt's computation
         (:meth:`~ServiceCore._prefetch`)."""
         return await self._prefetch(ticket, self.prepare_fix_prefetch, req)
-
-    def _prompt_only(self, gen: GenerationRequest) -> GenerationRequest:
-        """``gen`` as a prefetch runs it: its prompt, nothing generated. It is
-        background work, which any request stops: no deadline of its own."""
-        return dataclasses.replace(gen, max_new_tokens=0, timeout_s=self.limits.generation_timeout)
 
     def _fix_reply(self, req: FixRequest, timed: Timed) -> FixReply:
         text, reason = self._first(timed)

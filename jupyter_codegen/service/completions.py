@@ -4,7 +4,6 @@ run on the host."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 from jupyter_codegen.api.schemas import CompleteReply, CompleteRequest, PrefetchReply
 from jupyter_codegen.completion import pipeline
@@ -88,15 +87,12 @@ class Completions(ServiceCore):
         the cursor would send, up to the cursor (what typing there keeps), with
         nothing generated."""
         prepared = self.prepare(req)
-        return dataclasses.replace(
+        return self._prompt_only(
             prepared.generation,
-            max_new_tokens=0,
             segments=pipeline.head_segments(prepared.prompt),
             stop_check=None,
             expected="",
             num_candidates=1,
-            # Background work, stopped by any request: no completion deadline.
-            timeout_s=self.limits.generation_timeout,
         )
 
     async def prefetch(self, req: CompleteRequest, ticket: Ticket | None) -> PrefetchReply:

@@ -6,6 +6,7 @@ preparation off the event loop. The request families build on it
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -132,6 +133,14 @@ class ServiceCore:
             prefetched=computed and not ticket.cancelled.is_set(),
             model=self.host.name,
             timings=timed.timings,
+        )
+
+    def _prompt_only(self, gen: GenerationRequest, **changes: Any) -> GenerationRequest:
+        """``gen`` as a prefetch runs it: its prompt (which ``changes`` may
+        cut), nothing generated. It is background work, which any request
+        stops: no deadline of its own."""
+        return dataclasses.replace(
+            gen, max_new_tokens=0, timeout_s=self.limits.generation_timeout, **changes
         )
 
     def background_ticket(self, request_id: str | None, kind: str) -> Ticket | None:

@@ -26,6 +26,7 @@ ROUTES = {
     "prefetch": ["POST"],
     "prefetch/fix": ["POST"],
     "prefetch/edit": ["POST"],
+    "prefetch/explain": ["POST"],
     "cancel": ["POST"],
 }
 AVERAGE = {

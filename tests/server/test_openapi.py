@@ -26,6 +26,7 @@ ROUTES = [
     "prefetch",
     "prefetch/fix",
     "prefetch/edit",
+    "prefetch/explain",
     "cancel",
 ]
 #: Not loading the model: these tests need only the routes.

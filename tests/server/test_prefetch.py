@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_fix_edit_api import EDIT, FIX
 
-from jupyter_codegen.api.schemas import EditPrefetchRequest, EditRequest
+from jupyter_codegen.api.schemas import EditPrefetchRequest, EditRequest, ExplainRequest
 from jupyter_codegen.engine.local.prefix_cache import common_prefix
 
 CELL = {
@@ -108,6 +108,41 @@ async def test_an_edit_prefetch_computes_the_prompt_up_to_the_instruction(
     assert len(computed) < len(" use sum()\nReply with the new code in one ```python block.") + 40
 
 
+#: What Explain Code sends for a cell whose notebook context fills the prompt.
+EXPLAIN = {
+    "code": "def load(path):\n    with open(path) as fh:\n        return json.load(fh)\n",
+    "cells_before": CELL["cells_before"] * 3,
+}
+
+
+async def test_an_explain_prefetch_computes_the_prompt_of_the_explanation_and_of_a_question(
+    jp_fetch, jp_serverapp
+) -> None:
+    await ready(jp_fetch)
+    service = codegen_app(jp_serverapp).service
+    engine = service.host.ready_engine()
+    # Once the active cell's completion prefetch is done, the frontend
+    # prefetches the explanation Explain Code would ask for it
+    prefetch = await post(jp_fetch, "prefetch/explain", EXPLAIN)
+    assert prefetch["prefetched"] is True
+    timings = prefetch["timings"]
+    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 300
+    # Then Explain Code finds its whole prompt computed, but for its last tokens
+    explained = await post(jp_fetch, "explain", {**EXPLAIN, "max_tokens": 2})
+    assert explained["timings"]["prompt_tokens"] == timings["prompt_tokens"]
+    assert explained["timings"]["cached_tokens"] >= timings["prompt_tokens"] - 3
+    # And a question about the cell reuses it up to the question: the cells
+    # chosen for the context do not depend on a short question
+    asked = {**EXPLAIN, "question": "what does it return for an empty file?"}
+    head = engine.prompt_ids(service.prepare_explain(ExplainRequest.model_validate(EXPLAIN)))
+    full = engine.prompt_ids(service.prepare_explain(ExplainRequest.model_validate(asked)))
+    shared = common_prefix(head, full)
+    assert engine.tokens.decode(full[shared:]).lstrip().startswith("In particular: what does")
+    answered = await post(jp_fetch, "explain", {**asked, "max_tokens": 2})
+    assert shared - 1 <= answered["timings"]["cached_tokens"] <= shared
+    assert answered["timings"]["prompt_tokens"] - shared < 40
+
+
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
 async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) -> None:
     await ready(jp_fetch)
@@ -132,7 +167,12 @@ async def test_any_request_cancels_a_running_prefetch(jp_fetch, jp_serverapp) ->
 @pytest.mark.parametrize("codegen_overrides", [{"draft_tokens": 0}])
 @pytest.mark.parametrize(
     ("route", "body"),
-    [("prefetch", CELL), ("prefetch/fix", FIX), ("prefetch/edit", EDIT_PREFETCH)],
+    [
+        ("prefetch", CELL),
+        ("prefetch/fix", FIX),
+        ("prefetch/edit", EDIT_PREFETCH),
+        ("prefetch/explain", EXPLAIN),
+    ],
 )
 async def test_a_prefetch_waits_for_nobody_and_stops_nobody(
     jp_fetch, jp_serverapp, route: str, body: dict

@@ -6,17 +6,15 @@ import {
 } from '@jupyterlab/galata';
 import { Page, Request } from '@playwright/test';
 
-import { notebookWith, waitModelReady } from '../helpers';
+import { isPost, notebookWith, waitModelReady } from '../helpers';
 
 /** The prefetch debounce (src/prefetchRules.ts) and a margin for a slow CPU. */
 const DEBOUNCE_MS = 400;
 const QUIET_MS = 2500;
 
+/** A completion's prefetch (not an explanation's: `prefetch/explain`). */
 function isPrefetch(request: Request): boolean {
-  return (
-    request.method() === 'POST' &&
-    request.url().includes('/jupyter-codegen/prefetch')
-  );
+  return isPost(request, 'prefetch');
 }
 
 /** The bodies of the `POST /jupyter-codegen/prefetch` requests the page sends. */
@@ -266,7 +264,7 @@ test.describe('prefetch (tiny model)', () => {
       w.fetch = (input: any, init?: RequestInit) => {
         // (w.Request: this file imports Playwright's `Request`)
         const url = input instanceof w.Request ? input.url : String(input);
-        if (url.includes('/jupyter-codegen/prefetch')) {
+        if (new URL(url).pathname.endsWith('/jupyter-codegen/prefetch')) {
           const widget = w.jupyterapp.shell.currentWidget;
           const session = widget && widget.sessionContext;
           const kernel = session && session.session && session.session.kernel;
@@ -356,6 +354,52 @@ test.describe('prefetch (tiny model)', () => {
     expect((await complete).postDataJSON().namespace).toBe(body.namespace);
     expect(timings.cached_tokens).toBeGreaterThanOrEqual(
       reply.timings.prompt_tokens - 2
+    );
+  });
+
+  test('once a cell is prefetched, so is its explanation, which Explain Code then reuses', async ({
+    page,
+    tmpPath
+  }) => {
+    const bodies = watchPrefetches(page);
+    const replies: Record<string, any>[] = [];
+    page.on('response', async response => {
+      if (isPost(response.request(), 'prefetch/explain')) {
+        replies.push({
+          body: response.request().postDataJSON(),
+          ...(await response.json())
+        });
+      }
+    });
+    // Given a notebook just opened, its first cell prefetched
+    const index = await openUntypedNotebook(page, `${tmpPath}/explain.ipynb`);
+    await settle(page, bodies);
+    // When the user moves to the cell `x = 1`
+    await page.notebook.selectCells(index);
+    await settle(page, bodies);
+    // Then after its completion's prompt, its explanation's was computed:
+    // the body Explain Code sends for it, under the document's request id
+    const ofCell = () => replies.find(r => r.body.code === CELLS[1]);
+    await expect.poll(() => ofCell() !== undefined).toBe(true);
+    const { body, ...reply } = ofCell()!;
+    const completion = bodies[bodies.length - 1];
+    expect(completion.prefix + completion.suffix).toBe(CELLS[1]);
+    expect(body.cells_before.map((c: any) => c.source)).toEqual(
+      completion.cells_before.map((c: any) => c.source)
+    );
+    expect(body.request_id).toBe(completion.request_id);
+    expect(reply.prefetched).toBe(true);
+    // And Explain Code finds that prompt computed
+    const explained = page.waitForResponse(r => isPost(r.request(), 'explain'));
+    await page.keyboard.press('Control+Shift+Y');
+    const done = /event: done\ndata: (.*)\n/.exec(
+      await (await explained).text()
+    );
+    expect(done).not.toBeNull();
+    const timings = JSON.parse(done![1]).timings;
+    expect(timings.prompt_tokens).toBe(reply.timings.prompt_tokens);
+    expect(timings.cached_tokens).toBeGreaterThanOrEqual(
+      reply.timings.prompt_tokens - 3
     );
   });
 
