@@ -2,27 +2,33 @@
  * The prefetcher: on each change of the current document or its active cell
  * it drops the prefetch in flight, waits for quiet, then sends the request a
  * completion at the cursor would send to `POST /jupyter-codegen/prefetch`,
- * unless a rule says not to (prefetchRules.ts). Once that is done, the
- * explanation Explain Code would ask for there goes to
- * `POST /jupyter-codegen/prefetch/explain` the same way (its first words, and
- * a first question's, then wait for no prompt). It waits for a kernel that
- * runs a cell, goes ahead while one starts and looks again once it is idle
- * (`kernelTiming`), and tries again later when the model was busy (`busyRetryDelay`): soon
- * when its own older prefetch held it, else after 1, 2 and 4 s, so that a
- * fix's prefetch after a failing cell does not leave the next cell cold.
+ * unless a rule says not to (prefetchRules.ts). Then, for a notebook cell,
+ * the explanation Explain Code would ask for goes to
+ * `POST /jupyter-codegen/prefetch/explain` (explainPrefetch.ts), so that its
+ * first words, and a first question's, wait for no prompt. It waits for a
+ * kernel that runs a cell, goes ahead while one starts and looks again once
+ * it is idle (`kernelTiming`), and tries again later when the model was busy
+ * (`busyRetryDelay`): soon when its own older prefetch held it, else after 1,
+ * 2 and 4 s, so that a fix's prefetch after a failing cell does not leave the
+ * next cell cold.
  */
 import type { ISessionContext } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import { fetchStatus, requestAPI } from './api';
+import { CodegenAPIError, fetchStatus, requestAPI } from './api';
+import {
+  ExplainMemory,
+  explainPrefetchBody,
+  refusedForGood
+} from './explainPrefetch';
+import { kernelTiming } from './kernelTiming';
 import { snapshotOf } from './completion';
 import { sessionContextOf, snapshotNamespace } from './notebook';
 import {
   browserPowerSignals,
   busyRetryDelay,
   Debouncer,
-  kernelTiming,
   lastPrompts,
   MODEL_BUSY,
   PREFETCH_DEBOUNCE_MS,
@@ -68,8 +74,8 @@ export class Prefetcher {
   private _waitingKernel: ISessionContext | null = null;
   private _power = browserPowerSignals();
 
-  /** The explanation body prefetched last (one per session). */
-  private _lastExplain = '';
+  /** The explanations prefetched lately (`explainPrefetch.ts`). */
+  private _explained = new ExplainMemory();
 
   /**
    * `_explainRequest`: what Explain Code would send for `widget` now (null:
@@ -208,8 +214,10 @@ export class Prefetcher {
       }
       const key = PromptMemory.key(snapshot);
       const fingerprint = promptFingerprint(snapshot);
+      const requestId = prefetchRequestId(snapshot.path || widget.id);
       if (lastPrompts.isLatest(key, fingerprint)) {
         debug('skipped: this prompt was completed or prefetched last');
+        await this._prefetchExplain(widget, requestId, stale);
         return;
       }
       const superseded = Date.now() - this._supersededAt < SUPERSEDE_SETTLE_MS;
@@ -226,7 +234,7 @@ export class Prefetcher {
       }
       const body = buildCompleteRequest(snapshot, settings, {
         candidates: 1,
-        requestId: prefetchRequestId(snapshot.path || widget.id)
+        requestId
       });
       this._abort();
       const controller = new AbortController();
@@ -250,7 +258,7 @@ export class Prefetcher {
       }
       if (reply.prefetched) {
         debug('done', reply.timings);
-        await this._prefetchExplain(widget, body.request_id, stale);
+        await this._prefetchExplain(widget, requestId, stale);
         return;
       }
       lastPrompts.forget(key, fingerprint);
@@ -263,24 +271,32 @@ export class Prefetcher {
 
   /**
    * After the completion's prompt, the explanation's, under the same request
-   * id (a newer prefetch for the document stops it). Not sent twice in a
-   * row for the same body, nor retried when the model is busy.
+   * id (a newer prefetch for the document stops it), unless one is in flight
+   * (`explainPrefetchBody` says which). Not retried when the model is busy;
+   * not sent again while `_explained` remembers it.
    */
   private async _prefetchExplain(
     widget: Widget,
-    requestId: string | null | undefined,
+    requestId: string,
     stale: () => boolean
   ): Promise<void> {
-    const request = this._explainRequest(widget);
-    const body =
-      request && JSON.stringify({ ...request, request_id: requestId });
-    if (!body || body === this._lastExplain || stale()) {
+    const session = sessionContextOf(widget);
+    const kernel = session?.session?.kernel ?? null;
+    const body = explainPrefetchBody(this._explainRequest(widget), requestId, {
+      inNotebook: widget instanceof NotebookPanel,
+      kernelAtRest:
+        !session ||
+        kernelTiming({
+          sessionReady: session.isReady,
+          status: kernel ? kernel.status : null
+        }) === 'now'
+    });
+    if (!body || this._explained.has(body) || this._inFlight || stale()) {
       return;
     }
-    this._abort();
     const controller = new AbortController();
     this._inFlight = controller;
-    this._lastExplain = body;
+    this._explained.add(body);
     try {
       const reply = await requestAPI<IPrefetchReply>('prefetch/explain', {
         method: 'POST',
@@ -288,20 +304,18 @@ export class Prefetcher {
         signal: controller.signal
       });
       if (!reply.prefetched) {
-        this._lastExplain = '';
+        this._explained.forget(body);
       }
       debug(
         reply.prefetched ? 'explanation done' : 'explanation not run',
         reply.timings
       );
     } catch (reason) {
-      this._lastExplain = '';
-      debug(
-        controller.signal.aborted
-          ? 'explanation superseded'
-          : 'explanation failed',
-        reason
-      );
+      const status = reason instanceof CodegenAPIError ? reason.status : null;
+      if (controller.signal.aborted || !refusedForGood(status)) {
+        this._explained.forget(body);
+      }
+      debug('explanation not prefetched', reason);
     } finally {
       if (this._inFlight === controller) {
         this._inFlight = null;

@@ -118,7 +118,8 @@ def explain_generation(
         history = recent_turns(turns, settings.budget.total // 2, settings.count)
     # The question comes after the code, and the cells chosen do not depend
     # on it (up to QUESTION_TOKENS): what /prefetch/explain computed for the
-    # cell is the head of an explanation of it, and of a first question.
+    # cell is the head of an explanation of it, and of a first question. (The
+    # question is not part of the 413 check: the schema bounds it.)
     main = req.code + namespace + "".join(t.content for t in history)
     question = max(QUESTION_TOKENS, settings.count(req.question or ""))
     context = _context(req.code, main, req, settings, "code to explain", question)

@@ -14,15 +14,17 @@ from jupyter_codegen.server.handlers import (
     CancelHandler,
     CompleteHandler,
     EditHandler,
-    EditPrefetchHandler,
     ExplainHandler,
-    ExplainPrefetchHandler,
     FixHandler,
-    FixPrefetchHandler,
     GenerateHandler,
     OpenAPIHandler,
-    PrefetchHandler,
     StatusHandler,
+)
+from jupyter_codegen.server.prefetch_handlers import (
+    EditPrefetchHandler,
+    ExplainPrefetchHandler,
+    FixPrefetchHandler,
+    PrefetchHandler,
 )
 
 NAMESPACE = "jupyter-codegen"

@@ -3,7 +3,6 @@ import {
   busyRetryDelay,
   Debouncer,
   fnv1a,
-  kernelTiming,
   LOW_BATTERY_LEVEL,
   PowerSignals,
   PREFETCH_DEBOUNCE_MS,
@@ -16,6 +15,7 @@ import {
   skipReason,
   statusSkipReason
 } from '../prefetchRules';
+import { kernelTiming } from '../kernelTiming';
 import { IEditorSnapshot } from '../request';
 import { MAX_REQUEST_ID_CHARS } from '../wire.generated';
 

@@ -264,7 +264,11 @@ test.describe('prefetch (tiny model)', () => {
       w.fetch = (input: any, init?: RequestInit) => {
         // (w.Request: this file imports Playwright's `Request`)
         const url = input instanceof w.Request ? input.url : String(input);
-        if (new URL(url).pathname.endsWith('/jupyter-codegen/prefetch')) {
+        if (
+          new URL(url, w.location.href).pathname.endsWith(
+            '/jupyter-codegen/prefetch'
+          )
+        ) {
           const widget = w.jupyterapp.shell.currentWidget;
           const session = widget && widget.sessionContext;
           const kernel = session && session.session && session.session.kernel;
