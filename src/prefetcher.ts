@@ -109,14 +109,13 @@ export class Prefetcher {
   /**
    * Watch the kernel when it is not at rest (`kernelTiming`): once it is
    * idle, the place is prefetched again, which sends nothing if the prompt
-   * (with the namespace it then has) is the one already prefetched. True
-   * when the prefetch must wait for that (the kernel runs a cell).
+   * (with the namespace it then has) is the one already prefetched, and the
+   * explanation if it was left for then. True when the completion's prefetch
+   * must wait for that: the kernel runs a cell, and live variables are on
+   * (without them its prompt does not depend on the kernel).
    */
   private _waitForKernel(widget: Widget): boolean {
     this._stopWaitingForKernel();
-    if (!this.settings.liveContext) {
-      return false;
-    }
     const session = sessionContextOf(widget);
     if (!session || session.isDisposed) {
       return false;
@@ -142,7 +141,7 @@ export class Prefetcher {
         () => undefined
       );
     }
-    return timing === 'when-idle';
+    return this.settings.liveContext && timing === 'when-idle';
   }
 
   /**
