@@ -25,7 +25,7 @@ export const EXPLAIN_MEMORY_SIZE = 16;
  */
 export function explainPrefetchBody(
   request: IExplainRequest | null,
-  requestId: string | null | undefined,
+  requestId: string,
   where: { inNotebook: boolean; kernelAtRest: boolean }
 ): string | null {
   if (
@@ -36,7 +36,7 @@ export function explainPrefetchBody(
   ) {
     return null;
   }
-  return JSON.stringify({ ...request, request_id: requestId ?? undefined });
+  return JSON.stringify({ ...request, request_id: requestId });
 }
 
 /**

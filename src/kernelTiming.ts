@@ -39,3 +39,15 @@ export function kernelTiming(kernel: {
   }
   return kernel.status === 'busy' ? 'when-idle' : 'now';
 }
+
+/** `kernelTiming` of a session context as it stands (its kernel, if any). */
+export function sessionTiming(session: {
+  isReady: boolean;
+  session: { kernel: { status: string } | null } | null;
+}): KernelTiming {
+  const kernel = session.session?.kernel ?? null;
+  return kernelTiming({
+    sessionReady: session.isReady,
+    status: kernel ? kernel.status : null
+  });
+}

@@ -22,7 +22,7 @@ import {
   explainPrefetchBody,
   refusedForGood
 } from './explainPrefetch';
-import { kernelTiming } from './kernelTiming';
+import { sessionTiming } from './kernelTiming';
 import { snapshotOf } from './completion';
 import { sessionContextOf, snapshotNamespace } from './notebook';
 import {
@@ -120,11 +120,7 @@ export class Prefetcher {
     if (!session || session.isDisposed) {
       return false;
     }
-    const kernel = session.session?.kernel ?? null;
-    const timing = kernelTiming({
-      sessionReady: session.isReady,
-      status: kernel ? kernel.status : null
-    });
+    const timing = sessionTiming(session);
     if (timing === 'now') {
       return false;
     }
@@ -280,15 +276,9 @@ export class Prefetcher {
     stale: () => boolean
   ): Promise<void> {
     const session = sessionContextOf(widget);
-    const kernel = session?.session?.kernel ?? null;
     const body = explainPrefetchBody(this._explainRequest(widget), requestId, {
       inNotebook: widget instanceof NotebookPanel,
-      kernelAtRest:
-        !session ||
-        kernelTiming({
-          sessionReady: session.isReady,
-          status: kernel ? kernel.status : null
-        }) === 'now'
+      kernelAtRest: !session || sessionTiming(session) === 'now'
     });
     if (!body || this._explained.has(body) || this._inFlight || stale()) {
       return;

@@ -15,7 +15,7 @@ import {
   skipReason,
   statusSkipReason
 } from '../prefetchRules';
-import { kernelTiming } from '../kernelTiming';
+import { kernelTiming, sessionTiming } from '../kernelTiming';
 import { IEditorSnapshot } from '../request';
 import { MAX_REQUEST_ID_CHARS } from '../wire.generated';
 
@@ -361,6 +361,20 @@ describe('kernelTiming', () => {
   it('waits while the kernel runs a cell', () => {
     expect(kernelTiming({ sessionReady: true, status: 'busy' })).toBe(
       'when-idle'
+    );
+  });
+
+  it("reads a session context's readiness and its kernel's status", () => {
+    const kernel = (status: string) => ({ kernel: { status } });
+    expect(sessionTiming({ isReady: true, session: kernel('idle') })).toBe(
+      'now'
+    );
+    expect(sessionTiming({ isReady: true, session: kernel('busy') })).toBe(
+      'when-idle'
+    );
+    expect(sessionTiming({ isReady: true, session: null })).toBe('now');
+    expect(sessionTiming({ isReady: false, session: kernel('idle') })).toBe(
+      'now-and-when-idle'
     );
   });
 

@@ -42,12 +42,19 @@ async def post(jp_fetch, route: str, body: dict) -> dict:
     return json.loads(resp.body)
 
 
-async def test_a_prefetch_computes_the_prompt_the_first_keystroke_reuses(jp_fetch) -> None:
-    await ready(jp_fetch)
-    prefetch = await post(jp_fetch, "prefetch", CELL)
+async def prefetched(jp_fetch, route: str, body: dict, at_least: int) -> dict:
+    """Send a prefetch to an idle model: it ran, computed a prompt of more
+    than ``at_least`` tokens and generated nothing. Its timings."""
+    prefetch = await post(jp_fetch, route, body)
     assert prefetch["prefetched"] is True
     timings = prefetch["timings"]
-    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 100
+    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > at_least
+    return timings
+
+
+async def test_a_prefetch_computes_the_prompt_the_first_keystroke_reuses(jp_fetch) -> None:
+    await ready(jp_fetch)
+    timings = await prefetched(jp_fetch, "prefetch", CELL, 100)
     # The keystroke: one more character at the cursor
     typed = await post(
         jp_fetch, "complete", {**CELL, "prefix": CELL["prefix"] + "j", "max_tokens": 2}
@@ -59,10 +66,7 @@ async def test_a_prefetch_computes_the_prompt_the_first_keystroke_reuses(jp_fetc
 async def test_a_fix_prefetch_computes_the_prompt_the_fix_reuses(jp_fetch) -> None:
     await ready(jp_fetch)
     # When the error appears, the frontend prefetches the fix the Fix button would ask
-    prefetch = await post(jp_fetch, "prefetch/fix", FIX)
-    assert prefetch["prefetched"] is True
-    timings = prefetch["timings"]
-    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 100
+    timings = await prefetched(jp_fetch, "prefetch/fix", FIX, 100)
     # Then the click's fix finds its whole prompt computed, but for its last tokens
     fixed = await post(jp_fetch, "fix", {**FIX, "max_tokens": 2})
     assert fixed["timings"]["prompt_tokens"] == timings["prompt_tokens"]
@@ -86,10 +90,7 @@ async def test_an_edit_prefetch_computes_the_prompt_up_to_the_instruction(
     service = codegen_app(jp_serverapp).service
     # When the dialog that asks for the instruction opens, the frontend
     # prefetches the edit it will send, without the instruction
-    prefetch = await post(jp_fetch, "prefetch/edit", EDIT_PREFETCH)
-    assert prefetch["prefetched"] is True
-    timings = prefetch["timings"]
-    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 100
+    timings = await prefetched(jp_fetch, "prefetch/edit", EDIT_PREFETCH, 100)
     # Then the edit, with its instruction, finds its prompt computed up to the instruction
     edited = await post(jp_fetch, "edit", {**NOTEBOOK_EDIT, "max_tokens": 2})
     engine = service.host.ready_engine()
@@ -123,10 +124,7 @@ async def test_an_explain_prefetch_computes_the_prompt_of_the_explanation_and_of
     engine = service.host.ready_engine()
     # Once the active cell's completion prefetch is done, the frontend
     # prefetches the explanation Explain Code would ask for it
-    prefetch = await post(jp_fetch, "prefetch/explain", EXPLAIN)
-    assert prefetch["prefetched"] is True
-    timings = prefetch["timings"]
-    assert timings["generated_tokens"] == 0 and timings["prompt_tokens"] > 300
+    timings = await prefetched(jp_fetch, "prefetch/explain", EXPLAIN, 300)
     # Then Explain Code finds its whole prompt computed, but for its last tokens
     explained = await post(jp_fetch, "explain", {**EXPLAIN, "max_tokens": 2})
     assert explained["timings"]["prompt_tokens"] == timings["prompt_tokens"]
