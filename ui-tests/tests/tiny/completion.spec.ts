@@ -10,28 +10,26 @@ import {
   GHOST,
   notebookWith,
   screenshot,
+  settledGhost,
   typeUntilGhost,
   waitModelReady
 } from '../helpers';
 
 /**
- * After Alt+\\: the first candidate that kept its text once streaming
- * settles, cycling past empty ones with Alt+] ('' when none did within 10 s).
+ * After Alt+\\: the first of the candidates (`candidates`, 3) that kept its
+ * text once streaming settled, cycling past empty ones with Alt+] ('' when
+ * none did).
  */
 async function settledCandidate(page: IJupyterLabPageFixture): Promise<string> {
-  const ghost = page.locator(GHOST);
-  const deadline = Date.now() + 10_000;
-  let before = '';
-  while (Date.now() < deadline) {
-    await page.waitForTimeout(500);
-    const now = (await ghost.count()) ? await ghost.innerText() : '';
-    if (now.trim() && now === before) {
-      return now;
+  for (let i = 0; i < 3; i++) {
+    const shown = await settledGhost(page);
+    if (shown.trim()) {
+      return shown;
     }
-    if (!now.trim() && (await ghost.count())) {
-      await page.keyboard.press('Alt+]');
+    if (!(await page.locator(GHOST).count())) {
+      return '';
     }
-    before = now;
+    await page.keyboard.press('Alt+]');
   }
   return '';
 }
