@@ -32,21 +32,36 @@ For one row (a decode step) that is faster and closer to float32; for many
 rows (a prompt chunk) it is far slower, so prompts stay on the int8 product.
 A layer that the model's GGUF holds as Q4_K blocks computes those steps on
 the blocks themselves instead (:mod:`.int4`): half the bytes per token.
+With ``low_memory`` such a layer keeps no int8 weight:
+:meth:`Int8Linear.int8_weight` computes it from the blocks for each product,
+the same values (:mod:`.requant`).
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
-import sys
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from jupyter_codegen.engine.local.kernels import KERNEL, RowWeight
+from jupyter_codegen.engine.local.pages import FilePages
 from jupyter_codegen.engine.local.rotation import Rotation
+
+
+class Int8Source(Protocol):
+    """Where a layer whose int8 weight is not kept gets it (:mod:`.requant`)."""
+
+    def weight(self) -> torch.Tensor:
+        """The (out, in) int8 weight, valid until the next layer's call."""
+        ...
+
+    def nbytes(self) -> int:
+        """The memory it holds."""
+        ...
 
 
 class CastEmbedding(nn.Module):
@@ -131,12 +146,20 @@ class Int8Linear(nn.Module):
         self.static_weight: torch.Tensor | None = None
         #: The GGUF's own 4-bit weight, for a reply's steps (:mod:`.int4`).
         self.int4: RowWeight | None = None
+        #: Where the int8 weight comes from once :attr:`qweight` is dropped.
+        self.int8_source: Int8Source | None = None
+
+    def int8_weight(self) -> torch.Tensor:
+        """The (out, in) int8 weight: kept, or computed (:mod:`.requant`)."""
+        if self.qweight is not None or self.int8_source is None:
+            return self.qweight
+        return self.int8_source.weight()
 
     def keep_columns(self, columns: torch.Tensor) -> None:
         """Take these input channels out of the int8 product for good."""
         columns = columns.to(torch.long).unique()
         self.static_columns = columns
-        weight = self.qweight.index_select(1, columns).float().mul_(self.scale[:, None])
+        weight = self.int8_weight().index_select(1, columns).float().mul_(self.scale[:, None])
         self.static_weight = weight.t().contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -161,14 +184,15 @@ class Int8Linear(nn.Module):
         else:
             row_scale = rows.abs().amax(dim=1, keepdim=True).div_(127).clamp_min_(1e-12)
         qrows = torch.round(rows / row_scale).to(torch.int8)
-        out = torch._int_mm(qrows, self.qweight.t()).float().mul_(row_scale)
+        qweight = self.int8_weight()
+        out = torch._int_mm(qrows, qweight.t()).float().mul_(row_scale)
         if k:
             # The columns that any row picked, each row's own values (0 elsewhere).
             columns, where = torch.unique(index, return_inverse=True)
             sparse = rows.new_zeros(rows.shape[0], columns.numel()).scatter_(1, where, picked)
             # (Indexing reads the strided columns faster than index_select:
             # 3.2 against 4.1 ms for 967 columns of a 1536x8960 weight.)
-            out.addmm_(sparse, self.qweight[:, columns].t().float())
+            out.addmm_(sparse, qweight[:, columns].t().float())
         out.mul_(self.scale)
         if kept is not None:
             out.add_(kept)
@@ -180,7 +204,7 @@ class Int8Linear(nn.Module):
         shape = x.shape
         qrows, row_scale = rotation.quantize(x)
         # (int32 times float is float: one pass, no separate cast)
-        out = torch.mul(torch._int_mm(qrows, self.qweight.t()), row_scale)
+        out = torch.mul(torch._int_mm(qrows, self.int8_weight().t()), row_scale)
         if self.bias is not None:
             out = torch.addcmul(self.bias, out, self.scale)
         else:
@@ -202,7 +226,7 @@ class Int8Linear(nn.Module):
             if self.rotation is not None:
                 rows = self.rotation(rows.float())
             out = torch._weight_int8pack_mm(
-                rows.to(torch.bfloat16).contiguous(), self.qweight, self.unit_scales
+                rows.to(torch.bfloat16).contiguous(), self.int8_weight(), self.unit_scales
             )
             out = out.float().mul_(self.scale)
         if self.bias is not None:
@@ -222,50 +246,6 @@ def int8_supported() -> bool:
         return bool(torch._int_mm(a, b.t()).sum().item() == 2 * 8 * 16)
     except (AttributeError, RuntimeError, NotImplementedError):
         return False
-
-
-class FilePages:
-    """Gives back the pages of weights that are mapped from a checkpoint file
-    once they are no longer needed (Linux).
-
-    transformers maps safetensors files into memory and lets the weights view
-    the mapping. Every page quantization reads stays resident, and counted in
-    the process's memory, until the whole mapping goes: 3.3 GB for the
-    embedded model, on top of the int8 copy being built. ``madvise(DONTNEED)``
-    on a file-backed range drops those pages (they would be read again from
-    the file if touched). Only ranges that /proc/self/maps shows as mapped
-    from a ``.safetensors`` file are touched, never anonymous memory."""
-
-    MADV_DONTNEED = 4
-
-    def __init__(self) -> None:
-        self._ranges: list[tuple[int, int]] = []
-        self._madvise = None
-        if sys.platform != "linux":
-            return
-        try:
-            with open("/proc/self/maps") as fh:
-                for line in fh:
-                    fields = line.split()
-                    if len(fields) >= 6 and fields[-1].endswith(".safetensors"):
-                        start, end = (int(x, 16) for x in fields[0].split("-"))
-                        self._ranges.append((start, end))
-            self._madvise = ctypes.CDLL(None, use_errno=True).madvise
-            self._page = os.sysconf("SC_PAGE_SIZE")
-        except (OSError, AttributeError, ValueError):
-            self._ranges = []
-
-    def release(self, tensor: torch.Tensor) -> None:
-        if not self._ranges or self._madvise is None:
-            return
-        start = tensor.data_ptr()
-        end = start + tensor.numel() * tensor.element_size()
-        if not any(lo <= start and end <= hi for lo, hi in self._ranges):
-            return
-        first = -(-start // self._page) * self._page  # whole pages inside the tensor only
-        last = end // self._page * self._page
-        if last > first:
-            self._madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), self.MADV_DONTNEED)
 
 
 def quantize_int8(
@@ -340,4 +320,6 @@ def weight_bytes(model: nn.Module) -> int:
             total += sum(b.numel() * b.element_size() for b in module.buffers(recurse=False))
             if module.int4 is not None:
                 total += module.int4.nbytes()
+            if module.int8_source is not None:
+                total += module.int8_source.nbytes()
     return total
