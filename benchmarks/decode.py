@@ -122,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         help="KERNEL/DRAFT, e.g. weight-only/6 (repeatable; "
         "default: int4/6, weight-only/6, int4/0)",
     )
+    p.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="no int8 copy of the 4-bit layers (low_memory = True); give --variant int4/6",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--port", type=int, default=18490)
     p.add_argument("--out", type=Path, help="write the figures as JSON here")
@@ -132,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     print(f"CPU: {cpu_model()}; {args.threads} threads each", flush=True)
-    config = CodegenConfig(model=args.model, quantize=args.quantize, int8_decode="int4")
+    config = CodegenConfig(
+        model=args.model, quantize=args.quantize, int8_decode="int4", low_memory=args.low_memory
+    )
     service = config.build_service()
     service.host.start_loading()
     service.host.wait_loaded()

@@ -334,6 +334,7 @@ async def run(args: argparse.Namespace) -> int:
         quantize=args.quantize,
         int8_outliers=args.int8_outliers,
         int8_rotation=args.int8_rotation,
+        low_memory=args.low_memory,
         context_tokens=args.context_tokens,
         prompt_cache_mb=args.prompt_cache_mb,
         draft_tokens=args.draft_tokens,
@@ -428,6 +429,15 @@ async def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{1000 * c:.0f}" for c in cancels)
         + " ms"
     )
+    serving_rss = None
+    if reference is None:  # (else the reference model is in this process too)
+        gc.collect()
+        serving_rss = rss_mib()[0]
+        prompt_cache = service.host.ready_engine().info().extra.get("prompt_cache") or {}
+        print(
+            f"RSS after the run {serving_rss:.0f} MiB, the prompt cache holding "
+            f"{prompt_cache.get('bytes', 0) / 2**20:.0f} MiB"
+        )
     if reference is not None:
         speed |= reference_explain_speed(service, reference, args.explain_tokens)
     line = f"explain: ours {speed['ours_tokens'] / speed['ours_s']:.2f} tokens/s"
@@ -444,6 +454,7 @@ async def run(args: argparse.Namespace) -> int:
                     "info": {"dtype": info.dtype, "device": info.device, "load_s": load_s},
                     "rss_mib": rss_now,
                     "peak_rss_mib": rss_peak,
+                    "serving_rss_mib": serving_rss,
                     "rows": {f"{w}/{p}": v for (w, p), v in rows.items()},
                     "cancel_s": cancels,
                     "explain": speed,
@@ -470,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         "--int8-rotation",
         action="store_true",
         help="int8 on rotated inputs instead of the outlier inputs (int8_rotation = True)",
+    )
+    p.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="no int8 copy of the 4-bit layers (low_memory = True)",
     )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument("--prompt-cache-mb", type=int, default=512)

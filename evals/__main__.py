@@ -52,6 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="int8 on rotated inputs instead of the outlier inputs (int8_rotation = True)",
     )
+    p.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="no int8 copy of the 4-bit layers (low_memory = True)",
+    )
     p.add_argument("--context-tokens", type=int, default=0, help="0: the server's default")
     p.add_argument(
         "--suffix-tokens", type=int, default=0, help="0: the server's default (suffix_tokens)"
@@ -117,6 +122,7 @@ def load_service(args: argparse.Namespace) -> CodegenService:
         dtype=args.dtype,
         quantize=args.quantize,
         int8_rotation=args.int8_rotation,
+        low_memory=args.low_memory,
         context_tokens=args.context_tokens,
         suffix_tokens=args.suffix_tokens,
         generation_timeout=args.generation_timeout,

@@ -106,6 +106,16 @@ class CodegenConfig(Configurable):
         "faster for many tokens at once (a prompt, a verified draft).",
     ).tag(config=True)
 
+    low_memory = Bool(
+        False,
+        help="With int8_decode 'int4': keep no int8 copy of the layers that the GGUF holds as "
+        "4-bit blocks. Each prompt product computes their int8 weight from the blocks again "
+        "(the same values, bit for bit; a C kernel built on first use, which needs a C "
+        "compiler, else the copies stay and the status says why), and every step after a "
+        "prompt, a completion's too, runs on the blocks. For the embedded 1.5B the server "
+        "holds about 1 GiB less; prompts take longer (docs: Memory).",
+    ).tag(config=True)
+
     prompt_cache_mb = Int(
         512,
         help="Memory (MiB) for the key/value caches of recent prompts. A request reuses the "
@@ -277,6 +287,7 @@ class CodegenConfig(Configurable):
                 int8_outliers=self.int8_outliers,
                 int8_rotation=self.int8_rotation,
                 int8_decode=self.int8_decode,
+                low_memory=self.low_memory,
                 prompt_cache_bytes=max(0, self.prompt_cache_mb) * 1024 * 1024,
                 draft_tokens=max(0, self.draft_tokens),
                 fim_family=self.fim_family,

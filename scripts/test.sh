@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite from a fresh clone: installs everything it needs
 # into ./.venv (Python packages, the embedded model's parts, the JS build,
-# the browser-test packages and, as root, Debian's chromium), then runs the
+# the browser-test packages and, as root, Debian's chromium and a C compiler
+# where there is none), then runs the
 # linters, the type checker, the docs build, jest, pytest (unit, server, e2e) and the
 # browser tests (ui-tests).
 #
@@ -24,6 +25,11 @@ step "Creating .venv and installing the package with its test and embedded extra
 . .venv/bin/activate
 pip install -q --disable-pip-version-check "$TORCH_SPEC"
 pip install -q --disable-pip-version-check ".[test,embedded]"
+
+if ! command -v cc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "A C compiler (low_memory builds its kernel with it; tests/unit/test_requant.py)"
+    apt-get install -y -q gcc >/dev/null
+fi
 
 step "Python lint and types"
 ruff check jupyter_codegen tests benchmarks evals

@@ -44,23 +44,63 @@ def text_check(predicate: Callable[[str], bool]) -> Callable[[int, str], bool]:
 
 
 def run_python(
-    code: str, timeout: float = 120, flags: list[str] | None = None
+    code: str,
+    timeout: float = 120,
+    flags: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``code`` (dedented) in a fresh interpreter that sees what this one
     imports, for what depends on a process's state (imports, the heap);
-    ``flags`` go to the interpreter (``-O``)."""
+    ``flags`` go to the interpreter (``-O``), ``env`` adds to its environment."""
     return subprocess.run(
         [sys.executable, *(flags or []), "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})},
     )
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def q4_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2 wide enough for Q4_K rows (256 channels) whose projections
+    and embeddings are the dequantized values of random Q4_K blocks, kept
+    beside it as a converted embedded model keeps them."""
+    import torch
+    from gguf_fixtures import random_q4_k, reference
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    from jupyter_codegen.engine.local import int4
+
+    out = tmp_path_factory.mktemp("tiny-q4")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = Qwen2Config.from_pretrained(tiny_model_dir)
+    config.hidden_size, config.intermediate_size = 256, 512
+    model = Qwen2ForCausalLM(config)
+    blocks: dict[str, torch.Tensor] = {}
+    seed = 10
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if name.startswith("model.layers.") and isinstance(module, torch.nn.Linear):
+                target = module.weight
+            elif name == "model.embed_tokens":
+                target = module.weight
+            else:
+                continue
+            raw = random_q4_k(target.shape[0], target.shape[1], seed)
+            seed += 1
+            target.copy_(reference(raw))
+            blocks[name] = torch.from_numpy(raw)
+    model.save_pretrained(out)  # (float32: the same values)
+    tokenizer.save_pretrained(out)
+    save_file(blocks, str(out / int4.BLOCKS_FILE))
+    return out
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ reader and of the 4-bit weights."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,3 +46,13 @@ def write_gguf(path: Path, arch: str, tensors: dict[str, tuple[np.ndarray, str]]
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def reference(raw: np.ndarray) -> Any:
+    """gguf-py's dequantization of Q4_K rows (float32 torch tensor): what
+    llama.cpp computes with."""
+    import torch
+    from gguf import GGMLQuantizationType
+    from gguf.quants import dequantize
+
+    return torch.from_numpy(dequantize(raw, GGMLQuantizationType.Q4_K).astype(np.float32))

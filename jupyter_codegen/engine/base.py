@@ -103,6 +103,9 @@ class EngineOptions:
     #: kernels.weight_only_products) or "per-token" (as the prompt).
     #: Completions always run as the prompt.
     int8_decode: str = "int4"
+    #: int8_decode "int4" only: keep no int8 copy of the layers that have 4-bit
+    #: blocks, computing their int8 weight for each prompt product (requant.py).
+    low_memory: bool = False
     #: Bytes of key/value caches kept for reuse across requests (0: none).
     prompt_cache_bytes: int = 512 * 1024 * 1024
     #: Most tokens drafted from the prompt per step of greedy decoding (0: none).

@@ -16,9 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import tiny_engine  # noqa: E402
-from gguf import GGMLQuantizationType  # noqa: E402
-from gguf.quants import dequantize  # noqa: E402
-from gguf_fixtures import random_q4_k, write_gguf  # noqa: E402
+from gguf_fixtures import random_q4_k, reference, write_gguf  # noqa: E402
 
 from jupyter_codegen.engine.base import (  # noqa: E402
     ChatMessage,
@@ -45,11 +43,6 @@ FIM = [
     Segment("def load(path):\n    "),
     Segment("<|fim_middle|>", special=True),
 ]
-
-
-def reference(raw: np.ndarray) -> torch.Tensor:
-    """gguf-py's dequantization: what llama.cpp computes with."""
-    return torch.from_numpy(dequantize(raw, GGMLQuantizationType.Q4_K).astype(np.float32))
 
 
 @pytest.mark.parametrize("rows, columns, seed", [(16, 256, 0), (48, 512, 1), (32, 768, 2)])
@@ -119,39 +112,6 @@ def test_blocks_are_read_from_a_gguf_by_module_and_kept_beside_a_model(tmp_path:
     other = write_gguf(tmp_path / "llama.gguf", "llama", {"blk.0.attn_q.weight": (q, "Q4_K")})
     assert len(int4.read_q4_k_blocks(other)) == 0
     assert len(int4.blocks_for(str(tmp_path / "nothing"))) == 0
-
-
-@pytest.fixture(scope="module")
-def q4_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Qwen2 wide enough for Q4_K rows (256 channels) whose projections
-    and embeddings are the dequantized values of random Q4_K blocks, kept
-    beside it as a converted embedded model keeps them."""
-    from safetensors.torch import save_file
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-
-    out = tmp_path_factory.mktemp("tiny-q4")
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    config = Qwen2Config.from_pretrained(tiny_model_dir)
-    config.hidden_size, config.intermediate_size = 256, 512
-    model = Qwen2ForCausalLM(config)
-    blocks: dict[str, torch.Tensor] = {}
-    seed = 10
-    with torch.no_grad():
-        for name, module in model.named_modules():
-            if name.startswith("model.layers.") and isinstance(module, torch.nn.Linear):
-                target = module.weight
-            elif name == "model.embed_tokens":
-                target = module.weight
-            else:
-                continue
-            raw = random_q4_k(target.shape[0], target.shape[1], seed)
-            seed += 1
-            target.copy_(reference(raw))
-            blocks[name] = torch.from_numpy(raw)
-    model.save_pretrained(out)  # (float32: the same values)
-    tokenizer.save_pretrained(out)
-    save_file(blocks, str(out / int4.BLOCKS_FILE))
-    return out
 
 
 def reply(engine, draft: int) -> tuple[str, int]:

@@ -210,6 +210,7 @@ class Decoder:
         draft: list[int] | None = None,
         expected: list[int] | None = None,
         weight_only: bool = False,
+        draft_on_prompt_kernel: bool = False,
     ) -> int:
         """Greedy decoding after a prefill whose logits are ``logits``: those of
         the last prompt position, then of each ``draft`` token the prefill ran
@@ -223,8 +224,11 @@ class Decoder:
         the weights alone (:func:`.kernels.weight_only_products`), whose rows do
         not depend on each other: the output is still that of plain greedy
         decoding on that kernel. A ``draft`` run with the prompt was computed
-        on the prompt's kernel, so it must not be combined with it."""
-        if weight_only and draft:
+        on the prompt's kernel, so it is combined with it only with
+        ``draft_on_prompt_kernel``: its tokens are then the prompt kernel's
+        choices, and where the two kernels differ on a near-tie the output
+        differs from that without the draft."""
+        if weight_only and draft and not draft_on_prompt_kernel:
             raise ValueError("a draft run with the prompt cannot be verified weight-only")
         draft = list(draft or [])
         seq = state.tokens[: len(state.tokens) - len(draft)]

@@ -8,6 +8,7 @@ the user types only the unseen tail of the prompt is computed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -25,19 +26,14 @@ from jupyter_codegen.engine.base import (
     GenerationRequest,
     GenerationResult,
 )
-from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT, calibrate
 from jupyter_codegen.engine.local.candidates import Candidates
+from jupyter_codegen.engine.local.cpu_weights import prepare_int8
 from jupyter_codegen.engine.local.decode import Decoder, Halted, RunLimits
 from jupyter_codegen.engine.local.device import pick_device, pick_dtype, prompt_budget, wants_int8
-from jupyter_codegen.engine.local.int4 import blocks_for, int4_supported, use_blocks
 from jupyter_codegen.engine.local.kernels import weight_only_supported
 from jupyter_codegen.engine.local.kv import KVState
 from jupyter_codegen.engine.local.prefix_cache import PrefixCache
-from jupyter_codegen.engine.local.quantize import (
-    quantize_int8,
-    trim_heap,
-    weight_bytes,
-)
+from jupyter_codegen.engine.local.quantize import trim_heap, weight_bytes
 from jupyter_codegen.engine.local.tokenizer import Tokenizers
 from jupyter_codegen.families import choose_family
 
@@ -126,6 +122,11 @@ class TransformersEngine:
         )
         #: Int8 layers that run a reply's steps on the GGUF's Q4_K blocks (int4.py).
         self.int4_layers = sum(getattr(m, "int4", None) is not None for m in model.modules())
+        #: Of those, the ones that keep no int8 weight (requant.py): every step
+        #: after a prompt, a completion's too, then runs on the blocks.
+        self.lean_layers = sum(getattr(m, "int8_source", None) is not None for m in model.modules())
+        #: Why low_memory was asked for and is not in effect.
+        self.lean_unavailable: str | None = None
         self.prompt_cache: PrefixCache[KVState] = PrefixCache(options.prompt_cache_bytes)
 
     @classmethod
@@ -151,27 +152,9 @@ class TransformersEngine:
             model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch.bfloat16)
             report(0.1)
             parameters = sum(p.numel() for p in model.parameters())
-            quantize_int8(
-                model, on_fraction=lambda f: report(0.1 + 0.8 * f), rotate=options.int8_rotation
-            )
-            if options.int8_outliers and not options.int8_rotation:
-                # One pass over a page of code picks the inputs kept out of int8.
-                calibrate(model, [tokenizer(CALIBRATION_TEXT, return_tensors="pt").input_ids])
-            # The GGUF's Q4_K blocks, where the model has them: the token
-            # embeddings as blocks, and a reply's 4-bit weights.
-            int4 = (
-                options.int8_decode == "int4"
-                and not options.int8_rotation
-                and weight_only_supported()
-                and int4_supported()
-            )
-            try:
-                use_blocks(model, blocks_for(path, gguf_file), int4=int4)
-            except Exception as exc:
-                log.warning("the model's 4-bit blocks are not used: %s", exc)
-            trim_heap()
+            lean_unavailable = prepare_int8(model, tokenizer, path, gguf_file, options, report)
             report(0.95)
-            return cls(
+            engine = cls(
                 model,
                 tokenizer,
                 name=name,
@@ -180,6 +163,12 @@ class TransformersEngine:
                 quantized=True,
                 parameters=parameters,
             )
+            if options.low_memory and not engine.lean_layers:
+                engine.lean_unavailable = lean_unavailable or "the model has no 4-bit blocks"
+                log.warning("low_memory is not available: %s", engine.lean_unavailable)
+            gc.collect()  # (loading's cycles hold temporaries)
+            trim_heap()
+            return engine
         torch_dtype = pick_dtype(dtype, dev)
         model, tokenizer = load_pretrained(path, gguf_file=gguf_file, dtype=torch_dtype)
         report(WEIGHTS_LOADED)
@@ -195,7 +184,12 @@ class TransformersEngine:
             inputs += ", rotated (block Hadamard)"
         elif self.options.int8_outliers:
             inputs += ", outlier inputs in float32"
-        if self.weight_only_replies and self.int4_layers:
+        if self.lean_layers:
+            inputs += (
+                f"; {self.lean_layers} layers keep only the GGUF's 4-bit weights (int8 computed "
+                "from them for prompts), every step after a prompt on them"
+            )
+        elif self.weight_only_replies and self.int4_layers:
             inputs += (
                 f"; chat replies on the GGUF's 4-bit weights ({self.int4_layers} layers), "
                 "weight-only elsewhere"
@@ -214,6 +208,8 @@ class TransformersEngine:
         extra["has_chat_template"] = bool(getattr(self.tokenizer, "chat_template", None))
         extra["quantization"] = self._quantization() if self.quantized else None
         extra["weight_bytes"] = self._weight_bytes
+        if self.options.low_memory:
+            extra["low_memory"] = {"layers": self.lean_layers, "unavailable": self.lean_unavailable}
         extra["draft_tokens"] = self.options.draft_tokens
         extra["drafted_tokens_kept"] = self.decoder.drafted_kept
         cache = self.prompt_cache.stats()
@@ -270,8 +266,11 @@ class TransformersEngine:
         draft = expected[: max(0, min(MAX_EXPECTED_DRAFT, request.max_new_tokens - 1))]
         # A chat reply's tokens run on the weights alone (one row at a time,
         # where that kernel is faster); completions keep the prompt's kernel,
-        # since their steps verify drafts, many rows at once.
-        weight_only = self.weight_only_replies and bool(request.messages) and not draft
+        # since their steps verify drafts, many rows at once. Without int8
+        # copies (requant.py) every step runs on the blocks, and the expected
+        # text is verified with the prompt, on the prompt's kernel.
+        lean = self.lean_layers > 0
+        weight_only = self.weight_only_replies and (lean or (bool(request.messages) and not draft))
         with torch.inference_mode():
             state, reused = self._take(prompt_ids, request.cache_key)
             try:
@@ -298,6 +297,7 @@ class TransformersEngine:
                         draft=draft,
                         expected=expected,
                         weight_only=weight_only,
+                        draft_on_prompt_kernel=lean,
                     )
             except Halted as halted:  # between steps: what was computed stays valid
                 halt = halted.reason  # type: ignore[assignment]
@@ -307,6 +307,8 @@ class TransformersEngine:
                 # that reuses it gets the keys and values it would compute itself.
                 state.crop_to(len(prompt_ids))
             self._keep(request.cache_key, state)
+        if self.lean_layers:
+            trim_heap()  # what the activations took goes back to the system (~5 ms)
         chosen = candidates.result(halt) if request.max_new_tokens > 0 else []
         return GenerationResult(
             chosen, len(prompt_ids), cached_tokens=reused, drafted_tokens=drafted

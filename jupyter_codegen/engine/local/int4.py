@@ -19,6 +19,10 @@ second copy that only a chat reply's steps read
 that row alone, as the int8 weight-only kernel's does (tested), so drafting
 and the prompt cache keep their exactness rules.
 
+With ``low_memory`` the int8 copy of those layers goes: prompts get their
+int8 weight computed from the blocks, the same values bit for bit
+(:mod:`.requant`), and every step after a prompt runs on the blocks.
+
 The blocks come from the GGUF: read from a ``.gguf`` file, or kept at the
 embedded model's one-time conversion (:data:`BLOCKS_FILE`, beside the
 converted weights). Only architectures whose projections the GGUF stores in
@@ -28,6 +32,7 @@ the transformers layout (no q/k permutation) are read.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -36,7 +41,9 @@ import torch
 from torch import nn
 
 from jupyter_codegen.engine.local import gguf_blocks
-from jupyter_codegen.engine.local.quantize import FilePages, Int8Linear
+from jupyter_codegen.engine.local.pages import FilePages
+from jupyter_codegen.engine.local.quantize import Int8Linear
+from jupyter_codegen.engine.local.requant import Int8FromBlocks, Unavailable
 
 #: The Q4_K blocks of the projections, kept beside a converted model.
 BLOCKS_FILE = "q4_k-blocks.safetensors"
@@ -56,6 +63,7 @@ PROJECTIONS = {
 }
 #: The token embeddings' module.
 EMBEDDINGS = "model.embed_tokens"
+log = logging.getLogger(__name__)
 _BLOCK = re.compile(r"^blk\.(\d+)\.(\w+)\.weight$")
 
 
@@ -207,11 +215,16 @@ class Q4KEmbedding(nn.Module):
         return f"{self.num_embeddings}, {self.embedding_dim}, Q4_K blocks"
 
 
-def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bool) -> None:
+def use_blocks(
+    model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bool, low_memory: bool = False
+) -> int:
     """Use the model's Q4_K blocks: its token embeddings as blocks, and with
-    ``int4`` each int8 layer's 4-bit copy for a reply's steps. Blocks that do
-    not hold the values the model was loaded with (another checkpoint's, a
-    fine-tuned copy's) raise ValueError before anything changes."""
+    ``int4`` each int8 layer's 4-bit copy for a reply's steps. With
+    ``low_memory`` too, a layer whose int8 weight the blocks give back bit for
+    bit (:mod:`.requant`, checked on the whole weight) drops it; returns how
+    many did. Blocks that do not hold the values the model was loaded with
+    (another checkpoint's, a fine-tuned copy's) raise ValueError before
+    anything changes."""
     embeddings = _embeddings(model, blocks)
     layers: dict[str, Int8Linear] = {}
     for name, module in model.named_modules() if int4 else ():
@@ -225,15 +238,42 @@ def use_blocks(model: nn.Module, blocks: Mapping[str, torch.Tensor], *, int4: bo
     if embeddings is not None:
         model.set_input_embeddings(embeddings)
     pages = FilePages()
+    dropped = 0
     try:
         for name, module in layers.items():
             raw = blocks[name]
-            module.int4 = Int4Weight(raw)
+            module.int4 = weight = Int4Weight(raw)
+            if low_memory and _drop_int8(name, module, weight, raw):
+                dropped += 1
             pages.release(raw)
     except BaseException:
         for module in layers.values():
             module.int4 = None
+            _restore_int8(module)
         raise
+    return dropped
+
+
+def _drop_int8(name: str, module: Int8Linear, weight: Int4Weight, raw: torch.Tensor) -> bool:
+    """Let the layer compute its int8 weight from the blocks instead of keeping
+    it, when that gives the same values."""
+    try:
+        source = Int8FromBlocks(weight.packed, raw, module.scale)
+    except Unavailable as exc:
+        log.info("%s keeps its int8 weight: %s", name, exc)
+        return False
+    if module.rotation is not None or not torch.equal(source.weight(), module.qweight):
+        log.warning("%s keeps its int8 weight: its blocks give other int8 values", name)
+        return False
+    module.int8_source = source
+    module.register_buffer("qweight", None, persistent=False)
+    return True
+
+
+def _restore_int8(module: Int8Linear) -> None:
+    if module.qweight is None and module.int8_source is not None:
+        module.register_buffer("qweight", module.int8_source.weight().clone(), persistent=False)
+    module.int8_source = None
 
 
 def _check_layer(name: str, module: Int8Linear, raw: torch.Tensor) -> None:
