@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not (args.llama_server and args.gguf):
         p.error("give --llama-server and --gguf")
+    if args.low_memory and any(not v.startswith("int4/") for v in args.variant or ["-"]):
+        p.error("--low-memory runs only int4 variants: give --variant int4/6 (and int4/0)")
     import torch
 
     torch.set_num_threads(args.threads)

@@ -28,7 +28,8 @@ pip install -q --disable-pip-version-check ".[test,embedded]"
 
 if ! command -v cc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "A C compiler (low_memory builds its kernel with it; tests/unit/test_requant.py)"
-    apt-get install -y -q gcc >/dev/null
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
 fi
 
 step "Python lint and types"

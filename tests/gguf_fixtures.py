@@ -56,3 +56,13 @@ def reference(raw: np.ndarray) -> Any:
     from gguf.quants import dequantize
 
     return torch.from_numpy(dequantize(raw, GGMLQuantizationType.Q4_K).astype(np.float32))
+
+
+def edge_q4_k(rows: int, columns: int, seed: int) -> np.ndarray:
+    """Random Q4_K rows (at least 3) with extreme headers: subnormal and zero
+    float16 scales, and the largest 6-bit scales and minimums."""
+    raw = random_q4_k(rows, columns, seed).reshape(rows, -1, 144)
+    raw[0, :, 0:2] = np.array([3e-6], dtype=np.float16).view(np.uint8)  # d: subnormal
+    raw[1, :, 2:4] = 0  # dmin
+    raw[2, :, 4:16] = 0xFF  # every scale and minimum 63
+    return raw.reshape(rows, -1)

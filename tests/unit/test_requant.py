@@ -1,9 +1,10 @@
 """Prompts without the int8 copy of the 4-bit layers (``low_memory``,
 ``engine/local/requant.py`` and ``q4k_int8.c``): the kernel built here gives
 the int8 copy's values bit for bit, in both of torch's int4 pack layouts; a
-lean engine computes prompts as the default one does, runs every step after
-them on the blocks, and drafting, an expected text or a prefetch change
-nothing; without a compiler the copies stay and the status says why."""
+lean engine computes prompts as the default one does and runs every step
+after them on the blocks; drafting, a wrong expected text or a prefetch
+change nothing, and a right expected text is kept on the prompt's product;
+without a compiler the copies stay and the status says why."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import run_python, tiny_engine  # noqa: E402
-from gguf_fixtures import random_q4_k, reference  # noqa: E402
+from gguf_fixtures import edge_q4_k, reference  # noqa: E402
 
 from jupyter_codegen.engine.base import GenerationRequest, Segment  # noqa: E402
 from jupyter_codegen.engine.local import int4, requant  # noqa: E402
+from jupyter_codegen.engine.local.decode import RunLimits  # noqa: E402
 from jupyter_codegen.engine.local.kernels import weight_only_supported  # noqa: E402
 from jupyter_codegen.engine.local.quantize import Int8Linear, int8_supported  # noqa: E402
 
@@ -28,6 +30,17 @@ pytestmark = pytest.mark.skipif(
     reason="torch without its CPU int8/int4 weight kernels",
 )
 
+
+@pytest.fixture(autouse=True, scope="module")
+def kernel_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The kernel is built into a cache of this module's, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        requant.kernel.cache_clear()
+        yield
+    requant.kernel.cache_clear()
+
+
 FIM = [
     Segment("<|fim_prefix|>", special=True),
     Segment("import json\n\ndef load(path):\n    "),
@@ -35,17 +48,6 @@ FIM = [
     Segment("\n\nprint(load('x'))\n"),
     Segment("<|fim_middle|>", special=True),
 ]
-
-
-def edge_blocks(rows: int, columns: int, seed: int) -> np.ndarray:
-    """Random Q4_K rows with some extreme headers: subnormal and zero float16
-    scales, and the largest 6-bit scales and minimums."""
-    raw = random_q4_k(rows, columns, seed).reshape(rows, -1, 144)
-    subnormal = np.array([3e-6], dtype=np.float16).view(np.uint8)
-    raw[0, :, 0:2] = subnormal  # d
-    raw[1, :, 2:4] = 0  # dmin
-    raw[2, :, 4:16] = 0xFF  # every scale and minimum 63
-    return raw.reshape(rows, -1)
 
 
 def int8_layer(raw: np.ndarray) -> Int8Linear:
@@ -60,7 +62,7 @@ def int8_layer(raw: np.ndarray) -> Int8Linear:
 @pytest.mark.parametrize("rows, columns, seed", [(64, 256, 0), (128, 512, 1), (192, 768, 2)])
 def test_the_kernel_gives_the_int8_copys_values_bit_for_bit(rows, columns, seed) -> None:
     assert requant.unavailable() is None
-    raw = edge_blocks(rows, columns, seed)
+    raw = edge_q4_k(rows, columns, seed)
     layer = int8_layer(raw)
     packed = int4.Int4Weight(torch.from_numpy(raw)).packed
     source = requant.Int8FromBlocks(packed, torch.from_numpy(raw), layer.scale)
@@ -83,11 +85,11 @@ def test_the_other_pack_layout_too() -> None:
     done = run_python(
         """
         import torch
-        from gguf_fixtures import random_q4_k, reference
+        from gguf_fixtures import edge_q4_k, reference
         from jupyter_codegen.engine.local import int4, requant
         from jupyter_codegen.engine.local.quantize import Int8Linear
         assert torch.backends.cpu.get_cpu_capability() == "AVX2"
-        raw = random_q4_k(96, 512, 7)
+        raw = edge_q4_k(96, 512, 7)
         linear = torch.nn.Linear(512, 96, bias=False)
         linear.weight.data = reference(raw).to(torch.bfloat16)
         layer = Int8Linear(linear)
@@ -154,7 +156,42 @@ def test_a_lean_engines_steps_run_on_the_blocks(q4_model_dir: Path, monkeypatch)
     )
     rows.clear()
     assert complete(lean, expected="zzz = 1\n").candidates[0].text == text
-    assert drafts[0] > 0 and min(rows) == 1
+    assert drafts[0] > 0
+
+
+def test_a_right_expected_text_is_kept_on_the_prompts_product(q4_model_dir: Path) -> None:
+    """Tokens drafted with the prompt are the int8 product's choices: those of
+    the default engine, whose every step is on that product."""
+    default = tiny_engine(q4_model_dir, quantize="int8", int8_decode="int4", prompt_cache_bytes=0)
+    lean = tiny_engine(
+        q4_model_dir, quantize="int8", int8_decode="int4", low_memory=True, prompt_cache_bytes=0
+    )
+    prompt = lean.prompt_ids(GenerationRequest(segments=FIM, max_new_tokens=12))
+    want, _ = greedy_tokens(default, prompt, draft=[], weight_only=False)
+    got, kept = greedy_tokens(lean, prompt, draft=want[:8], weight_only=True)
+    assert kept == 8 and got[:9] == want[:9]
+
+
+def greedy_tokens(engine, prompt: list[int], *, draft: list[int], weight_only: bool):
+    """Greedy decoding through the engine's decoder, ``draft`` run with the
+    prompt: (12 tokens, drafted tokens kept)."""
+    out: list[int] = []
+    decoder = engine.decoder
+    with torch.inference_mode():
+        state = decoder.new_state()
+        limits = RunLimits(12, threading.Event())
+        logits = decoder.prefill(state, prompt, limits, draft)
+        kept = decoder.greedy(
+            state,
+            logits,
+            limits,
+            lambda _i, t: out.append(t) is not None,
+            drafting=False,
+            draft=draft,
+            weight_only=weight_only,
+            draft_on_prompt_kernel=True,
+        )
+    return out, kept
 
 
 def test_a_prefetched_prompt_gives_the_same_completion(q4_model_dir: Path) -> None:
@@ -190,7 +227,9 @@ def test_without_a_compiler_the_int8_copies_stay(
     assert complete(engine).candidates[0].tokens == 16
 
 
-def test_low_memory_needs_the_4_bit_replies(q4_model_dir: Path) -> None:
+def test_low_memory_needs_int8_and_the_4_bit_replies(q4_model_dir: Path) -> None:
     engine = tiny_engine(q4_model_dir, quantize="int8", int8_decode="weight-only", low_memory=True)
     assert engine.lean_layers == 0
     assert "int8_decode = 'int4'" in engine.info().extra["low_memory"]["unavailable"]
+    floats = tiny_engine(q4_model_dir, quantize="none", low_memory=True)
+    assert "int8 weights on the CPU" in floats.info().extra["low_memory"]["unavailable"]

@@ -44,16 +44,18 @@ def prepare_int8(
         and weight_only_supported()
         and int4_supported()
     )
-    # With low_memory, the int8 copies of those layers go (requant.py).
-    unavailable = requant.unavailable_with(options, int4=int4)
+    blocks = blocks_for(path, gguf_file)
+    # With low_memory, the int8 copies of those layers go (requant.py; its
+    # kernel is built only for a model that has blocks).
+    unavailable = (
+        requant.unavailable_with(options, int4=int4)
+        if len(blocks)
+        else ("the model has no 4-bit blocks" if options.low_memory else None)
+    )
     try:
-        use_blocks(
-            model,
-            blocks_for(path, gguf_file),
-            int4=int4,
-            low_memory=options.low_memory and unavailable is None,
-        )
+        use_blocks(model, blocks, int4=int4, low_memory=options.low_memory and unavailable is None)
     except Exception as exc:
         log.warning("the model's 4-bit blocks are not used: %s", exc)
+        unavailable = f"the model's 4-bit blocks are not used: {exc}"
     trim_heap()
     return unavailable

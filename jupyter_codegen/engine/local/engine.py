@@ -100,8 +100,12 @@ class TransformersEngine:
         elif gen_eos:
             self._eos_ids.update(gen_eos)
         pad = tokenizer.pad_token_id
+        # (Each copy of Qwen's fast tokenizer holds some 30 MiB: low_memory
+        # builds one at first, and more only when threads ask at once.)
         self.tokens = Tokenizers(
-            tokenizer, pad if pad is not None else next(iter(self._eos_ids), 0)
+            tokenizer,
+            pad if pad is not None else next(iter(self._eos_ids), 0),
+            plain=1 if options.low_memory else 3,
         )
         self._vocab = self.tokens.vocab
         self.template, self.family_source = choose_family(
@@ -164,7 +168,7 @@ class TransformersEngine:
                 parameters=parameters,
             )
             if options.low_memory and not engine.lean_layers:
-                engine.lean_unavailable = lean_unavailable or "the model has no 4-bit blocks"
+                engine.lean_unavailable = lean_unavailable or "no layer's blocks fit the kernel"
                 log.warning("low_memory is not available: %s", engine.lean_unavailable)
             gc.collect()  # (loading's cycles hold temporaries)
             trim_heap()
@@ -174,7 +178,10 @@ class TransformersEngine:
         report(WEIGHTS_LOADED)
         model.to(dev)
         report(0.9)
-        return cls(model, tokenizer, name=name, device=dev, options=options)
+        engine = cls(model, tokenizer, name=name, device=dev, options=options)
+        if options.low_memory:
+            engine.lean_unavailable = "it needs int8 weights on the CPU (quantize)"
+        return engine
 
     # -- Engine interface -------------------------------------------------
 

@@ -27,6 +27,7 @@ import hashlib
 import logging
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -40,10 +41,12 @@ from jupyter_codegen.engine.local import gguf_blocks
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("q4k_int8.c")
-#: Tried in order: with OpenMP (both cores), then without.
+#: Tried in order: with OpenMP (both cores), then without, then for any CPU
+#: (a compiler without -march=native).
 FLAGS = (
     ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC", "-fopenmp"],
     ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC"],
+    ["-O3", "-ffp-contract=off", "-shared", "-fPIC"],
 )
 _SCRATCH = threading.local()
 
@@ -66,36 +69,36 @@ def _cpu_flags() -> str:
         return platform.processor()
 
 
-def _compile(compiler: str, out: Path) -> None:
+def _compile(compiler: list[str], out: Path) -> None:
     errors = []
     for flags in FLAGS:
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
             built = Path(tmp) / out.name
             try:
                 done = subprocess.run(
-                    [compiler, *flags, str(SOURCE), "-o", str(built)],
+                    [*compiler, *flags, str(SOURCE), "-o", str(built)],
                     capture_output=True,
                     text=True,
                     timeout=120,
                 )
             except (OSError, subprocess.TimeoutExpired) as exc:
-                raise Unavailable(f"the C compiler {compiler!r} did not run: {exc}") from exc
+                raise Unavailable(f"the C compiler {compiler[0]!r} did not run: {exc}") from exc
             if done.returncode == 0:
                 os.replace(built, out)  # (atomic: another process may build it too)
                 return
             errors.append(done.stderr.strip().splitlines()[-1:] or [""])
-    raise Unavailable(f"{compiler} could not build {SOURCE.name}: {errors[-1][0]}")
+    raise Unavailable(f"{compiler[0]} could not build {SOURCE.name}: {errors[-1][0]}")
 
 
 @functools.cache
 def kernel() -> ctypes.CDLL:
     """The compiled kernel, built on first use into the cache (one build per
     source, compiler and CPU); :class:`Unavailable` says why not."""
-    compiler = os.environ.get("CC") or "cc"
-    if shutil.which(compiler) is None:
-        raise Unavailable(f"no C compiler ({compiler!r} is not on PATH)")
+    compiler = shlex.split(os.environ.get("CC") or "cc") or ["cc"]  # (CC="ccache gcc")
+    if shutil.which(compiler[0]) is None:
+        raise Unavailable(f"no C compiler ({compiler[0]!r} is not on PATH)")
     key = hashlib.sha256(
-        SOURCE.read_bytes() + compiler.encode() + _cpu_flags().encode() + str(FLAGS).encode()
+        SOURCE.read_bytes() + str(compiler).encode() + _cpu_flags().encode() + str(FLAGS).encode()
     ).hexdigest()[:16]
     out = _kernel_dir() / f"q4k_int8-{key}.so"
     if not out.is_file():
@@ -164,6 +167,8 @@ class Int8FromBlocks:
         self.out_features = int(raw.shape[0])
         self.in_features = int(raw.shape[1]) // gguf_blocks.Q4_K_BYTES * gguf_blocks.QK_K
         self.block = pack_block()
+        if not packed.is_contiguous() or packed.dtype != torch.uint8:
+            raise Unavailable("the int4 pack is not the contiguous bytes this kernel reads")
         if self.out_features % self.block or self.in_features % gguf_blocks.QK_K:
             raise Unavailable(f"a {self.out_features} x {self.in_features} layer")
         self.packed = packed
@@ -172,7 +177,8 @@ class Int8FromBlocks:
         self.scale = scale.float().contiguous()
 
     def weight(self) -> torch.Tensor:
-        """The (out, in) int8 weight."""
+        """The (out, in) int8 weight, valid until this thread's next call (of
+        any layer): use it at once."""
         n, k = self.out_features, self.in_features
         out = _scratch(n * k)
         failed = kernel().q4k_int8(
