@@ -169,7 +169,7 @@ class TransformersEngine:
             )
             if options.low_memory and not engine.lean_layers:
                 engine.lean_unavailable = lean_unavailable or "no layer's blocks fit the kernel"
-                log.warning("low_memory is not available: %s", engine.lean_unavailable)
+                log.info("low_memory is not in effect: %s", engine.lean_unavailable)
             gc.collect()  # (loading's cycles hold temporaries)
             trim_heap()
             return engine
