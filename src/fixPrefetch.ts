@@ -10,7 +10,9 @@
  * quiet: a newer error supersedes it (the older fetch is aborted). Errors
  * that a notebook already holds when it opens are not prefetched. Nothing is
  * sent when the `prefetch` setting is off, the device saves battery or data,
- * or the model is not ready or busy. A failed prefetch is silent (a debug
+ * or the model is not ready. When the model is busy (another prefetch, a
+ * request), it tries again after 1, 2 and 4 s (`busyRetryDelay`) while the
+ * error is still the notebook's newest. A failed prefetch is silent (a debug
  * log line).
  */
 import { CodeCell } from '@jupyterlab/cells';
@@ -22,7 +24,9 @@ import { IOutputLike, kernelError } from './fixText';
 import { debug } from './prefetcher';
 import {
   browserPowerSignals,
+  busyRetryDelay,
   Debouncer,
+  MODEL_BUSY,
   PREFETCH_DEBOUNCE_MS,
   savingPower,
   statusSkipReason
@@ -78,7 +82,11 @@ export class FixPrefetcher {
     state.debouncer.schedule();
   }
 
-  private async _fire(panel: NotebookPanel, state: IPanelState): Promise<void> {
+  private async _fire(
+    panel: NotebookPanel,
+    state: IPanelState,
+    attempt = 0
+  ): Promise<void> {
     const target = state.target;
     state.target = null;
     // A newer error (or a closed notebook) makes the work below stale.
@@ -108,6 +116,9 @@ export class FixPrefetcher {
       const reason = statusSkipReason(await fetchStatus());
       if (reason || stale()) {
         debug(`fix skipped: ${reason ?? 'a newer error'}`);
+        if (reason === MODEL_BUSY) {
+          this._retry(panel, state, target, attempt);
+        }
         return;
       }
       const controller = new AbortController();
@@ -125,6 +136,9 @@ export class FixPrefetcher {
           reply.prefetched ? 'fix done' : 'fix not run: the model was busy',
           reply.timings
         );
+        if (!reply.prefetched) {
+          this._retry(panel, state, target, attempt);
+        }
       } finally {
         if (state.inFlight === controller) {
           state.inFlight = null;
@@ -133,5 +147,25 @@ export class FixPrefetcher {
     } catch (reason) {
       debug('fix failed', reason);
     }
+  }
+
+  /** The same error again after `busyRetryDelay`, unless a newer one came. */
+  private _retry(
+    panel: NotebookPanel,
+    state: IPanelState,
+    target: NonNullable<IPanelState['target']>,
+    attempt: number
+  ): void {
+    const delay = busyRetryDelay(attempt, false);
+    if (delay === null) {
+      return;
+    }
+    setTimeout(() => {
+      if (state.target !== null || panel.isDisposed) {
+        return; // a newer error is scheduled, or the notebook is gone
+      }
+      state.target = target;
+      void this._fire(panel, state, attempt + 1);
+    }, delay);
   }
 }
