@@ -15,7 +15,7 @@ from jupyter_codegen.engine.local import requant
 from jupyter_codegen.engine.local.calibration import CALIBRATION_TEXT, calibrate
 from jupyter_codegen.engine.local.int4 import blocks_for, int4_supported, use_blocks
 from jupyter_codegen.engine.local.kernels import weight_only_supported
-from jupyter_codegen.engine.local.quantize import quantize_int8, trim_heap
+from jupyter_codegen.engine.local.quantize import quantize_int8
 
 log = logging.getLogger(__name__)
 
@@ -57,5 +57,4 @@ def prepare_int8(
     except Exception as exc:
         log.warning("the model's 4-bit blocks are not used: %s", exc)
         unavailable = f"the model's 4-bit blocks are not used: {exc}"
-    trim_heap()
     return unavailable
